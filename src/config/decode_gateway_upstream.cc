@@ -1,0 +1,144 @@
+// decodeGateway and decodeUpstream: gateway.solo.io/v1 Gateway and gloo.solo.io/v1 Upstream's
+// common fields. An upstream's type subtree (spec.static, ...) is left to its plugin.
+#include <arpa/inet.h>
+
+#include "config/decode.h"
+#include "config/field_reader.h"
+
+namespace portico::config {
+
+namespace {
+
+constexpr const char* kUpstreamTypes[] = {"static", "kube", "aws",   "azure",
+                                          "consul", "awsEc2", "gcp", "pipe"};
+constexpr const char* kUpstreamTypeList = "static, kube, aws, azure, consul, awsEc2, gcp, pipe";
+
+bool isIpAddress(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+// Every object's document root: the identity fields were read by toRawObject, status is
+// written by Portico itself; only spec is left to the caller.
+const Value* takeSpec(MapReader& root) {
+  for (const char* key : {"apiVersion", "kind", "metadata", "status"}) root.ignore(key);
+  return root.take("spec");
+}
+
+void decodeRefs(const Value& v, const std::string& path, const std::string& defaultNs,
+                std::vector<ResourceRef>& out, Errors& errors) {
+  if (!v.isList()) {
+    errors.add(path, std::string("expected a list, got ") + typeName(v.type));
+    return;
+  }
+  for (size_t i = 0; i < v.list.size(); ++i) {
+    MapReader r(v.list[i], indexPath(path, i), errors);
+    ResourceRef ref;
+    r.requireString("name", ref.name);
+    ref.ns = defaultNs;
+    std::string ns;
+    if (r.readString("namespace", ns)) {
+      if (isValidNamespace(ns))
+        ref.ns = std::move(ns);
+      else
+        errors.add(r.pathOf("namespace"), "invalid namespace " + jsonQuote(ns));
+    }
+    out.push_back(std::move(ref));
+  }
+}
+
+void decodeHttpGateway(const Value& v, const std::string& path, const std::string& defaultNs,
+                       Gateway& out, Errors& errors) {
+  MapReader r(v, path, errors);
+  if (const Value* refs = r.take("virtualServices"))
+    decodeRefs(*refs, r.pathOf("virtualServices"), defaultNs, out.virtualServices, errors);
+  r.readStringMap("virtualServiceSelector", out.virtualServiceSelector);
+  r.readStringList("virtualServiceNamespaces", out.virtualServiceNamespaces);
+  // Listener options: none implemented yet; reading the map names each option used.
+  if (const Value* options = r.take("options")) {
+    MapReader unsupported(*options, r.pathOf("options"), errors);
+  }
+}
+
+}  // namespace
+
+Gateway decodeGateway(const RawObject& obj, Errors& errors) {
+  Gateway gw;
+  gw.meta = obj.meta;
+  MapReader root(obj.doc, "", errors);
+  const Value* spec = takeSpec(root);
+  if (!spec) {
+    errors.add("spec", "required");
+    return gw;
+  }
+  MapReader s(*spec, "spec", errors);
+
+  std::string address;
+  if (s.readString("bindAddress", address)) {
+    if (isIpAddress(address))
+      gw.bindAddress = address;
+    else
+      errors.add(s.pathOf("bindAddress"), "invalid address " + jsonQuote(address) +
+                                              ": expected an IPv4 or IPv6 address such as "
+                                              "\"::\" or \"0.0.0.0\"");
+  }
+  int64_t port = 0;
+  if (!s.has("bindPort") && spec->isMap())
+    errors.add(s.pathOf("bindPort"), "required");
+  else if (s.readInt("bindPort", 1, 65535, port))
+    gw.bindPort = static_cast<uint16_t>(port);
+
+  bool ssl = false;
+  if (s.readBool("ssl", ssl) && ssl)
+    errors.add(s.pathOf("ssl"), "TLS gateways are not supported by Portico yet");
+  bool proxyProto = false;
+  if (s.readBool("useProxyProto", proxyProto) && proxyProto)
+    errors.add(s.pathOf("useProxyProto"), "field not supported by Portico yet");
+  // Portico is one proxy: every gateway belongs to it, so the proxy names do not select.
+  std::vector<std::string> proxyNames;
+  s.readStringList("proxyNames", proxyNames);
+
+  // No gateway type given means an HTTP gateway over every virtual service, as in Gloo.
+  if (const Value* http = s.take("httpGateway"))
+    decodeHttpGateway(*http, s.pathOf("httpGateway"), obj.meta.ns, gw, errors);
+  return gw;
+}
+
+Upstream decodeUpstream(const RawObject& obj, Errors& errors) {
+  Upstream us;
+  us.meta = obj.meta;
+  MapReader root(obj.doc, "", errors);
+  const Value* spec = takeSpec(root);
+  static const Value kEmpty;
+  MapReader s(spec ? *spec : kEmpty, "spec", errors);
+
+  size_t types = 0;
+  for (const char* t : kUpstreamTypes) types += s.has(t);
+  if (types > 1) errors.add("spec", std::string("only one of ") + kUpstreamTypeList + " may be set");
+  if (types == 0 && (!spec || spec->isMap()))
+    errors.add("spec", std::string("one of ") + kUpstreamTypeList + " is required");
+  for (const char* t : kUpstreamTypes) {
+    if (const Value* typeSpec = s.take(t)) {
+      if (us.type.empty()) {
+        us.type = t;
+        us.typeSpec = *typeSpec;  // decoded by the plugin registered for this type
+      }
+    }
+  }
+
+  if (const Value* conn = s.take("connectionConfig")) {
+    MapReader c(*conn, s.pathOf("connectionConfig"), errors);
+    int64_t ms = 0;
+    if (c.readDurationMs("connectTimeout", ms)) {
+      if (ms > 0)
+        us.connectTimeoutMs = ms;
+      else
+        errors.add(c.pathOf("connectTimeout"), "must be greater than 0");
+    }
+  }
+  // Written by discovery to describe what it found; carries no behaviour.
+  s.ignore("discoveryMetadata");
+  return us;
+}
+
+}  // namespace portico::config

@@ -1,0 +1,127 @@
+// toRawObject and object identity: apiVersion/kind/metadata checks shared by every kind, plus
+// ObjectKey::display and ObjectStatus state names.
+#include <cctype>
+
+#include "config/decode.h"
+#include "config/field_reader.h"
+#include "config/object_status.h"
+
+namespace portico::config {
+
+namespace {
+
+bool isLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+bool isDnsLabel(std::string_view s, size_t maxLen) {
+  if (s.empty() || s.size() > maxLen) return false;
+  if (!isLowerAlnum(s.front()) || !isLowerAlnum(s.back())) return false;
+  for (char c : s)
+    if (!isLowerAlnum(c) && c != '-') return false;
+  return true;
+}
+
+// Kubernetes metadata fields that carry no meaning for Portico: accepted so that objects
+// exported with `kubectl get -o yaml` load unchanged.
+constexpr std::string_view kIgnoredMetadata[] = {
+    "annotations",     "uid",       "generation",        "creationTimestamp",
+    "ownerReferences", "managedFields", "finalizers",    "selfLink",
+    "deletionTimestamp", "deletionGracePeriodSeconds",
+};
+
+}  // namespace
+
+bool isValidObjectName(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  size_t start = 0;
+  while (true) {
+    size_t dot = name.find('.', start);
+    std::string_view label = name.substr(start, dot == std::string_view::npos ? name.npos : dot - start);
+    if (!isDnsLabel(label, 253)) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+bool isValidNamespace(std::string_view ns) { return isDnsLabel(ns, 63); }
+
+Result<RawObject> toRawObject(const Document& doc) {
+  const Value& root = doc.root;
+  if (!root.isMap())
+    return Status::error(std::string("expected a map with apiVersion, kind and metadata, got ") +
+                         typeName(root.type));
+  Errors errors;
+  RawObject obj;
+  auto requiredString = [&](const char* key, std::string& out) {
+    const Value* v = root.find(key);
+    if (!v || v->isNull()) {
+      errors.add(key, "required");
+      return;
+    }
+    if (readStringValue(*v, key, errors, out) && out.empty()) errors.add(key, "required");
+  };
+  requiredString("apiVersion", obj.apiVersion);
+  requiredString("kind", obj.kind);
+
+  const Value* metadata = root.find("metadata");
+  if (!metadata || metadata->isNull()) {
+    errors.add("metadata", "required");
+  } else if (!metadata->isMap()) {
+    errors.add("metadata", std::string("expected a map, got ") + typeName(metadata->type));
+  } else {
+    MapReader meta(*metadata, "metadata", errors);
+    if (meta.requireString("name", obj.meta.name) && !isValidObjectName(obj.meta.name)) {
+      errors.add("metadata.name",
+                 "invalid name " + jsonQuote(obj.meta.name) +
+                     ": use lowercase letters, digits, '-' and '.', starting and ending with a "
+                     "letter or digit, at most 253 characters");
+    }
+    obj.meta.ns = kDefaultNamespace;
+    std::string ns;
+    if (meta.readString("namespace", ns)) {
+      if (isValidNamespace(ns)) {
+        obj.meta.ns = ns;
+      } else {
+        errors.add("metadata.namespace",
+                   "invalid namespace " + jsonQuote(ns) +
+                       ": use lowercase letters, digits and '-', starting and ending with a "
+                       "letter or digit, at most 63 characters");
+      }
+    }
+    meta.readStringMap("labels", obj.meta.labels);
+    meta.readString("resourceVersion", obj.meta.resourceVersion);
+    for (std::string_view key : kIgnoredMetadata) meta.ignore(key);
+  }
+  if (!errors.empty()) return Status::error(errors.toString());
+  obj.doc = root;
+  obj.source = doc.source;
+  return obj;
+}
+
+bool isKnownKind(std::string_view apiVersion, std::string_view kind) {
+  if (apiVersion == "gloo.solo.io/v1") return kind == "Upstream";
+  if (apiVersion == "gateway.solo.io/v1") return kind == "VirtualService" || kind == "Gateway";
+  return false;
+}
+
+std::string ObjectKey::display() const {
+  std::string out;
+  out.reserve(kind.size() + name.size() + ns.size() + 2);
+  for (char c : kind) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  out.push_back(' ');
+  out.append(name);
+  out.push_back('.');
+  out.append(ns);
+  return out;
+}
+
+const char* toString(ObjectStatus::State s) {
+  switch (s) {
+  case ObjectStatus::State::Pending: return "Pending";
+  case ObjectStatus::State::Accepted: return "Accepted";
+  case ObjectStatus::State::Rejected: return "Rejected";
+  case ObjectStatus::State::Warning: return "Warning";
+  }
+  return "Unknown";
+}
+
+}  // namespace portico::config

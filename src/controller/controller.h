@@ -1,0 +1,68 @@
+// Controller: reads the store, decodes and validates every object, translates them into a
+// Snapshot and publishes it; keeps each object's status and its last accepted version, so a
+// bad edit is Rejected while the previous version keeps serving.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "config/object_status.h"
+#include "gateway/snapshot.h"
+#include "plugins/plugin.h"
+#include "store/config_store.h"
+
+namespace portico::controller {
+
+/// One line of /statuses and `portico validate`.
+struct StatusEntry {
+  std::string kind;  ///< object kind, or "File" for a file that could not be read
+  std::string ns;
+  std::string name;
+  config::ObjectStatus status;
+};
+
+struct ControllerOptions {
+  size_t workers = 1;
+  /// false for `portico validate`: translate and report, never bind sockets.
+  bool bindListeners = true;
+};
+
+class Controller {
+public:
+  /// `holder` may be null (validation only).
+  Controller(store::ConfigStore& store, const PluginRegistry& plugins,
+             gateway::SnapshotHolder* holder, ControllerOptions options);
+  ~Controller();
+
+  /// Reads the store, rebuilds and publishes. Serialized; safe from any thread.
+  void rebuild();
+  /// Called after each publish (to wake the workers).
+  void setOnPublish(std::function<void()> fn) { onPublish_ = std::move(fn); }
+
+  bool ready() const;
+  std::vector<StatusEntry> statuses() const;
+  /// JSON of the objects in effect (secrets redacted).
+  std::string configDumpJson() const;
+  /// Snapshot builds so far.
+  uint64_t builds() const;
+
+private:
+  struct State;
+  std::unique_ptr<State> state_;
+  store::ConfigStore& store_;
+  const PluginRegistry& plugins_;
+  gateway::SnapshotHolder* holder_;
+  ControllerOptions options_;
+  std::function<void()> onPublish_;
+  mutable std::mutex mutex_;
+};
+
+/// JSON array of status entries ({kind, namespace, name, state, reason}).
+std::string statusesJson(const std::vector<StatusEntry>& entries);
+
+}  // namespace portico::controller

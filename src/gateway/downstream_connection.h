@@ -1,0 +1,122 @@
+// DownstreamConnection: one client's HTTP/1.1 connection and the request being proxied on it.
+// Requests are served one at a time in arrival order (pipelined ones wait, unparsed), bodies
+// stream both ways with watermark backpressure, and every failure becomes a clear HTTP answer.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/buffer.h"
+#include "gateway/upstream_connection.h"
+#include "http/h1_parser.h"
+#include "net/address.h"
+#include "net/event_loop.h"
+
+namespace portico::upstream {
+struct Cluster;
+}
+namespace portico::router {
+struct RouteEntry;
+}
+
+namespace portico::gateway {
+
+class ListenerHandler;
+class Worker;
+struct WorkerSnapshot;
+
+class DownstreamConnection final : public net::EventHandler,
+                                   public net::Deferred,
+                                   public net::Schedulable,
+                                   private http::H1ParserCallbacks,
+                                   private UpstreamCallbacks {
+public:
+  /// Takes ownership of `fd`; the connection owns itself and deletes itself (deferred) on close.
+  static void create(Worker& worker, std::shared_ptr<ListenerHandler> listener, int fd,
+                     const net::Address& peer);
+  ~DownstreamConnection() override;
+
+  /// Drain: close now if idle between requests, else after the current response.
+  void beginDrain();
+  /// Worker shutdown: close at once.
+  void abortNow() { close(); }
+
+private:
+  DownstreamConnection(Worker& worker, std::shared_ptr<ListenerHandler> listener, int fd,
+                       const net::Address& peer);
+
+  // EventHandler / Schedulable
+  void onEvents(uint32_t events) override;
+  void onScheduled() override;
+  // H1ParserCallbacks (request side)
+  http::ParserAction onHeadersComplete() override;
+  http::ParserAction onBody(const char* data, size_t len) override;
+  http::ParserAction onMessageComplete() override;
+  // UpstreamCallbacks
+  http::ParserAction onUpstreamHeaders(const http::H1Parser& response) override;
+  void onUpstreamBody(const char* data, size_t len) override;
+  void onUpstreamComplete(UpstreamConnection& conn, bool reusable) override;
+  void onUpstreamFailure(UpstreamFailure failure, bool responseStarted) override;
+  void onUpstreamDrained() override;
+
+  void processInput();
+  bool feed(const char* data, size_t len);
+  void onReadEof();
+  void onParseError();
+  bool dispatch();
+  bool connectUpstream(bool fresh);
+  void encodeRequestHead();
+  void localReply(int status, std::string_view body);
+  void finishStream();
+  void resetStream();
+  void flush();
+  void close();
+  void closeGracefully();
+  void drainLingering();
+  void onIdleTimer();
+  void onRouteTimeout();
+
+  Worker& worker_;
+  std::shared_ptr<ListenerHandler> listener_;
+  int fd_;
+  std::string peerIp_;
+  http::H1Parser parser_;
+  Buffer pendingIn_;  // bytes read but not parsed yet (pipelined requests, paused body)
+  Buffer out_;
+  net::Timer idleTimer_;
+  net::Timer routeTimer_;
+  MonoMs lastActivity_ = 0;
+  bool closed_ = false;
+  bool peerClosed_ = false;       // read side saw EOF
+  bool closeAfterResponse_ = false;
+  bool draining_ = false;
+  bool closeAfterFlush_ = false;
+  bool lingering_ = false;         // write side shut; discarding input until the peer closes
+
+  // ---- the request in progress (one at a time) ----
+  bool inRequest_ = false;         // headers parsed, response not finished
+  bool requestComplete_ = false;   // whole request body received
+  bool responseStarted_ = false;
+  bool responseComplete_ = false;
+  bool discardBody_ = false;       // a local reply was sent before the body finished
+  bool readPaused_ = false;        // backpressure: upstream write side above watermark
+  bool requestChunked_ = false;    // re-chunk the body upstream
+  bool responseChunked_ = false;   // we add chunked framing downstream
+  bool responseUntilClose_ = false;
+  bool retried_ = false;
+  bool isHead_ = false;
+  bool upstreamReused_ = false;
+  bool clientHttp10_ = false;
+  uint64_t requestBodyBytes_ = 0;
+  WorkerSnapshot* snapshot_ = nullptr;
+  const router::RouteEntry* route_ = nullptr;
+  const upstream::Cluster* cluster_ = nullptr;
+  size_t matchedLength_ = 0;
+  std::string_view path_;       // into parser_.target(): the path without query
+  std::string_view query_;      // "?a=b" or empty
+  HostPool* hostPool_ = nullptr;
+  UpstreamConnection* upstream_ = nullptr;
+};
+
+}  // namespace portico::gateway

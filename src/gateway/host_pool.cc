@@ -1,0 +1,56 @@
+#include "gateway/host_pool.h"
+
+#include "gateway/upstream_connection.h"
+#include "gateway/worker.h"
+
+namespace portico::gateway {
+
+HostPool::HostPool(Worker& worker, const net::Address& address, std::string key)
+    : worker_(worker), address_(address), key_(std::move(key)) {}
+
+HostPool::~HostPool() {
+  // The worker is shutting down: close what is idle (active ones are closed by their streams).
+  while (idleHead_) {
+    UpstreamConnection* c = idleHead_;
+    unlinkIdle(c);
+    c->abort();
+  }
+}
+
+Result<UpstreamConnection*> HostPool::acquire(int64_t connectTimeoutMs, bool fresh) {
+  if (idleHead_ && !fresh) {
+    UpstreamConnection* c = idleHead_;
+    unlinkIdle(c);
+    return c;
+  }
+  auto fd = net::connectTcp(address_);
+  if (!fd.ok()) return fd.status();
+  auto conn = std::make_unique<UpstreamConnection>(worker_, *this, *fd, connectTimeoutMs);
+  ++total_;
+  return conn.release();  // owned by itself from now on: it deletes itself (deferred) on close
+}
+
+void HostPool::release(UpstreamConnection* conn) {
+  conn->setIdle(true);
+  conn->idlePrev_ = nullptr;
+  conn->idleNext_ = idleHead_;
+  if (idleHead_) idleHead_->idlePrev_ = conn;
+  idleHead_ = conn;
+  ++idleCount_;
+}
+
+void HostPool::forget(UpstreamConnection* conn) {
+  if (conn->pooled()) unlinkIdle(conn);
+  --total_;
+}
+
+void HostPool::unlinkIdle(UpstreamConnection* conn) {
+  if (conn->idlePrev_) conn->idlePrev_->idleNext_ = conn->idleNext_;
+  else idleHead_ = conn->idleNext_;
+  if (conn->idleNext_) conn->idleNext_->idlePrev_ = conn->idlePrev_;
+  conn->idlePrev_ = conn->idleNext_ = nullptr;
+  conn->setIdle(false);
+  --idleCount_;
+}
+
+}  // namespace portico::gateway

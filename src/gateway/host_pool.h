@@ -1,0 +1,44 @@
+// HostPool: a worker's connections to one upstream host — idle keep-alive connections for
+// reuse (most recently used first) and the connect path for new ones. Worker-local, no locks.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "net/address.h"
+
+namespace portico::gateway {
+
+class UpstreamConnection;
+class Worker;
+
+class HostPool {
+public:
+  HostPool(Worker& worker, const net::Address& address, std::string key);
+  ~HostPool();
+  HostPool(const HostPool&) = delete;
+  HostPool& operator=(const HostPool&) = delete;
+
+  /// An idle connection, or a new one being connected (`fresh` forces a new one).
+  Result<UpstreamConnection*> acquire(int64_t connectTimeoutMs, bool fresh = false);
+  /// Returns a connection whose exchange finished cleanly to the idle list.
+  void release(UpstreamConnection* conn);
+  /// Forgets a connection that is closing (it deletes itself, deferred).
+  void forget(UpstreamConnection* conn);
+
+  const std::string& key() const { return key_; }
+  size_t idleCount() const { return idleCount_; }
+  size_t totalCount() const { return total_; }
+
+private:
+  void unlinkIdle(UpstreamConnection* conn);
+
+  Worker& worker_;
+  net::Address address_;
+  std::string key_;
+  UpstreamConnection* idleHead_ = nullptr;
+  size_t idleCount_ = 0;
+  size_t total_ = 0;
+};
+
+}  // namespace portico::gateway

@@ -1,0 +1,40 @@
+// ListenerHandler: accepts connections on one worker's socket of one listener and hands them
+// to DownstreamConnection. Outlives the snapshot that removed it while its connections live.
+#pragma once
+
+#include <memory>
+
+#include "gateway/snapshot.h"
+#include "net/event_loop.h"
+
+namespace portico::gateway {
+
+class Worker;
+
+class ListenerHandler final : public net::EventHandler,
+                              public std::enable_shared_from_this<ListenerHandler> {
+public:
+  ListenerHandler(Worker& worker, std::shared_ptr<ListenSocketSet> sockets);
+  ~ListenerHandler() override;
+
+  Status start();
+  /// Stops accepting (removed from config, or drain). `closeSocket` also closes the worker's
+  /// socket so that the kernel refuses new connections.
+  void stopAccepting(bool closeSocket);
+
+  const ListenSocketSet* sockets() const { return sockets_.get(); }
+  /// Index of this listener in the worker's current snapshot; -1 once removed.
+  int listenerIndex() const { return listenerIndex_; }
+  void setListenerIndex(int i) { listenerIndex_ = i; }
+
+private:
+  void onEvents(uint32_t events) override;
+
+  Worker& worker_;
+  std::shared_ptr<ListenSocketSet> sockets_;
+  int fd_ = -1;
+  int listenerIndex_ = -1;
+  bool accepting_ = false;
+};
+
+}  // namespace portico::gateway

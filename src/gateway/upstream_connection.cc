@@ -1,0 +1,249 @@
+#include "gateway/upstream_connection.h"
+
+#include <cerrno>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "gateway/host_pool.h"
+#include "gateway/worker.h"
+
+namespace portico::gateway {
+
+const char* toString(UpstreamFailure f) {
+  switch (f) {
+  case UpstreamFailure::ConnectFailed: return "connection failure";
+  case UpstreamFailure::ConnectTimeout: return "connection timeout";
+  case UpstreamFailure::Reset: return "connection reset";
+  case UpstreamFailure::Closed: return "connection closed before the response completed";
+  case UpstreamFailure::Protocol: return "protocol error";
+  }
+  return "?";
+}
+
+UpstreamConnection::UpstreamConnection(Worker& worker, HostPool& pool, int fd,
+                                       int64_t connectTimeoutMs)
+    : worker_(worker), pool_(pool), fd_(fd), parser_(http::H1Parser::Type::Response, *this),
+      timer_(worker.loop(), [this] {
+        if (!connected_) {
+          fail(UpstreamFailure::ConnectTimeout);
+        } else if (pooled_) {
+          abort();  // idle too long in the pool
+        }
+      }) {
+  worker_.loop().add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
+  timer_.arm(connectTimeoutMs);
+}
+
+UpstreamConnection::~UpstreamConnection() { closeSocket(); }
+
+void UpstreamConnection::closeSocket() {
+  if (fd_ >= 0) {
+    worker_.loop().remove(fd_);
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+void UpstreamConnection::attach(UpstreamCallbacks* callbacks, bool headRequest) {
+  callbacks_ = callbacks;
+  headRequest_ = headRequest;
+  responseStarted_ = false;
+  messageDone_ = false;
+  readPaused_ = false;
+  aboveHighWatermark_ = false;
+  if (connected_) timer_.cancel();
+}
+
+void UpstreamConnection::setIdle(bool idle) {
+  pooled_ = idle;
+  if (idle) {
+    timer_.arm(worker_.settings().upstreamIdleTimeoutMs);
+    // Give back memory from a large exchange; idle connections should cost little.
+    out_.shrinkTo(0);
+    pendingIn_.shrinkTo(0);
+  } else {
+    timer_.cancel();
+  }
+}
+
+void UpstreamConnection::abort() {
+  if (closed_) return;
+  closed_ = true;
+  callbacks_ = nullptr;
+  timer_.cancel();
+  closeSocket();
+  pool_.forget(this);
+  worker_.loop().deferDelete(std::unique_ptr<net::Deferred>(this));
+}
+
+void UpstreamConnection::fail(UpstreamFailure failure) {
+  if (closed_) return;
+  UpstreamCallbacks* cb = callbacks_;
+  bool started = responseStarted_;
+  abort();
+  if (cb) cb->onUpstreamFailure(failure, started);
+}
+
+void UpstreamConnection::onEvents(uint32_t events) {
+  if (closed_) return;
+  if (!connected_) {
+    if (events & (EPOLLERR | EPOLLHUP)) {
+      fail(UpstreamFailure::ConnectFailed);
+      return;
+    }
+    if (events & EPOLLOUT) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        fail(UpstreamFailure::ConnectFailed);
+        return;
+      }
+      onConnected();
+      if (closed_) return;
+    }
+  } else if (events & EPOLLOUT) {
+    flush();
+    if (closed_) return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readLoop();
+}
+
+void UpstreamConnection::onConnected() {
+  connected_ = true;
+  if (callbacks_) timer_.cancel();
+  flush();
+}
+
+void UpstreamConnection::flush() {
+  if (!connected_ || closed_) return;
+  while (!out_.empty()) {
+    ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      out_.consume(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    fail(UpstreamFailure::Reset);
+    return;
+  }
+  const WorkerSettings& s = worker_.settings();
+  if (out_.size() > s.highWatermark) {
+    aboveHighWatermark_ = true;
+  } else if (aboveHighWatermark_ && out_.size() <= s.lowWatermark) {
+    aboveHighWatermark_ = false;
+    if (callbacks_) callbacks_->onUpstreamDrained();
+  }
+}
+
+void UpstreamConnection::resumeReading() {
+  if (!readPaused_ || closed_) return;
+  readPaused_ = false;
+  readLoop();
+}
+
+bool UpstreamConnection::parse(const char* data, size_t len) {
+  // Returns false when the connection was closed or handed back (stop touching it).
+  size_t off = 0;
+  while (off < len) {
+    if (callbacks_ == nullptr) {
+      // Bytes while no exchange is in flight: the server is not speaking HTTP/1.1 correctly.
+      abort();
+      return false;
+    }
+    auto r = parser_.execute(data + off, len - off);
+    off += r.consumed;
+    if (r.error) {
+      LOG_DEBUG("upstream %s: bad response: %s", pool_.key().c_str(), parser_.errorReason());
+      fail(UpstreamFailure::Protocol);
+      return false;
+    }
+    if (messageDone_) {
+      parser_.resume();
+      messageDone_ = false;
+      ++exchanges_;
+      UpstreamCallbacks* cb = callbacks_;
+      callbacks_ = nullptr;
+      bool reusable = off == len && pendingIn_.empty() && parser_.keepAlive();
+      if (!reusable) {
+        cb->onUpstreamComplete(*this, false);
+        abort();
+      } else {
+        cb->onUpstreamComplete(*this, true);
+      }
+      return false;
+    }
+    if (closed_) return false;
+    if (r.paused) {
+      parser_.resume();
+    }
+    if (readPaused_) {
+      if (off < len) pendingIn_.append(data + off, len - off);
+      return false;
+    }
+  }
+  return true;
+}
+
+void UpstreamConnection::readLoop() {
+  if (!pendingIn_.empty() && callbacks_) {
+    // Parse what was held back while paused. Copy out: parse() may append to pendingIn_.
+    Buffer held = std::move(pendingIn_);
+    if (!parse(held.data(), held.size())) return;
+  }
+  while (!closed_ && !readPaused_) {
+    ssize_t n = ::recv(fd_, worker_.scratch(), worker_.scratchSize(), 0);
+    if (n > 0) {
+      if (!parse(worker_.scratch(), static_cast<size_t>(n))) return;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    // EOF or error.
+    if (callbacks_ == nullptr) {
+      abort();  // an idle pooled connection closed by the server
+      return;
+    }
+    if (n == 0 && parser_.inMessage() && parser_.bodyUntilEof()) {
+      // A close-delimited body ends here.
+      parser_.finish();
+      if (messageDone_) {
+        messageDone_ = false;
+        ++exchanges_;
+        UpstreamCallbacks* cb = callbacks_;
+        callbacks_ = nullptr;
+        cb->onUpstreamComplete(*this, false);
+        abort();
+        return;
+      }
+    }
+    fail(n == 0 ? UpstreamFailure::Closed : UpstreamFailure::Reset);
+    return;
+  }
+}
+
+http::ParserAction UpstreamConnection::onHeadersComplete() {
+  int status = parser_.statusCode();
+  if (status >= 100 && status < 200) return http::ParserAction::Continue;  // interim: swallowed
+  if (!callbacks_) return http::ParserAction::Pause;
+  responseStarted_ = true;
+  http::ParserAction a = callbacks_->onUpstreamHeaders(parser_);
+  if (headRequest_) return http::ParserAction::SkipBody;
+  return a;
+}
+
+http::ParserAction UpstreamConnection::onBody(const char* data, size_t len) {
+  if (callbacks_) callbacks_->onUpstreamBody(data, len);
+  return http::ParserAction::Continue;
+}
+
+http::ParserAction UpstreamConnection::onMessageComplete() {
+  if (!responseStarted_) return http::ParserAction::Continue;  // end of a 1xx interim response
+  messageDone_ = true;
+  return http::ParserAction::Pause;
+}
+
+}  // namespace portico::gateway

@@ -1,0 +1,97 @@
+// UpstreamConnection: one HTTP/1.1 client connection to an upstream host. Owned by its
+// HostPool; lent to one stream at a time, which writes the request and receives the response.
+#pragma once
+
+#include <string>
+
+#include "common/buffer.h"
+#include "http/h1_parser.h"
+#include "net/event_loop.h"
+
+namespace portico::gateway {
+
+class HostPool;
+class UpstreamConnection;
+class Worker;
+
+enum class UpstreamFailure { ConnectFailed, ConnectTimeout, Reset, Closed, Protocol };
+const char* toString(UpstreamFailure f);
+
+/// What a stream implements to drive an upstream exchange. Calls come on the worker thread from
+/// inside the connection's event handling; the stream must not delete the connection (it calls
+/// HostPool::release/discard instead, which defers).
+class UpstreamCallbacks {
+public:
+  virtual ~UpstreamCallbacks() = default;
+  virtual http::ParserAction onUpstreamHeaders(const http::H1Parser& response) = 0;
+  virtual void onUpstreamBody(const char* data, size_t len) = 0;
+  /// The response is complete; the connection is detached from the stream. `reusable` says
+  /// whether it may go back to the pool (keep-alive, nothing unexpected left to read).
+  virtual void onUpstreamComplete(UpstreamConnection& conn, bool reusable) = 0;
+  /// The exchange failed; the connection is detached and already being closed.
+  virtual void onUpstreamFailure(UpstreamFailure failure, bool responseStarted) = 0;
+  /// The request bytes queued so far dropped below the low watermark (resume reading the client).
+  virtual void onUpstreamDrained() = 0;
+};
+
+class UpstreamConnection final : public net::EventHandler,
+                                 public net::Deferred,
+                                 private http::H1ParserCallbacks {
+public:
+  UpstreamConnection(Worker& worker, HostPool& pool, int fd, int64_t connectTimeoutMs);
+  ~UpstreamConnection() override;
+
+  /// Lends the connection to a stream. `headRequest`: the response has no body.
+  void attach(UpstreamCallbacks* callbacks, bool headRequest);
+  /// Request bytes go here; then call flush().
+  Buffer& output() { return out_; }
+  void flush();
+  size_t pendingOutput() const { return out_.size(); }
+  /// Downstream backpressure: stop/continue reading the response.
+  void pauseReading() { readPaused_ = true; }
+  void resumeReading();
+  /// Closes now (the stream gave up on it); no callback follows.
+  void abort();
+
+  bool reused() const { return exchanges_ > 0; }
+  /// In the pool's idle list.
+  bool pooled() const { return pooled_; }
+  /// Called by the pool when the connection is put back or taken out of its idle list.
+  void setIdle(bool idle);
+
+  // Intrusive links for HostPool's idle list.
+  UpstreamConnection* idlePrev_ = nullptr;
+  UpstreamConnection* idleNext_ = nullptr;
+
+private:
+  void onEvents(uint32_t events) override;
+  http::ParserAction onHeadersComplete() override;
+  http::ParserAction onBody(const char* data, size_t len) override;
+  http::ParserAction onMessageComplete() override;
+
+  void onConnected();
+  void readLoop();
+  bool parse(const char* data, size_t len);
+  void fail(UpstreamFailure failure);
+  void closeSocket();
+
+  Worker& worker_;
+  HostPool& pool_;
+  int fd_;
+  http::H1Parser parser_;
+  Buffer out_;
+  Buffer pendingIn_;  // response bytes read but not yet parsed (reading paused)
+  UpstreamCallbacks* callbacks_ = nullptr;
+  net::Timer timer_;  // connect timeout, then idle timeout while pooled
+  bool connected_ = false;
+  bool closed_ = false;
+  bool readPaused_ = false;
+  bool headRequest_ = false;
+  bool responseStarted_ = false;
+  bool messageDone_ = false;
+  bool aboveHighWatermark_ = false;
+  bool pooled_ = false;
+  unsigned exchanges_ = 0;
+};
+
+}  // namespace portico::gateway

@@ -1,0 +1,196 @@
+#include "gateway/worker.h"
+
+#include <pthread.h>
+
+#include "common/log.h"
+#include "gateway/downstream_connection.h"
+#include "gateway/host_pool.h"
+#include "gateway/listener.h"
+
+namespace portico::gateway {
+
+namespace {
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+Worker::Worker(size_t index, SnapshotHolder& holder, WorkerSettings settings)
+    : index_(index), holder_(holder), settings_(settings), scratch_(64 * 1024) {
+  uint64_t seed = static_cast<uint64_t>(monotonicMs()) ^ (reinterpret_cast<uintptr_t>(this) << 16) ^
+                  (index * 0x1234567ULL);
+  rng_[0] = splitmix64(seed);
+  rng_[1] = splitmix64(seed);
+}
+
+Worker::~Worker() {
+  join();
+  // Order matters: connections (and the upstream connections they hold) go before the pools.
+  for (DownstreamConnection* c : std::vector<DownstreamConnection*>(connections_.begin(),
+                                                                  connections_.end()))
+    c->abortNow();
+  listeners_.clear();
+  pools_.clear();
+  if (current_) {
+    delete current_;
+    current_ = nullptr;
+  }
+  loop_.reset();
+}
+
+Status Worker::start() {
+  auto loop = net::EventLoop::create();
+  if (!loop.ok()) return loop.status();
+  loop_ = std::move(*loop);
+  loop_->setIterationHook([this] {
+    if (holder_.version() != adoptedVersion_) adoptSnapshot();
+  });
+  adoptSnapshot();
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void Worker::run() {
+  char name[16];
+  snprintf(name, sizeof(name), "portico-w%zu", index_);
+  pthread_setname_np(pthread_self(), name);
+  loop_->run();
+}
+
+void Worker::notifySnapshot() {
+  if (loop_) loop_->post([] {});  // the iteration hook notices the new version
+}
+
+void Worker::stop() {
+  if (loop_) loop_->stop();
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::drain() {
+  loop_->post([this] {
+    if (draining_) return;
+    draining_ = true;
+    for (auto& l : listeners_) l->stopAccepting(true);
+    for (DownstreamConnection* c : std::vector<DownstreamConnection*>(connections_.begin(),
+                                                                    connections_.end()))
+      c->beginDrain();
+    drainTimer_ = std::make_unique<net::Timer>(*loop_, [this] {
+      LOG_WARN("worker %zu: drain timeout with %zu connections open", index_,
+               connections_.size());
+      for (DownstreamConnection* c : std::vector<DownstreamConnection*>(connections_.begin(),
+                                                                      connections_.end()))
+        c->abortNow();
+      loop_->stop();
+    });
+    drainTimer_->arm(settings_.drainTimeoutMs);
+    maybeFinishDrain();
+  });
+}
+
+void Worker::maybeFinishDrain() {
+  if (draining_ && connections_.empty()) loop_->stop();
+}
+
+void Worker::removeConnection(DownstreamConnection* c) {
+  connections_.erase(c);
+  maybeFinishDrain();
+}
+
+void Worker::releaseSnapshot(WorkerSnapshot* s) {
+  if (--s->refs == 0 && s != current_) delete s;
+}
+
+HostPool* Worker::poolFor(const upstream::Host& host) {
+  auto it = pools_.find(host.key);
+  if (it != pools_.end()) return it->second.get();
+  auto pool = std::make_unique<HostPool>(*this, host.address, host.key);
+  HostPool* p = pool.get();
+  pools_.emplace(host.key, std::move(pool));
+  return p;
+}
+
+void Worker::adoptSnapshot() {
+  adoptedVersion_ = holder_.version();
+  SnapshotConstSharedPtr snap = holder_.load();
+  auto* ws = new WorkerSnapshot();
+  ws->snapshot = snap;
+  ws->refs = 1;  // held as current
+  if (snap) {
+    ws->pools.resize(snap->clusters.size());
+    ws->cursors.assign(snap->clusters.size(), static_cast<uint32_t>(index_));
+    for (size_t i = 0; i < snap->clusters.size(); ++i)
+      for (const upstream::Host& h : snap->clusters[i]->hosts) ws->pools[i].push_back(poolFor(h));
+  }
+
+  // Listeners: keep the ones whose socket set survives, start new ones, stop removed ones.
+  std::vector<std::shared_ptr<ListenerHandler>> next;
+  if (snap && !draining_) {
+    for (size_t i = 0; i < snap->listeners.size(); ++i) {
+      const Listener& l = snap->listeners[i];
+      if (!l.sockets) continue;
+      std::shared_ptr<ListenerHandler> handler;
+      for (auto& existing : listeners_)
+        if (existing->sockets() == l.sockets.get()) handler = existing;
+      if (!handler) {
+        handler = std::make_shared<ListenerHandler>(*this, l.sockets);
+        Status s = handler->start();
+        if (!s.ok()) {
+          LOG_ERROR("worker %zu: listener %s: %s", index_, l.address.toString().c_str(),
+                    s.message().c_str());
+          continue;
+        }
+      }
+      handler->setListenerIndex(static_cast<int>(i));
+      next.push_back(handler);
+    }
+  }
+  for (auto& old : listeners_) {
+    bool kept = false;
+    for (auto& n : next) kept |= n == old;
+    if (!kept) {
+      // Close this worker's socket too: a bound socket nobody accepts on would queue clients.
+      old->stopAccepting(true);
+      old->setListenerIndex(-1);
+    }
+  }
+  listeners_ = std::move(next);
+
+  WorkerSnapshot* previous = current_;
+  current_ = ws;
+  if (previous) releaseSnapshot(previous);
+}
+
+void Worker::newRequestId(char* out) {
+  // xorshift128+: fast and per-worker (x-request-id needs uniqueness, not secrecy).
+  auto next = [this] {
+    uint64_t s1 = rng_[0];
+    const uint64_t s0 = rng_[1];
+    rng_[0] = s0;
+    s1 ^= s1 << 23;
+    rng_[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return rng_[1] + s0;
+  };
+  uint8_t b[16];
+  uint64_t a = next(), c = next();
+  for (int i = 0; i < 8; ++i) {
+    b[i] = static_cast<uint8_t>(a >> (8 * i));
+    b[8 + i] = static_cast<uint8_t>(c >> (8 * i));
+  }
+  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
+  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  static const char hex[] = "0123456789abcdef";
+  int o = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+    out[o++] = hex[b[i] >> 4];
+    out[o++] = hex[b[i] & 15];
+  }
+}
+
+}  // namespace portico::gateway

@@ -1,0 +1,101 @@
+// Worker: one thread, one epoll loop, its listeners, downstream connections and upstream pools.
+// Adopts new snapshots between events; in-flight requests keep the snapshot they started with.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "gateway/snapshot.h"
+#include "net/event_loop.h"
+
+namespace portico::gateway {
+
+class DownstreamConnection;
+class HostPool;
+class ListenerHandler;
+
+/// Data-plane settings fixed at start-up (flags).
+struct WorkerSettings {
+  int64_t idleTimeoutMs = 60000;         ///< downstream keep-alive / header read idleness
+  int64_t upstreamIdleTimeoutMs = 30000;  ///< pooled upstream connection idleness
+  int64_t drainTimeoutMs = 15000;        ///< SIGTERM: how long in-flight requests may finish
+  uint64_t maxRequestBodyBytes = 0;      ///< 0 = unlimited (bodies are streamed)
+  size_t maxRequestHeaderBytes = 60 * 1024;
+  size_t highWatermark = 1 << 20;  ///< pause the other side above this many queued bytes
+  size_t lowWatermark = 256 << 10;
+};
+
+/// A snapshot as one worker uses it: per-cluster host pools and balancer cursors, and a
+/// worker-local reference count (streams hold it without touching shared atomics).
+struct WorkerSnapshot {
+  SnapshotConstSharedPtr snapshot;
+  std::vector<std::vector<HostPool*>> pools;  ///< [cluster][host]
+  std::vector<uint32_t> cursors;              ///< round-robin position per cluster
+  uint32_t refs = 0;
+};
+
+class Worker {
+public:
+  Worker(size_t index, SnapshotHolder& holder, WorkerSettings settings);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// Starts the thread. Adopts the holder's snapshot first.
+  Status start();
+  /// Thread-safe: look at the holder now (after a publish).
+  void notifySnapshot();
+  /// Thread-safe: stop accepting, finish in-flight requests, then stop the thread.
+  void drain();
+  /// Thread-safe: stop at once.
+  void stop();
+  void join();
+
+  // ---- used by connections on the worker thread ----
+  net::EventLoop& loop() { return *loop_; }
+  size_t index() const { return index_; }
+  const WorkerSettings& settings() const { return settings_; }
+  bool draining() const { return draining_; }
+  /// Read scratch space shared by all of this worker's connections.
+  char* scratch() { return scratch_.data(); }
+  size_t scratchSize() const { return scratch_.size(); }
+
+  WorkerSnapshot* acquireSnapshot() {
+    ++current_->refs;
+    return current_;
+  }
+  void releaseSnapshot(WorkerSnapshot* s);
+
+  void addConnection(DownstreamConnection* c) { connections_.insert(c); }
+  void removeConnection(DownstreamConnection* c);
+  /// A fresh UUIDv4 for x-request-id, written into 36 chars at `out`.
+  void newRequestId(char* out);
+
+private:
+  void run();
+  void adoptSnapshot();
+  HostPool* poolFor(const upstream::Host& host);
+  void maybeFinishDrain();
+
+  size_t index_;
+  SnapshotHolder& holder_;
+  WorkerSettings settings_;
+  std::unique_ptr<net::EventLoop> loop_;
+  std::thread thread_;
+  uint64_t adoptedVersion_ = 0;
+  WorkerSnapshot* current_ = nullptr;
+  std::vector<std::shared_ptr<ListenerHandler>> listeners_;
+  std::unordered_map<std::string, std::unique_ptr<HostPool>> pools_;
+  std::unordered_set<DownstreamConnection*> connections_;
+  std::vector<char> scratch_;
+  bool draining_ = false;
+  std::unique_ptr<net::Timer> drainTimer_;
+  uint64_t rng_[2];
+};
+
+}  // namespace portico::gateway

@@ -1,0 +1,175 @@
+#include "http/h1_parser.h"
+
+#include <llhttp.h>
+
+namespace portico::http {
+
+struct H1Parser::Impl {
+  llhttp_t parser;
+  llhttp_settings_t settings;
+
+  static H1Parser& self(llhttp_t* p) { return *static_cast<H1Parser*>(p->data); }
+
+  static int toLlhttp(ParserAction a) {
+    switch (a) {
+    case ParserAction::Continue: return 0;
+    case ParserAction::Pause: return HPE_PAUSED;
+    case ParserAction::SkipBody: return 1;
+    }
+    return 0;
+  }
+
+  static int onMessageBegin(llhttp_t* p) {
+    H1Parser& s = self(p);
+    s.headers_.clear();
+    s.target_.clear();
+    s.headBytes_ = 0;
+    s.contentLength_ = 0;
+    s.inMessage_ = true;
+    s.inHeaderField_ = false;
+    return 0;
+  }
+  static int onUrl(llhttp_t* p, const char* at, size_t len) {
+    H1Parser& s = self(p);
+    s.headBytes_ += len;
+    if (s.headBytes_ > s.limits_.maxHeaderBytes) {
+      s.error_ = ParseError::UriTooLong;
+      return -1;
+    }
+    s.target_.append(at, len);
+    return 0;
+  }
+  static int onHeaderField(llhttp_t* p, const char* at, size_t len) {
+    H1Parser& s = self(p);
+    if (!s.inHeaderField_) {
+      if (s.headers_.size() >= s.limits_.maxHeaders) {
+        s.error_ = ParseError::TooManyHeaders;
+        return -1;
+      }
+      s.headers_.addEmpty();
+      s.inHeaderField_ = true;
+    }
+    s.headBytes_ += len;
+    if (s.headBytes_ > s.limits_.maxHeaderBytes) {
+      s.error_ = ParseError::HeadersTooLarge;
+      return -1;
+    }
+    std::string& name = const_cast<HeaderEntry&>(s.headers_[s.headers_.size() - 1]).name;
+    size_t old = name.size();
+    name.append(at, len);
+    for (size_t i = old; i < name.size(); ++i)
+      if (name[i] >= 'A' && name[i] <= 'Z') name[i] = static_cast<char>(name[i] + 32);
+    return 0;
+  }
+  static int onHeaderFieldComplete(llhttp_t* p) {
+    self(p).inHeaderField_ = false;
+    return 0;
+  }
+  static int onHeaderValue(llhttp_t* p, const char* at, size_t len) {
+    H1Parser& s = self(p);
+    s.headBytes_ += len;
+    if (s.headBytes_ > s.limits_.maxHeaderBytes) {
+      s.error_ = ParseError::HeadersTooLarge;
+      return -1;
+    }
+    const_cast<HeaderEntry&>(s.headers_[s.headers_.size() - 1]).value.append(at, len);
+    return 0;
+  }
+  static int onHeadersComplete(llhttp_t* p) {
+    H1Parser& s = self(p);
+    s.contentLength_ = (p->flags & F_CONTENT_LENGTH) ? p->content_length : 0;
+    return toLlhttp(s.callbacks_.onHeadersComplete());
+  }
+  static int onBody(llhttp_t* p, const char* at, size_t len) {
+    return toLlhttp(self(p).callbacks_.onBody(at, len));
+  }
+  static int onMessageComplete(llhttp_t* p) {
+    H1Parser& s = self(p);
+    s.inMessage_ = false;
+    return toLlhttp(s.callbacks_.onMessageComplete());
+  }
+};
+
+H1Parser::H1Parser(Type type, H1ParserCallbacks& callbacks, ParserLimits limits)
+    : impl_(std::make_unique<Impl>()), type_(type), callbacks_(callbacks), limits_(limits) {
+  llhttp_settings_init(&impl_->settings);
+  impl_->settings.on_message_begin = &Impl::onMessageBegin;
+  impl_->settings.on_url = &Impl::onUrl;
+  impl_->settings.on_header_field = &Impl::onHeaderField;
+  impl_->settings.on_header_field_complete = &Impl::onHeaderFieldComplete;
+  impl_->settings.on_header_value = &Impl::onHeaderValue;
+  impl_->settings.on_headers_complete = &Impl::onHeadersComplete;
+  impl_->settings.on_body = &Impl::onBody;
+  impl_->settings.on_message_complete = &Impl::onMessageComplete;
+  reset();
+}
+
+H1Parser::~H1Parser() = default;
+
+void H1Parser::reset() {
+  llhttp_init(&impl_->parser, type_ == Type::Request ? HTTP_REQUEST : HTTP_RESPONSE,
+              &impl_->settings);
+  impl_->parser.data = this;
+  inMessage_ = false;
+  inHeaderField_ = false;
+  error_ = ParseError::None;
+}
+
+H1Parser::ExecResult H1Parser::execute(const char* data, size_t len) {
+  ExecResult r;
+  llhttp_errno_t err = llhttp_execute(&impl_->parser, data, len);
+  if (err == HPE_OK) {
+    r.consumed = len;
+    return r;
+  }
+  if (err == HPE_PAUSED) {
+    r.paused = true;
+    r.consumed = static_cast<size_t>(llhttp_get_error_pos(&impl_->parser) - data);
+    return r;
+  }
+  if (err == HPE_PAUSED_UPGRADE) {
+    // Upgrades (websocket, h2c) are a later feature; the request head is complete, the rest of
+    // the stream is not HTTP/1 and must not be parsed as such.
+    r.paused = true;
+    r.consumed = static_cast<size_t>(llhttp_get_error_pos(&impl_->parser) - data);
+    return r;
+  }
+  r.error = true;
+  if (error_ == ParseError::None) error_ = ParseError::Malformed;
+  const char* pos = llhttp_get_error_pos(&impl_->parser);
+  r.consumed = pos ? static_cast<size_t>(pos - data) : 0;
+  return r;
+}
+
+void H1Parser::resume() { llhttp_resume(&impl_->parser); }
+
+bool H1Parser::finish() {
+  return llhttp_finish(&impl_->parser) == HPE_OK;
+}
+
+const char* H1Parser::errorReason() const {
+  switch (error_) {
+  case ParseError::None: return "";
+  case ParseError::HeadersTooLarge: return "request headers too large";
+  case ParseError::TooManyHeaders: return "too many headers";
+  case ParseError::UriTooLong: return "request target too long";
+  case ParseError::Malformed: break;
+  }
+  const char* reason = llhttp_get_error_reason(&impl_->parser);
+  return reason ? reason : "malformed message";
+}
+
+std::string_view H1Parser::method() const {
+  return llhttp_method_name(static_cast<llhttp_method_t>(impl_->parser.method));
+}
+bool H1Parser::isHead() const { return impl_->parser.method == HTTP_HEAD; }
+int H1Parser::statusCode() const { return impl_->parser.status_code; }
+int H1Parser::versionMajor() const { return impl_->parser.http_major; }
+int H1Parser::versionMinor() const { return impl_->parser.http_minor; }
+bool H1Parser::keepAlive() const { return llhttp_should_keep_alive(&impl_->parser) != 0; }
+bool H1Parser::hasContentLength() const { return (impl_->parser.flags & F_CONTENT_LENGTH) != 0; }
+bool H1Parser::chunked() const { return (impl_->parser.flags & F_CHUNKED) != 0; }
+bool H1Parser::bodyUntilEof() const { return llhttp_message_needs_eof(&impl_->parser) != 0; }
+bool H1Parser::upgrade() const { return impl_->parser.upgrade != 0; }
+
+}  // namespace portico::http

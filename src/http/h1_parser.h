@@ -1,0 +1,103 @@
+// H1Parser: incremental HTTP/1.1 request or response parser on llhttp. Collects the message
+// head (method, target, status, headers) and streams body bytes to its callbacks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "http/header_map.h"
+
+namespace portico::http {
+
+/// What a callback asks the parser to do next.
+enum class ParserAction {
+  Continue,
+  /// Stop after this point; execute() returns and resume() continues from there.
+  Pause,
+  /// Only from onHeadersComplete of a response: the message has no body (HEAD, 1xx, 204, 304).
+  SkipBody,
+};
+
+class H1ParserCallbacks {
+public:
+  virtual ~H1ParserCallbacks() = default;
+  virtual ParserAction onHeadersComplete() = 0;
+  /// Decoded body bytes (chunk framing removed). The pointer is valid only during the call.
+  virtual ParserAction onBody(const char* data, size_t len) = 0;
+  virtual ParserAction onMessageComplete() = 0;
+};
+
+struct ParserLimits {
+  size_t maxHeaderBytes = 60 * 1024;  ///< request line/target + all header names and values
+  size_t maxHeaders = 100;
+};
+
+/// Why parsing failed; maps to the HTTP status a server answers with.
+enum class ParseError { None, Malformed, HeadersTooLarge, TooManyHeaders, UriTooLong };
+
+class H1Parser {
+public:
+  enum class Type { Request, Response };
+
+  H1Parser(Type type, H1ParserCallbacks& callbacks, ParserLimits limits = {});
+  ~H1Parser();
+  H1Parser(const H1Parser&) = delete;
+  H1Parser& operator=(const H1Parser&) = delete;
+
+  struct ExecResult {
+    size_t consumed = 0;
+    bool paused = false;
+    bool error = false;
+  };
+  /// Parses `len` bytes. Stops early when a callback pauses (consumed < len possible) or on an
+  /// error (see error()/errorReason()).
+  ExecResult execute(const char* data, size_t len);
+  /// Continues after a pause; the caller then calls execute() with the unconsumed bytes.
+  void resume();
+  /// The peer closed: completes a message delimited by EOF. Returns false when the close
+  /// truncated a message.
+  bool finish();
+  /// Back to the initial state (e.g. reusing an upstream connection for a new exchange).
+  void reset();
+
+  /// True between the first byte of a message and its completion.
+  bool inMessage() const { return inMessage_; }
+  ParseError error() const { return error_; }
+  const char* errorReason() const;
+
+  // The current message head; valid from onHeadersComplete until the next message begins.
+  std::string_view method() const;
+  bool isHead() const;
+  const std::string& target() const { return target_; }
+  int statusCode() const;
+  int versionMajor() const;
+  int versionMinor() const;
+  bool keepAlive() const;
+  bool hasContentLength() const;
+  uint64_t contentLength() const { return contentLength_; }
+  bool chunked() const;
+  /// The body ends when the connection closes (response without length or chunking).
+  bool bodyUntilEof() const;
+  bool upgrade() const;
+  const HeaderMap& headers() const { return headers_; }
+  HeaderMap& headers() { return headers_; }
+
+private:
+  struct Impl;
+  friend struct Impl;
+  std::unique_ptr<Impl> impl_;
+  Type type_;
+  H1ParserCallbacks& callbacks_;
+  ParserLimits limits_;
+  HeaderMap headers_;
+  std::string target_;
+  size_t headBytes_ = 0;
+  uint64_t contentLength_ = 0;
+  bool inMessage_ = false;
+  bool inHeaderField_ = false;
+  ParseError error_ = ParseError::None;
+};
+
+}  // namespace portico::http

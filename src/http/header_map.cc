@@ -1,0 +1,81 @@
+#include "http/header_map.h"
+
+namespace portico::http {
+
+namespace {
+inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+inline bool isSpace(char c) { return c == ' ' || c == '\t'; }
+}  // namespace
+
+void toLowerInPlace(std::string& s) {
+  for (char& c : s) c = lower(c);
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+bool listContainsToken(std::string_view list, std::string_view token) {
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view item = list.substr(pos, comma - pos);
+    while (!item.empty() && isSpace(item.front())) item.remove_prefix(1);
+    while (!item.empty() && isSpace(item.back())) item.remove_suffix(1);
+    if (equalsIgnoreCase(item, token)) return true;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+HeaderEntry& HeaderMap::addEmpty() {
+  if (size_ == entries_.size()) entries_.emplace_back();
+  HeaderEntry& e = entries_[size_++];
+  e.name.clear();
+  e.value.clear();
+  return e;
+}
+
+void HeaderMap::add(std::string_view name, std::string_view value) {
+  HeaderEntry& e = addEmpty();
+  e.name.assign(name);
+  toLowerInPlace(e.name);
+  e.value.assign(value);
+}
+
+const std::string* HeaderMap::get(std::string_view lowerName) const {
+  for (size_t i = 0; i < size_; ++i)
+    if (entries_[i].name == lowerName) return &entries_[i].value;
+  return nullptr;
+}
+
+size_t HeaderMap::remove(std::string_view lowerName) {
+  size_t out = 0, removed = 0;
+  for (size_t i = 0; i < size_; ++i) {
+    if (entries_[i].name == lowerName) {
+      ++removed;
+      continue;
+    }
+    if (out != i) std::swap(entries_[out], entries_[i]);
+    ++out;
+  }
+  size_ = out;
+  return removed;
+}
+
+void HeaderMap::set(std::string_view lowerName, std::string_view value) {
+  remove(lowerName);
+  add(lowerName, value);
+}
+
+size_t HeaderMap::byteSize() const {
+  size_t n = 0;
+  for (size_t i = 0; i < size_; ++i) n += entries_[i].name.size() + entries_[i].value.size();
+  return n;
+}
+
+}  // namespace portico::http

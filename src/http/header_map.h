@@ -1,0 +1,50 @@
+// HeaderMap: the header list of one HTTP message; names lowercased, order and duplicates kept.
+// Entries are reused across messages (clear() keeps their string capacity): no steady-state
+// allocation per request.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portico::http {
+
+struct HeaderEntry {
+  std::string name;   ///< lowercase
+  std::string value;
+};
+
+class HeaderMap {
+public:
+  void clear() { size_ = 0; }
+  size_t size() const { return size_; }
+  const HeaderEntry* begin() const { return entries_.data(); }
+  const HeaderEntry* end() const { return entries_.data() + size_; }
+  const HeaderEntry& operator[](size_t i) const { return entries_[i]; }
+
+  /// Appends; `name` is lowercased.
+  void add(std::string_view name, std::string_view value);
+  /// Starts an empty entry and returns it (the parser fills name and value in pieces).
+  HeaderEntry& addEmpty();
+  /// First value for `lowerName`; nullptr when absent.
+  const std::string* get(std::string_view lowerName) const;
+  bool has(std::string_view lowerName) const { return get(lowerName) != nullptr; }
+  /// Removes every entry named `lowerName`; returns how many.
+  size_t remove(std::string_view lowerName);
+  /// Replaces all values of `lowerName` with one.
+  void set(std::string_view lowerName, std::string_view value);
+  /// Total bytes of names and values (for size limits).
+  size_t byteSize() const;
+
+private:
+  std::vector<HeaderEntry> entries_;
+  size_t size_ = 0;
+};
+
+/// ASCII case-insensitive equality.
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+/// True when the comma-separated list `list` contains `token` (case-insensitive, trimmed).
+bool listContainsToken(std::string_view list, std::string_view token);
+void toLowerInPlace(std::string& s);
+
+}  // namespace portico::http

@@ -1,0 +1,254 @@
+// The `portico` entry point: `run` (controller + gateway on a config directory), `validate`,
+// `version`. Flags are parsed here; errors name the flag and exit 2.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "admin/admin_server.h"
+#include "common/log.h"
+#include "config/decode.h"
+#include "controller/controller.h"
+#include "gateway/worker.h"
+#include "store/file_store.h"
+#include "store/memory_store.h"
+
+using namespace portico;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: portico <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  run       serve the config objects found in a directory (controller + gateway)\n"
+    "  validate  print the status of every object in the given files/directories; exit 1 if any is rejected\n"
+    "  version   print the version\n"
+    "\n"
+    "portico run flags:\n"
+    "  --config-dir DIR          directory of *.yaml/*.yml config objects, watched for changes (required)\n"
+    "  --admin-address ADDR      admin API address (default 127.0.0.1:19000)\n"
+    "  --workers N               worker threads (default: number of cores)\n"
+    "  --log-level LEVEL         debug|info|warn|error (default info)\n"
+    "  --idle-timeout DURATION   close idle client connections after this (default 60s)\n"
+    "  --drain-timeout DURATION  on SIGTERM, how long in-flight requests may finish (default 15s)\n"
+    "  --max-request-body BYTES  answer 413 above this request body size (default 0 = unlimited)\n"
+    "\n"
+    "portico validate [--log-level LEVEL] PATH...\n";
+
+int usageError(const std::string& message) {
+  fprintf(stderr, "portico: %s\n\n%s", message.c_str(), kUsage);
+  return 2;
+}
+
+struct RunFlags {
+  std::string configDir;
+  std::string adminAddress = "127.0.0.1:19000";
+  size_t workers = 0;
+  gateway::WorkerSettings settings;
+};
+
+/// Reads the value of `--flag VALUE` or `--flag=VALUE`.
+bool takeValue(const std::vector<std::string>& args, size_t& i, const std::string& flag,
+               std::string& out, std::string& error) {
+  const std::string& a = args[i];
+  if (a == flag) {
+    if (i + 1 >= args.size()) {
+      error = flag + " needs a value";
+      return false;
+    }
+    out = args[++i];
+    return true;
+  }
+  if (a.rfind(flag + "=", 0) == 0) {
+    out = a.substr(flag.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+bool parseUnsigned(const std::string& s, uint64_t& out) {
+  if (s.empty() || s.size() > 19) return false;
+  out = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return true;
+}
+
+/// Handles --log-level for every command; returns false with `error` set on a bad value.
+bool takeLogLevel(const std::vector<std::string>& args, size_t& i, bool& matched,
+                  std::string& error) {
+  std::string v;
+  matched = takeValue(args, i, "--log-level", v, error);
+  if (!matched) return error.empty();
+  LogLevel level;
+  if (!parseLogLevel(v, level)) {
+    error = "--log-level: \"" + v + "\" is not one of debug, info, warn, error";
+    return false;
+  }
+  setLogLevel(level);
+  return true;
+}
+
+int runValidate(const std::vector<std::string>& args) {
+  std::vector<std::string> paths;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string error;
+    bool matched = false;
+    if (!takeLogLevel(args, i, matched, error)) return usageError(error);
+    if (matched) continue;
+    if (args[i].rfind("--", 0) == 0) return usageError("validate: unknown flag " + args[i]);
+    paths.push_back(args[i]);
+  }
+  if (paths.empty()) return usageError("validate: give at least one file or directory");
+  if (logLevel() == LogLevel::Info) setLogLevel(LogLevel::Error);  // statuses are the output
+
+  store::MemoryStore store(store::FileStore::loadPaths(paths));
+  PluginRegistry plugins;
+  registerBuiltinPlugins(plugins);
+  controller::Controller controller(store, plugins, nullptr, {1, false});
+  controller.rebuild();
+  int rejected = 0;
+  for (const auto& s : controller.statuses()) {
+    bool bad = s.status.state == config::ObjectStatus::State::Rejected;
+    rejected += bad;
+    std::string what = s.kind == "File" ? "file " + s.name
+                                        : config::ObjectKey{s.kind, s.ns, s.name}.display();
+    printf("%-9s %s%s%s\n", config::toString(s.status.state), what.c_str(), bad ? "\n          " : "",
+           bad ? s.status.reason.c_str() : "");
+  }
+  printf("%zu objects, %d rejected\n", controller.statuses().size(), rejected);
+  return rejected ? 1 : 0;
+}
+
+int runServe(const std::vector<std::string>& args) {
+  RunFlags flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string v, error;
+    bool matched = false;
+    if (!takeLogLevel(args, i, matched, error)) return usageError(error);
+    if (matched) continue;
+    if (takeValue(args, i, "--config-dir", v, error)) {
+      flags.configDir = v;
+    } else if (takeValue(args, i, "--admin-address", v, error)) {
+      flags.adminAddress = v;
+    } else if (takeValue(args, i, "--workers", v, error)) {
+      uint64_t n;
+      if (!parseUnsigned(v, n) || n == 0 || n > 256)
+        return usageError("--workers: \"" + v + "\" is not a number between 1 and 256");
+      flags.workers = n;
+    } else if (takeValue(args, i, "--idle-timeout", v, error)) {
+      int64_t ms;
+      if (!config::parseDurationMs(v, ms) || ms <= 0)
+        return usageError("--idle-timeout: \"" + v + "\" is not a positive duration (e.g. 60s)");
+      flags.settings.idleTimeoutMs = ms;
+    } else if (takeValue(args, i, "--drain-timeout", v, error)) {
+      int64_t ms;
+      if (!config::parseDurationMs(v, ms))
+        return usageError("--drain-timeout: \"" + v + "\" is not a duration (e.g. 15s)");
+      flags.settings.drainTimeoutMs = ms;
+    } else if (takeValue(args, i, "--max-request-body", v, error)) {
+      uint64_t n;
+      if (!parseUnsigned(v, n)) return usageError("--max-request-body: \"" + v + "\" is not a byte count");
+      flags.settings.maxRequestBodyBytes = n;
+    } else if (!error.empty()) {
+      return usageError(error);
+    } else {
+      return usageError("run: unknown flag " + args[i]);
+    }
+  }
+  if (flags.configDir.empty()) return usageError("run: --config-dir is required");
+  auto adminAddress = net::Address::parse(flags.adminAddress);
+  if (!adminAddress.ok()) return usageError("--admin-address: " + adminAddress.error());
+  if (flags.workers == 0) {
+    unsigned hw = std::thread::hardware_concurrency();
+    flags.workers = hw ? hw : 1;
+  }
+
+  auto store = store::FileStore::create(flags.configDir);
+  if (!store.ok()) return usageError("--config-dir: " + store.error());
+
+  // Signals are taken synchronously by the main thread; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  PluginRegistry plugins;
+  registerBuiltinPlugins(plugins);
+  gateway::SnapshotHolder holder;
+  controller::Controller controller(**store, plugins, &holder, {flags.workers, true});
+
+  std::vector<std::unique_ptr<gateway::Worker>> workers;
+  for (size_t i = 0; i < flags.workers; ++i)
+    workers.push_back(std::make_unique<gateway::Worker>(i, holder, flags.settings));
+  controller.setOnPublish([&workers] {
+    for (auto& w : workers) w->notifySnapshot();
+  });
+  controller.rebuild();
+  for (auto& w : workers) {
+    Status s = w->start();
+    if (!s.ok()) {
+      LOG_ERROR("worker: %s", s.message().c_str());
+      return 1;
+    }
+  }
+  admin::AdminServer adminServer(controller);
+  Status s = adminServer.start(*adminAddress);
+  if (!s.ok()) {
+    LOG_ERROR("%s", s.message().c_str());
+    for (auto& w : workers) w->stop();
+    return 1;
+  }
+  s = (*store)->watch([&controller] { controller.rebuild(); });
+  if (!s.ok()) LOG_WARN("--config-dir: not watching for changes: %s", s.message().c_str());
+  LOG_INFO("portico %s: %zu workers, config %s, admin http://%s", PORTICO_VERSION, flags.workers,
+           flags.configDir.c_str(), adminServer.address().toString().c_str());
+
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      LOG_INFO("SIGHUP: reloading config");
+      controller.rebuild();
+      continue;
+    }
+    LOG_INFO("%s: draining (up to %lld ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+             static_cast<long long>(flags.settings.drainTimeoutMs));
+    break;
+  }
+  (*store)->stop();
+  for (auto& w : workers) w->drain();
+  for (auto& w : workers) w->join();
+  adminServer.stop();
+  workers.clear();
+  LOG_INFO("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "version" || command == "--version") {
+    printf("portico %s\n", PORTICO_VERSION);
+    return 0;
+  }
+  if (command == "run") return runServe(args);
+  if (command == "validate") return runValidate(args);
+  return usageError("unknown command \"" + command + "\"");
+}

@@ -1,0 +1,129 @@
+// EventLoop: one epoll loop per worker thread (edge-triggered), with timers, deferred deletion
+// and a thread-safe post() for the few cross-thread messages (new snapshot, drain, stop).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace portico::net {
+
+class EventLoop;
+
+/// Owner of a file descriptor registered with an EventLoop.
+class EventHandler {
+public:
+  virtual ~EventHandler() = default;
+  /// `events` holds EPOLLIN/EPOLLOUT/EPOLLERR/EPOLLHUP/EPOLLRDHUP bits. Called on the loop thread.
+  virtual void onEvents(uint32_t events) = 0;
+};
+
+/// Something the loop deletes after the current batch of events, so that a handler may close
+/// itself while other events for it are still queued.
+class Deferred {
+public:
+  virtual ~Deferred() = default;
+};
+
+/// Work a handler wants done after the current event, outside any callback stack (e.g. the next
+/// pipelined request once a response completed inside an upstream callback).
+class Schedulable {
+public:
+  virtual ~Schedulable() = default;
+  virtual void onScheduled() = 0;
+
+private:
+  friend class EventLoop;
+  bool scheduled_ = false;
+};
+
+/// A one-shot timer owned by its user; arming an armed timer moves it. Not thread-safe: use it
+/// only on its loop's thread. The callback must not destroy the Timer synchronously.
+class Timer {
+public:
+  Timer(EventLoop& loop, std::function<void()> callback);
+  ~Timer();
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+
+  /// Fires `delayMs` from the loop's cached now (≥ 0).
+  void arm(MonoMs delayMs);
+  void cancel();
+  bool armed() const { return heapIndex_ != kNotArmed; }
+  MonoMs deadline() const { return deadline_; }
+
+private:
+  friend class EventLoop;
+  static constexpr size_t kNotArmed = static_cast<size_t>(-1);
+  EventLoop& loop_;
+  std::function<void()> callback_;
+  MonoMs deadline_ = 0;
+  size_t heapIndex_ = kNotArmed;
+};
+
+class EventLoop {
+public:
+  static Result<std::unique_ptr<EventLoop>> create();
+  ~EventLoop();
+
+  /// Registers `fd` edge-triggered for `events` (EPOLLIN|EPOLLOUT|EPOLLRDHUP usually).
+  Status add(int fd, uint32_t events, EventHandler* handler);
+  Status modify(int fd, uint32_t events, EventHandler* handler);
+  void remove(int fd);
+
+  /// Runs until stop(). `onIteration` (optional) runs once per wake-up, before events.
+  void run();
+  /// Thread-safe: makes run() return after the current iteration.
+  void stop();
+  /// Thread-safe: runs `fn` on the loop thread at its next wake-up.
+  void post(std::function<void()> fn);
+  void setIterationHook(std::function<void()> hook) { iterationHook_ = std::move(hook); }
+
+  /// Runs s->onScheduled() once after the current event batch (idempotent until it ran). The
+  /// object must stay alive until then (deferDelete guarantees that).
+  void schedule(Schedulable* s) {
+    if (!s->scheduled_) {
+      s->scheduled_ = true;
+      ready_.push_back(s);
+    }
+  }
+
+  /// Deletes `obj` after the current batch of events.
+  void deferDelete(std::unique_ptr<Deferred> obj) { deferred_.push_back(std::move(obj)); }
+
+  /// Monotonic ms, refreshed once per wake-up (cheap to call on the hot path).
+  MonoMs now() const { return now_; }
+
+private:
+  friend class Timer;
+  EventLoop(int epollFd, int wakeFd);
+  void addTimer(Timer* t);
+  void removeTimer(Timer* t);
+  void siftUp(size_t i);
+  void siftDown(size_t i);
+  void runTimers();
+  void runPosted();
+  int pollTimeoutMs() const;
+
+  int epollFd_;
+  int wakeFd_;
+  bool stopping_ = false;
+  MonoMs now_;
+  std::vector<Timer*> heap_;  // min-heap on deadline_
+  void runReady();
+
+  std::vector<std::unique_ptr<Deferred>> deferred_;
+  std::vector<Schedulable*> ready_;
+  std::vector<Schedulable*> readyRunning_;
+  std::function<void()> iterationHook_;
+  std::mutex postMutex_;  // guards posted_; only config changes and shutdown post
+  std::vector<std::function<void()>> posted_;
+  std::vector<std::function<void()>> running_;
+};
+
+}  // namespace portico::net

@@ -1,0 +1,102 @@
+#include "router/route_table.h"
+
+#include <algorithm>
+#include <re2/re2.h>
+
+namespace portico::router {
+
+namespace {
+inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
+  if (s.size() < lowerPrefix.size()) return false;
+  for (size_t i = 0; i < lowerPrefix.size(); ++i)
+    if (lower(s[i]) != lowerPrefix[i]) return false;
+  return true;
+}
+
+bool matches(const PathMatcher& m, std::string_view path) {
+  switch (m.type) {
+  case PathMatcher::Type::Prefix:
+    return m.caseSensitive ? path.substr(0, m.value.size()) == m.value
+                           : startsWithIgnoreCase(path, m.value);
+  case PathMatcher::Type::Exact:
+    return m.caseSensitive ? path == m.value
+                           : (path.size() == m.value.size() && startsWithIgnoreCase(path, m.value));
+  case PathMatcher::Type::Regex:
+    return RE2::FullMatch(re2::StringPiece(path.data(), path.size()), *m.regex);
+  }
+  return false;
+}
+}  // namespace
+
+size_t RouteTable::addVirtualHost(VirtualHost vhost, const std::vector<std::string>& domains) {
+  size_t index = vhosts_.size();
+  vhosts_.push_back(std::move(vhost));
+  std::vector<std::string> list = domains.empty() ? std::vector<std::string>{"*"} : domains;
+  for (std::string d : list) {
+    for (char& c : d) c = lower(c);
+    if (d == "*") {
+      if (catchAll_ < 0) catchAll_ = static_cast<int>(index);
+    } else if (d.size() > 1 && d[0] == '*') {
+      suffixes_.emplace_back(d.substr(1), index);
+    } else {
+      exact_.emplace(d, index);
+    }
+  }
+  std::stable_sort(suffixes_.begin(), suffixes_.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  return index;
+}
+
+int RouteTable::domainOwner(std::string_view domain) const {
+  std::string d(domain);
+  for (char& c : d) c = lower(c);
+  if (d == "*") return catchAll_;
+  if (d.size() > 1 && d[0] == '*') {
+    for (const auto& [suffix, idx] : suffixes_)
+      if (suffix == std::string_view(d).substr(1)) return static_cast<int>(idx);
+    return -1;
+  }
+  auto it = exact_.find(d);
+  return it == exact_.end() ? -1 : static_cast<int>(it->second);
+}
+
+int RouteTable::findDomain(std::string_view host) const {
+  if (!exact_.empty()) {
+    auto it = exact_.find(host);
+    if (it != exact_.end()) return static_cast<int>(it->second);
+  }
+  for (const auto& [suffix, idx] : suffixes_) {
+    if (host.size() > suffix.size() && host.substr(host.size() - suffix.size()) == suffix)
+      return static_cast<int>(idx);
+  }
+  return -1;
+}
+
+const VirtualHost* RouteTable::findVirtualHost(std::string_view host) const {
+  char buf[256];
+  if (!host.empty() && host.size() <= sizeof(buf)) {
+    for (size_t i = 0; i < host.size(); ++i) buf[i] = lower(host[i]);
+    std::string_view h(buf, host.size());
+    int idx = findDomain(h);
+    if (idx < 0) {
+      // Without the port ("a.com:8080" → "a.com"); IPv6 literals keep their brackets.
+      size_t colon = h.rfind(':');
+      if (colon != std::string_view::npos && h.find(']', colon) == std::string_view::npos)
+        idx = findDomain(h.substr(0, colon));
+    }
+    if (idx >= 0) return &vhosts_[idx];
+  }
+  return catchAll_ >= 0 ? &vhosts_[catchAll_] : nullptr;
+}
+
+RouteTable::Match RouteTable::matchRoute(const VirtualHost& vhost, std::string_view path) {
+  for (const RouteEntry& r : vhost.routes)
+    for (const PathMatcher& m : r.matchers)
+      if (matches(m, path))
+        return {&r, m.type == PathMatcher::Type::Prefix ? m.value.size() : path.size()};
+  return {};
+}
+
+}  // namespace portico::router

@@ -1,0 +1,73 @@
+// RouteTable: the compiled routing of one listener — virtual hosts chosen by Host header,
+// then the first route whose matcher accepts the path. Immutable once built; shared by workers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace re2 {
+class RE2;
+}
+
+namespace portico::router {
+
+struct PathMatcher {
+  enum class Type { Prefix, Exact, Regex };
+  Type type = Type::Prefix;
+  std::string value;  ///< lowercased when !caseSensitive (prefix/exact)
+  bool caseSensitive = true;
+  std::shared_ptr<const re2::RE2> regex;  ///< Regex only; full match on the path
+};
+
+struct RouteEntry {
+  std::string name;                   ///< "default.gloo-system routes[0]" for logs
+  std::vector<PathMatcher> matchers;  ///< any of them; never empty
+  uint32_t clusterIndex = 0;          ///< into Snapshot::clusters
+  int64_t timeoutMs = 15000;          ///< options.timeout; 0 = none
+  bool hasPrefixRewrite = false;
+  std::string prefixRewrite;
+};
+
+struct VirtualHost {
+  std::string name;  ///< "default.gloo-system"
+  std::vector<RouteEntry> routes;
+};
+
+class RouteTable {
+public:
+  /// Adds a virtual host with its domains ("*", "a.com", "a.com:8080", "*.a.com").
+  /// Returns the index. Conflicting domains are the caller's to detect (see domainOwner()).
+  size_t addVirtualHost(VirtualHost vhost, const std::vector<std::string>& domains);
+  /// Index of the virtual host that already owns `domain`, or -1.
+  int domainOwner(std::string_view domain) const;
+
+  /// The virtual host for a Host header value (any case, optional port): exact match on the
+  /// full value, then without the port, then the longest "*.suffix", then "*". nullptr: none.
+  const VirtualHost* findVirtualHost(std::string_view host) const;
+  struct Match {
+    const RouteEntry* route = nullptr;  ///< nullptr: no route matched
+    size_t matchedLength = 0;  ///< prefix matchers: the prefix; exact/regex: the whole path
+  };
+  /// First route in `vhost` matching `path` (the request target without query).
+  static Match matchRoute(const VirtualHost& vhost, std::string_view path);
+
+  const std::vector<VirtualHost>& virtualHosts() const { return vhosts_; }
+
+private:
+  int findDomain(std::string_view lowerHost) const;
+
+  std::vector<VirtualHost> vhosts_;
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, size_t, StringHash, std::equal_to<>> exact_;
+  std::vector<std::pair<std::string, size_t>> suffixes_;  ///< ".a.com" longest first
+  int catchAll_ = -1;
+};
+
+}  // namespace portico::router

@@ -16,7 +16,7 @@ namespace portico::config {
 /// One parsed YAML document from a file (or a stream of several, separated by ---).
 struct Document {
   Value root;
-  std::string source;  ///< "path/file.yaml:LINE" where the document starts
+  std::string source;  ///< "path/file.yaml:LINE", LINE = the document's first content line
 };
 
 /// Parses every document in `text`. A syntax error fails the whole text with

@@ -257,7 +257,7 @@ bool MapReader::requireString(std::string_view key, std::string& out) {
   std::string s;
   if (!readString(key, s)) return false;
   if (s.empty()) {
-    errors_.add(pathOf(key), "required (empty string)");
+    errors_.add(pathOf(key), "required");
     return false;
   }
   out = std::move(s);

@@ -18,8 +18,8 @@ namespace portico::config {
 namespace {
 
 // Alias expansion copies subtrees, so "billion laughs" input could explode memory: cap the
-// number of nodes one document may expand to.
-constexpr size_t kMaxNodesPerDocument = 1 << 20;
+// number of nodes one document may copy through aliases (real configs barely use aliases).
+constexpr size_t kMaxAliasNodesPerDocument = 1 << 17;
 constexpr const char* kStrTag = "tag:yaml.org,2002:str";
 
 size_t countNodes(const Value& v) {
@@ -40,14 +40,15 @@ public:
     stack_.clear();
     anchors_.clear();
     root_ = Value();
-    nodes_ = 0;
+    aliasNodes_ = 0;
     documentLine_ = mark.line + 1;
   }
 
   void OnDocumentEnd() override {
     if (root_.isNull() && !keepNullDocuments_) return;
+    // The first line of content (where apiVersion is) rather than a preceding "---" line.
+    documentLines.push_back(root_.line > 0 ? root_.line : documentLine_);
     documents.push_back(std::move(root_));
-    documentLines.push_back(documentLine_);
   }
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
@@ -57,8 +58,11 @@ public:
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     auto it = anchors_.find(anchor);
     if (it == anchors_.end()) throw YAML::ParserException(mark, "unknown alias");
-    nodes_ += it->second.second;
-    checkBudget(mark);
+    aliasNodes_ += it->second.second;
+    if (aliasNodes_ > kMaxAliasNodesPerDocument)
+      throw YAML::ParserException(mark, "document too large (more than " +
+                                            std::to_string(kMaxAliasNodesPerDocument) +
+                                            " nodes copied by aliases)");
     Value copy = it->second.first;
     complete(at(std::move(copy), mark), 0, mark, it->second.first.scalar);
   }
@@ -103,13 +107,6 @@ private:
     return v;
   }
 
-  void checkBudget(const YAML::Mark& mark) {
-    if (nodes_ > kMaxNodesPerDocument)
-      throw YAML::ParserException(mark, "document too large (more than " +
-                                            std::to_string(kMaxNodesPerDocument) +
-                                            " nodes after alias expansion)");
-  }
-
   void open(Value v, YAML::anchor_t anchor, const YAML::Mark& mark) {
     if (!stack_.empty() && stack_.back().value.isMap() && !stack_.back().haveKey)
       throw YAML::ParserException(mark, "map keys must be scalars");
@@ -128,8 +125,6 @@ private:
 
   // A node is finished: remember it for aliases, then hang it on its parent.
   void complete(Value v, YAML::anchor_t anchor, const YAML::Mark& mark, const std::string& raw) {
-    ++nodes_;
-    checkBudget(mark);
     if (anchor != 0) anchors_[anchor] = {v, countNodes(v)};
     if (stack_.empty()) {
       root_ = std::move(v);
@@ -156,7 +151,7 @@ private:
   std::vector<Frame> stack_;
   std::unordered_map<YAML::anchor_t, std::pair<Value, size_t>> anchors_;
   Value root_;
-  size_t nodes_ = 0;
+  size_t aliasNodes_ = 0;
   int documentLine_ = 0;
 };
 

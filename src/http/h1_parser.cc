@@ -4,6 +4,19 @@
 
 namespace portico::http {
 
+namespace {
+// RFC 9110 §5.6.2 tchar. llhttp tolerates some bytes in field names (e.g. a space before the
+// colon) that a proxy must reject: a peer could read such a name differently (smuggling).
+bool isTokenChar(unsigned char c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  switch (c) {
+  case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+  case '.': case '^': case '_': case '`': case '|': case '~': return true;
+  default: return false;
+  }
+}
+}  // namespace
+
 struct H1Parser::Impl {
   llhttp_t parser;
   llhttp_settings_t settings;
@@ -53,6 +66,13 @@ struct H1Parser::Impl {
     if (s.headBytes_ > s.limits_.maxHeaderBytes) {
       s.error_ = ParseError::HeadersTooLarge;
       return -1;
+    }
+    for (size_t i = 0; i < len; ++i) {
+      if (!isTokenChar(static_cast<unsigned char>(at[i]))) {
+        s.error_ = ParseError::Malformed;
+        s.customReason_ = "invalid character in header name";
+        return -1;
+      }
     }
     std::string& name = const_cast<HeaderEntry&>(s.headers_[s.headers_.size() - 1]).name;
     size_t old = name.size();
@@ -113,6 +133,7 @@ void H1Parser::reset() {
   inMessage_ = false;
   inHeaderField_ = false;
   error_ = ParseError::None;
+  customReason_ = nullptr;
 }
 
 H1Parser::ExecResult H1Parser::execute(const char* data, size_t len) {
@@ -153,7 +174,9 @@ const char* H1Parser::errorReason() const {
   case ParseError::HeadersTooLarge: return "request headers too large";
   case ParseError::TooManyHeaders: return "too many headers";
   case ParseError::UriTooLong: return "request target too long";
-  case ParseError::Malformed: break;
+  case ParseError::Malformed:
+    if (customReason_) return customReason_;
+    break;
   }
   const char* reason = llhttp_get_error_reason(&impl_->parser);
   return reason ? reason : "malformed message";

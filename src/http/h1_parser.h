@@ -98,6 +98,7 @@ private:
   bool inMessage_ = false;
   bool inHeaderField_ = false;
   ParseError error_ = ParseError::None;
+  const char* customReason_ = nullptr;
 };
 
 }  // namespace portico::http

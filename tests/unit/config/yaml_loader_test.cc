@@ -95,9 +95,9 @@ TEST(ParseYamlTest, MultipleDocumentsSkipEmptyAndRecordStartLine) {
                      "dir/f.yaml");
   ASSERT_TRUE(r.ok()) << r.error();
   ASSERT_EQ(r->size(), 2u);
-  EXPECT_EQ((*r)[0].source, "dir/f.yaml:2");
+  EXPECT_EQ((*r)[0].source, "dir/f.yaml:3");  // first content line, not the "---"
   EXPECT_TRUE((*r)[0].root.find("a"));
-  EXPECT_EQ((*r)[1].source, "dir/f.yaml:7");
+  EXPECT_EQ((*r)[1].source, "dir/f.yaml:8");
   EXPECT_TRUE((*r)[1].root.find("b"));
 }
 

@@ -1,0 +1,173 @@
+// Controller: statuses, references, last-accepted fallback and snapshot publication.
+#include <gtest/gtest.h>
+
+#include "config/decode.h"
+#include "controller/controller.h"
+#include "store/memory_store.h"
+
+namespace portico::controller {
+namespace {
+
+store::Contents load(const std::string& yaml) {
+  store::Contents c;
+  auto docs = config::parseYaml(yaml, "test.yaml");
+  EXPECT_TRUE(docs.ok()) << docs.error();
+  for (const auto& d : *docs) {
+    auto raw = config::toRawObject(d);
+    EXPECT_TRUE(raw.ok()) << raw.error();
+    c.objects.push_back(*raw);
+  }
+  return c;
+}
+
+const char* kUpstream = R"(
+apiVersion: gloo.solo.io/v1
+kind: Upstream
+metadata: {name: petstore, namespace: gloo-system}
+spec: {static: {hosts: [{addr: 127.0.0.1, port: 9000}, {addr: 127.0.0.2, port: 9000}]}}
+)";
+
+std::string virtualService(const std::string& upstream, const std::string& domains = "['*']") {
+  return R"(
+apiVersion: gateway.solo.io/v1
+kind: VirtualService
+metadata: {name: default, namespace: gloo-system}
+spec:
+  virtualHost:
+    domains: )" + domains + R"(
+    routes:
+    - matchers: [{exact: /petstore/list}]
+      routeAction: {single: {upstream: {name: )" + upstream + R"(, namespace: gloo-system}}}
+      options: {prefixRewrite: /api/pets, timeout: 2s}
+    - matchers: [{regex: '/users/[0-9]+'}, {prefix: /}]
+      routeAction: {single: {upstream: {name: )" + upstream + R"(}}}
+)";
+}
+
+const StatusEntry* find(const std::vector<StatusEntry>&& s, const std::string& kind, const std::string& name) = delete;
+const StatusEntry* find(const std::vector<StatusEntry>& s, const std::string& kind,
+                        const std::string& name) {
+  for (const auto& e : s)
+    if (e.kind == kind && e.name == name) return &e;
+  return nullptr;
+}
+
+class ControllerTest : public ::testing::Test {
+protected:
+  PluginRegistry plugins;
+  gateway::SnapshotHolder holder;
+  void SetUp() override { registerBuiltinPlugins(plugins); }
+};
+
+TEST_F(ControllerTest, AcceptsAndTranslates) {
+  store::MemoryStore store(load(std::string(kUpstream) + "---" + virtualService("petstore")));
+  Controller c(store, plugins, &holder, {1, false});
+  EXPECT_FALSE(c.ready());
+  c.rebuild();
+  EXPECT_TRUE(c.ready());
+  auto statuses = c.statuses();
+  ASSERT_EQ(statuses.size(), 2u);
+  for (const auto& s : statuses) EXPECT_EQ(s.status.state, config::ObjectStatus::State::Accepted) << s.status.reason;
+
+  auto snap = holder.load();
+  ASSERT_TRUE(snap);
+  ASSERT_EQ(snap->clusters.size(), 1u);
+  EXPECT_EQ(snap->clusters[0]->name, "petstore.gloo-system");
+  EXPECT_EQ(snap->clusters[0]->hosts.size(), 2u);
+  EXPECT_EQ(snap->clusters[0]->hosts[1].key, "127.0.0.2:9000");
+  ASSERT_EQ(snap->listeners.size(), 1u);  // the default gateway
+  EXPECT_EQ(snap->listeners[0].address.toString(), "[::]:8080");
+  const auto* vh = snap->listeners[0].routes.findVirtualHost("anything");
+  ASSERT_NE(vh, nullptr);
+  ASSERT_EQ(vh->routes.size(), 2u);
+  EXPECT_EQ(vh->routes[0].timeoutMs, 2000);
+  EXPECT_EQ(vh->routes[0].prefixRewrite, "/api/pets");
+  EXPECT_EQ(vh->routes[1].timeoutMs, 15000);  // Gloo's default route timeout
+  EXPECT_EQ(router::RouteTable::matchRoute(*vh, "/users/7").route, &vh->routes[1]);
+}
+
+TEST_F(ControllerTest, MissingUpstreamIsRejectedWithFieldPath) {
+  store::MemoryStore store(load(virtualService("nope")));
+  Controller c(store, plugins, &holder, {1, false});
+  c.rebuild();
+  auto statuses = c.statuses();
+  const auto* vs = find(statuses, "VirtualService", "default");
+  ASSERT_NE(vs, nullptr);
+  EXPECT_EQ(vs->status.state, config::ObjectStatus::State::Rejected);
+  EXPECT_NE(vs->status.reason.find("virtualservice default.gloo-system: "
+                                   "spec.virtualHost.routes[0].routeAction.single.upstream: "
+                                   "upstream \"nope\" not found"),
+            std::string::npos)
+      << "reason: " << vs->status.reason;
+}
+
+TEST_F(ControllerTest, RejectedEditKeepsLastAcceptedVersion) {
+  store::MemoryStore store(load(std::string(kUpstream) + "---" + virtualService("petstore")));
+  Controller c(store, plugins, &holder, {1, false});
+  c.rebuild();
+  auto bad = load(virtualService("missing"));
+  ASSERT_TRUE(store.put(bad.objects[0]).ok());
+  c.rebuild();
+  auto statuses = c.statuses();
+  const auto* vs = find(statuses, "VirtualService", "default");
+  ASSERT_NE(vs, nullptr);
+  EXPECT_EQ(vs->status.state, config::ObjectStatus::State::Rejected);
+  EXPECT_NE(vs->status.reason.find("keeps serving"), std::string::npos);
+  auto snap = holder.load();
+  const auto* vh = snap->listeners[0].routes.findVirtualHost("x");
+  ASSERT_NE(vh, nullptr);
+  EXPECT_EQ(vh->routes.size(), 2u);  // still the old version's routes
+  EXPECT_EQ(snap->version, 2u);
+}
+
+TEST_F(ControllerTest, UnknownKindAndUnsupportedFieldsNameTheField) {
+  store::MemoryStore store(load(std::string(kUpstream) + R"(---
+apiVersion: gateway.solo.io/v1
+kind: RouteTable
+metadata: {name: rt, namespace: gloo-system}
+spec: {routes: []}
+---
+apiVersion: gloo.solo.io/v1
+kind: Upstream
+metadata: {name: breaker, namespace: gloo-system}
+spec:
+  static: {hosts: [{addr: 127.0.0.1, port: 1}]}
+  circuitBreakers: {maxConnections: 1}
+)"));
+  Controller c(store, plugins, &holder, {1, false});
+  c.rebuild();
+  auto statuses = c.statuses();
+  const auto* rt = find(statuses, "RouteTable", "rt");
+  ASSERT_NE(rt, nullptr);
+  EXPECT_EQ(rt->status.state, config::ObjectStatus::State::Rejected);
+  EXPECT_NE(rt->status.reason.find("RouteTable"), std::string::npos);
+  const auto* up = find(statuses, "Upstream", "breaker");
+  ASSERT_NE(up, nullptr);
+  EXPECT_NE(up->status.reason.find("spec.circuitBreakers"), std::string::npos) << up->status.reason;
+}
+
+TEST_F(ControllerTest, DomainClashRejectsTheSecondVirtualService) {
+  std::string second = virtualService("petstore", "['a.com']");
+  second.replace(second.find("name: default"), 13, "name: other");
+  store::MemoryStore store(load(std::string(kUpstream) + "---" + virtualService("petstore", "['a.com', 'b.com']") + "---" + second));
+  Controller c(store, plugins, &holder, {1, false});
+  c.rebuild();
+  auto statuses = c.statuses();
+  const auto* other = find(statuses, "VirtualService", "other");
+  ASSERT_NE(other, nullptr);
+  EXPECT_EQ(other->status.state, config::ObjectStatus::State::Rejected);
+  EXPECT_NE(other->status.reason.find("domain \"a.com\" is already served by virtualservice default.gloo-system"),
+            std::string::npos)
+      << other->status.reason;
+  EXPECT_EQ(find(statuses, "VirtualService", "default")->status.state,
+            config::ObjectStatus::State::Accepted);
+}
+
+TEST_F(ControllerTest, StatusesJsonEscapes) {
+  std::vector<StatusEntry> e = {{"File", "", "a\"b.yaml", {config::ObjectStatus::State::Rejected, "line\n2"}}};
+  EXPECT_EQ(statusesJson(e),
+            R"([{"kind":"File","namespace":"","name":"a\"b.yaml","state":"Rejected","reason":"line\n2"}])");
+}
+
+}  // namespace
+}  // namespace portico::controller

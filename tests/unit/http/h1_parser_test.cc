@@ -1,0 +1,219 @@
+// H1Parser: message heads, bodies and errors, including every split of the input.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "http/h1_parser.h"
+
+namespace portico::http {
+namespace {
+
+struct Message {
+  std::string method, target;
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  bool keepAlive = false, chunked = false;
+  uint64_t contentLength = 0;
+};
+
+class Collector : public H1ParserCallbacks {
+public:
+  explicit Collector(H1Parser::Type type) : parser(type, *this) {}
+  ParserAction onHeadersComplete() override {
+    current = {};
+    current.method = std::string(parser.method());
+    current.target = parser.target();
+    current.status = parser.statusCode();
+    for (const auto& h : parser.headers()) current.headers.emplace_back(h.name, h.value);
+    current.keepAlive = parser.keepAlive();
+    current.chunked = parser.chunked();
+    current.contentLength = parser.contentLength();
+    return skipBody ? ParserAction::SkipBody : ParserAction::Continue;
+  }
+  ParserAction onBody(const char* d, size_t n) override {
+    current.body.append(d, n);
+    return ParserAction::Continue;
+  }
+  ParserAction onMessageComplete() override {
+    messages.push_back(current);
+    return pauseAtEnd ? ParserAction::Pause : ParserAction::Continue;
+  }
+  /// Feeds `input` in pieces cut at `cuts`; resumes after pauses. Returns false on error.
+  bool feed(const std::string& input, const std::vector<size_t>& cuts) {
+    size_t start = 0;
+    std::vector<size_t> ends = cuts;
+    ends.push_back(input.size());
+    for (size_t end : ends) {
+      std::string piece = pending + input.substr(start, end - start);
+      pending.clear();
+      start = end;
+      size_t off = 0;
+      while (off < piece.size()) {
+        auto r = parser.execute(piece.data() + off, piece.size() - off);
+        if (r.error) return false;
+        off += r.consumed;
+        if (r.paused) parser.resume();
+      }
+    }
+    return true;
+  }
+
+  H1Parser parser;
+  Message current;
+  std::vector<Message> messages;
+  std::string pending;
+  bool pauseAtEnd = false;
+  bool skipBody = false;
+};
+
+const std::string kPipelined =
+    "POST /upload?x=1 HTTP/1.1\r\nHost: Example.com\r\nContent-Type: text/plain\r\n"
+    "Transfer-Encoding: chunked\r\nX-Multi: a\r\nX-Multi: b\r\n\r\n"
+    "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nTrailer-X: t\r\n\r\n"
+    "GET /two HTTP/1.1\r\nHost: b\r\nContent-Length: 3\r\n\r\nabc"
+    "GET /three HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n";
+
+void checkPipelined(const std::vector<Message>& m) {
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0].method, "POST");
+  EXPECT_EQ(m[0].target, "/upload?x=1");
+  EXPECT_EQ(m[0].body, "hello, world");
+  EXPECT_TRUE(m[0].chunked);
+  ASSERT_EQ(m[0].headers.size(), 5u);
+  EXPECT_EQ(m[0].headers[0].first, "host");  // names are lowercased
+  EXPECT_EQ(m[0].headers[0].second, "Example.com");
+  EXPECT_EQ(m[0].headers[3].second, "a");
+  EXPECT_EQ(m[0].headers[4].second, "b");
+  EXPECT_EQ(m[1].target, "/two");
+  EXPECT_EQ(m[1].body, "abc");
+  EXPECT_EQ(m[1].contentLength, 3u);
+  EXPECT_TRUE(m[1].keepAlive);
+  EXPECT_EQ(m[2].target, "/three");
+  EXPECT_FALSE(m[2].keepAlive);
+}
+
+TEST(H1Parser, PipelinedRequestsInOneRead) {
+  Collector c(H1Parser::Type::Request);
+  ASSERT_TRUE(c.feed(kPipelined, {}));
+  checkPipelined(c.messages);
+}
+
+TEST(H1Parser, EverySingleSplitPoint) {
+  for (size_t cut = 1; cut < kPipelined.size(); ++cut) {
+    Collector c(H1Parser::Type::Request);
+    ASSERT_TRUE(c.feed(kPipelined, {cut})) << "cut at " << cut;
+    checkPipelined(c.messages);
+    if (HasFatalFailure()) FAIL() << "cut at " << cut;
+  }
+}
+
+TEST(H1Parser, ByteByByteWithPauses) {
+  Collector c(H1Parser::Type::Request);
+  c.pauseAtEnd = true;
+  std::vector<size_t> cuts;
+  for (size_t i = 1; i < kPipelined.size(); ++i) cuts.push_back(i);
+  ASSERT_TRUE(c.feed(kPipelined, cuts));
+  checkPipelined(c.messages);
+}
+
+TEST(H1Parser, PauseStopsBeforeTheNextRequest) {
+  Collector c(H1Parser::Type::Request);
+  c.pauseAtEnd = true;
+  std::string two = "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: b\r\n\r\n";
+  auto r = c.parser.execute(two.data(), two.size());
+  EXPECT_TRUE(r.paused);
+  EXPECT_EQ(r.consumed, two.find("GET /b"));
+  EXPECT_EQ(c.messages.size(), 1u);
+}
+
+TEST(H1Parser, ResponsesWithLengthChunkedAndEof) {
+  Collector c(H1Parser::Type::Response);
+  std::string in = "HTTP/1.1 100 Continue\r\n\r\n"
+                   "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                   "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                   "HTTP/1.0 200 OK\r\n\r\nuntil close";
+  ASSERT_TRUE(c.feed(in, {}));
+  EXPECT_TRUE(c.parser.bodyUntilEof());
+  EXPECT_TRUE(c.parser.finish());
+  ASSERT_EQ(c.messages.size(), 4u);
+  EXPECT_EQ(c.messages[0].status, 100);
+  EXPECT_EQ(c.messages[1].body, "ok");
+  EXPECT_EQ(c.messages[2].status, 404);
+  EXPECT_EQ(c.messages[2].body, "abc");
+  EXPECT_EQ(c.messages[3].body, "until close");
+}
+
+TEST(H1Parser, SkipBodyForHeadResponses) {
+  Collector c(H1Parser::Type::Response);
+  c.skipBody = true;
+  ASSERT_TRUE(c.feed("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", {}));
+  ASSERT_EQ(c.messages.size(), 1u);
+  EXPECT_EQ(c.messages[0].contentLength, 1000u);
+  EXPECT_EQ(c.messages[0].body, "");
+}
+
+struct BadCase {
+  const char* name;
+  std::string input;
+  ParseError error;
+};
+
+TEST(H1Parser, RejectsMalformedAndSmuggling) {
+  std::vector<BadCase> cases = {
+      {"cl+te", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", ParseError::Malformed},
+      {"duplicate cl", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", ParseError::Malformed},
+      {"non-numeric cl", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3x\r\n\r\n", ParseError::Malformed},
+      {"te not chunked last", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", ParseError::Malformed},
+      {"space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", ParseError::Malformed},
+      {"bad request line", "GET/HTTP/1.1\r\n\r\n", ParseError::Malformed},
+      {"nul in header", std::string("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 27), ParseError::Malformed},
+      {"bad chunk size", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", ParseError::Malformed},
+  };
+  for (const auto& bc : cases) {
+    Collector c(H1Parser::Type::Request);
+    EXPECT_FALSE(c.feed(bc.input, {})) << bc.name;
+    EXPECT_EQ(c.parser.error(), bc.error) << bc.name;
+    EXPECT_STRNE(c.parser.errorReason(), "") << bc.name;
+  }
+}
+
+TEST(H1Parser, HeaderLimits) {
+  {
+    Collector c(H1Parser::Type::Request);
+    std::string big = "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(61 * 1024, 'x') + "\r\n\r\n";
+    EXPECT_FALSE(c.feed(big, {}));
+    EXPECT_EQ(c.parser.error(), ParseError::HeadersTooLarge);
+  }
+  {
+    Collector c(H1Parser::Type::Request);
+    std::string many = "GET / HTTP/1.1\r\n";
+    for (int i = 0; i < 101; ++i) many += "X-H" + std::to_string(i) + ": v\r\n";
+    EXPECT_FALSE(c.feed(many + "\r\n", {}));
+    EXPECT_EQ(c.parser.error(), ParseError::TooManyHeaders);
+  }
+  {
+    Collector c(H1Parser::Type::Request);
+    EXPECT_FALSE(c.feed("GET /" + std::string(61 * 1024, 'a') + " HTTP/1.1\r\n\r\n", {}));
+    EXPECT_EQ(c.parser.error(), ParseError::UriTooLong);
+  }
+}
+
+TEST(HeaderMap, ListTokensAndRemoval) {
+  EXPECT_TRUE(listContainsToken("keep-alive, X-Foo ,Upgrade", "x-foo"));
+  EXPECT_FALSE(listContainsToken("keep-alive, X-Foo-Bar", "x-foo"));
+  HeaderMap m;
+  m.add("A", "1");
+  m.add("b", "2");
+  m.add("a", "3");
+  EXPECT_EQ(*m.get("a"), "1");
+  EXPECT_EQ(m.remove("a"), 2u);
+  EXPECT_EQ(m.size(), 1u);
+  m.clear();
+  m.add("c", "3");
+  EXPECT_EQ(m[0].name, "c");
+}
+
+}  // namespace
+}  // namespace portico::http

@@ -109,6 +109,8 @@ start backend nginx -p "$WORK" -c "$WORK/backend.conf" -e "$WORK/backend.error.l
 wait_http "$PORT_BACKEND" / || { log "origin nginx did not start: $(cat "$WORK/backend.out" "$WORK/backend.error.log" 2>/dev/null)"; exit 1; }
 
 declare -A TARGET_PORT=([direct]=$PORT_BACKEND)
+declare -A TARGET_PID=([direct]=$PID_backend [portico]=0 [nginx]=0 [haproxy]=0 [h2o]=0)
+declare -A TARGET_LOG=([direct]=backend [portico]=portico [nginx]=nginx-proxy [haproxy]=haproxy [h2o]=h2o)
 AVAILABLE=(direct)
 
 # ---- Portico ------------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ start_haproxy() {
   cat >"$WORK/haproxy.cfg" <<EOF
 global
   nbthread 1
-  maxconn 20000
+  maxconn 4096
 defaults
   mode http
   timeout connect 5s
@@ -208,12 +210,12 @@ EOF
 for p in $PROXIES; do
   case "$p" in
     direct) continue ;;
-    portico) start_portico && { TARGET_PORT[portico]=$PORT_PORTICO; AVAILABLE+=(portico); } ;;
-    nginx) if start_nginx_proxy; then TARGET_PORT[nginx]=$PORT_NGINX; AVAILABLE+=(nginx)
+    portico) start_portico && { TARGET_PORT[portico]=$PORT_PORTICO; TARGET_PID[portico]=$PID_portico; AVAILABLE+=(portico); } ;;
+    nginx) if start_nginx_proxy; then TARGET_PORT[nginx]=$PORT_NGINX; TARGET_PID[nginx]=$PID_nginx_proxy; AVAILABLE+=(nginx)
            else log "nginx proxy failed: $(cat "$WORK/nginx-proxy.out" "$WORK/nginx-proxy.error.log" 2>/dev/null | tail -5)"; fi ;;
-    haproxy) if start_haproxy; then TARGET_PORT[haproxy]=$PORT_HAPROXY; AVAILABLE+=(haproxy)
+    haproxy) if start_haproxy; then TARGET_PORT[haproxy]=$PORT_HAPROXY; TARGET_PID[haproxy]=$PID_haproxy; AVAILABLE+=(haproxy)
              else log "haproxy failed: $(tail -5 "$WORK/haproxy.out")"; fi ;;
-    h2o) if start_h2o; then TARGET_PORT[h2o]=$PORT_H2O; AVAILABLE+=(h2o)
+    h2o) if start_h2o; then TARGET_PORT[h2o]=$PORT_H2O; TARGET_PID[h2o]=$PID_h2o; AVAILABLE+=(h2o)
          else log "h2o failed: $(tail -5 "$WORK/h2o.out" "$WORK/h2o.error.log" 2>/dev/null)"; fi ;;
     *) log "unknown proxy '$p' in PROXIES" ;;
   esac
@@ -224,9 +226,28 @@ case " $PROXIES " in *" direct "*) ;; *) AVAILABLE=("${AVAILABLE[@]:1}") ;; esac
 RESULTS="$WORK/results.tsv"
 : >"$RESULTS"
 
+declare -A DEAD=()
+
+# alive TARGET: false (and reported once) when the target's server process has exited.
+alive() {
+  local t="$1" pid="${TARGET_PID[$1]}"
+  [ -n "${DEAD[$t]:-}" ] && return 1
+  if ! kill -0 "$pid" 2>/dev/null; then
+    wait "$pid" 2>/dev/null; local rc=$?
+    DEAD[$t]=1
+    log "$t (pid $pid) is gone (exit status $rc$( [ $rc -gt 128 ] && echo ", signal $((rc - 128))")); skipping its remaining runs. Last output:"
+    tail -n 20 "$WORK/${TARGET_LOG[$t]}.out" >&2 2>/dev/null
+    return 1
+  fi
+}
+
 # run_wrk TARGET CONNS ROUND: one measured run, one TSV line appended.
 run_wrk() {
   local target="$1" conns="$2" round="$3" out="$WORK/wrk-$1-$2-$3.txt"
+  if ! alive "$target"; then
+    printf '%s\t%s\t%s\tnan\tnan\tnan\t-1\n' "$target" "$conns" "$round" >>"$RESULTS"
+    return
+  fi
   wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:${TARGET_PORT[$target]}/" >"$out" 2>&1
   python3 - "$out" "$target" "$conns" "$round" >>"$RESULTS" <<'EOF'
 import re, sys
@@ -246,12 +267,14 @@ else:
     print(target, conns, rnd, rps.group(1), pct.get("50", "nan"), pct.get("99", "nan"), errors, sep="\t")
 EOF
   log "round $round c=$conns $target: $(tail -n 1 "$RESULTS" | cut -f4) req/s"
+  alive "$target" || true  # report a crash during the run right away
 }
 
 log "targets: ${AVAILABLE[*]}; rounds=$ROUNDS duration=${DURATION}s connections=$CONNECTIONS"
 for conns in $CONNECTIONS; do
   if [ "$WARMUP" != 0 ]; then
     for t in "${AVAILABLE[@]}"; do
+      alive "$t" || continue
       wrk -t1 -c"$conns" -d"${WARMUP}s" "http://127.0.0.1:${TARGET_PORT[$t]}/" >/dev/null 2>&1
     done
   fi
@@ -265,7 +288,7 @@ echo
 echo "## Proxy benchmark ($(date -u +%Y-%m-%dT%H:%MZ))"
 echo
 echo "$(nproc) CPUs, $(uname -r); wrk -t1 --latency, ${DURATION}s x $ROUNDS interleaved rounds, ${BODY_SIZE}-byte origin body (nginx, 1 worker); every proxy 1 worker/thread; nothing pinned."
-echo "Versions: $(nginx -v 2>&1 | sed 's/.*version: //'), $(haproxy -v 2>&1 | head -1 | awk '{print "haproxy/"$3}'), $(h2o --version 2>&1 | head -1 | awk '{print "h2o/"$3}'), portico/$([ -x "$PORTICO" ] && "$PORTICO" --version 2>/dev/null | head -1 || echo n/a)."
+echo "Versions: $(nginx -v 2>&1 | sed 's/.*version: //'), $(haproxy -v 2>&1 | head -1 | awk '{print "haproxy/"$3}'), $(h2o --version 2>&1 | head -1 | awk '{print "h2o/"$3}'), portico: $([ -x "$PORTICO" ] && "$PORTICO" --version 2>/dev/null | head -1 || echo n/a)."
 python3 - "$RESULTS" <<'EOF'
 import math, statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
@@ -282,7 +305,10 @@ for conns in dict.fromkeys(r[1] for r in rows):
         d = per.setdefault(t, {"rps": [], "p50": [], "p99": [], "err": 0})
         d["rps"].append(float(rps)); d["p50"].append(float(p50)); d["p99"].append(float(p99))
         d["err"] += int(err) if int(err) > 0 else 0
-    stats = {t: {k: med(v) if k != "err" else v for k, v in d.items()} for t, d in per.items()}
+        d.setdefault("failed", 0)
+        d["failed"] += 1 if int(err) < 0 else 0
+    stats = {t: {k: med(v) if k in ("rps", "p50", "p99") else v for k, v in d.items()}
+             for t, d in per.items()}
     best = max((s["rps"] for t, s in stats.items() if t in peers and not math.isnan(s["rps"])),
                default=float("nan"))
     print(f"\n### {conns} connections\n")
@@ -292,5 +318,10 @@ for conns in dict.fromkeys(r[1] for r in rows):
         s = stats[t]
         ratio = "—" if t == "direct" or math.isnan(best) or math.isnan(s["rps"]) else f"{s['rps'] / best:.2f}"
         name = f"{t} (no proxy)" if t == "direct" else t
+        if s["failed"]:
+            name += f" ({s['failed']} of {len(per[t]['rps'])} runs failed)"
+        if math.isnan(s["rps"]):
+            print(f"| {name} | failed | — | — | — | — |")
+            continue
         print(f"| {name} | {s['rps']:,.0f} | {s['p50']:.3f} | {s['p99']:.3f} | {s['err']} | {ratio} |")
 EOF

@@ -9,7 +9,7 @@ namespace portico::config {
 
 namespace {
 
-constexpr const char* kUpstreamTypes[] = {"static", "kube", "aws",   "azure",
+constexpr const char* kUpstreamTypes[] = {"static", "kube",   "aws", "azure",
                                           "consul", "awsEc2", "gcp", "pipe"};
 constexpr const char* kUpstreamTypeList = "static, kube, aws, azure, consul, awsEc2, gcp, pipe";
 
@@ -21,7 +21,8 @@ bool isIpAddress(const std::string& s) {
 // Every object's document root: the identity fields were read by toRawObject, status is
 // written by Portico itself; only spec is left to the caller.
 const Value* takeSpec(MapReader& root) {
-  for (const char* key : {"apiVersion", "kind", "metadata", "status"}) root.ignore(key);
+  for (const char* key : {"apiVersion", "kind", "metadata", "status"})
+    root.ignore(key);
   return root.take("spec");
 }
 
@@ -113,8 +114,10 @@ Upstream decodeUpstream(const RawObject& obj, Errors& errors) {
   MapReader s(spec ? *spec : kEmpty, "spec", errors);
 
   size_t types = 0;
-  for (const char* t : kUpstreamTypes) types += s.has(t);
-  if (types > 1) errors.add("spec", std::string("only one of ") + kUpstreamTypeList + " may be set");
+  for (const char* t : kUpstreamTypes)
+    types += s.has(t);
+  if (types > 1)
+    errors.add("spec", std::string("only one of ") + kUpstreamTypeList + " may be set");
   if (types == 0 && (!spec || spec->isMap()))
     errors.add("spec", std::string("one of ") + kUpstreamTypeList + " is required");
   for (const char* t : kUpstreamTypes) {

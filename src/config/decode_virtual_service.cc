@@ -70,7 +70,8 @@ bool isValidDomain(std::string_view d) {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -116,8 +117,8 @@ void decodeMatcher(const Value& v, const std::string& path, Matcher& out, Errors
     const char* key;
     Matcher::Type type;
   };
-  for (PathField f : {PathField{"prefix", Matcher::Type::Prefix},
-                      PathField{"exact", Matcher::Type::Exact}}) {
+  for (PathField f :
+       {PathField{"prefix", Matcher::Type::Prefix}, PathField{"exact", Matcher::Type::Exact}}) {
     std::string s;
     if (!r.readString(f.key, s)) continue;
     if (s.empty() || s[0] != '/') {
@@ -184,8 +185,8 @@ void decodeRouteOptions(const Value& v, const std::string& path, RouteOptions& o
   if (r.readString("prefixRewrite", rewrite)) out.prefixRewrite = std::move(rewrite);
 }
 
-void decodeRoute(const Value& v, const std::string& path, const std::string& defaultNs,
-                 Route& out, Errors& errors) {
+void decodeRoute(const Value& v, const std::string& path, const std::string& defaultNs, Route& out,
+                 Errors& errors) {
   MapReader r(v, path, errors);
   r.readString("name", out.name);
   if (const Value* matchers = r.take("matchers")) {
@@ -201,7 +202,8 @@ void decodeRoute(const Value& v, const std::string& path, const std::string& def
     }
   }
   size_t actions = 0;
-  for (const char* a : kActions) actions += r.has(a);
+  for (const char* a : kActions)
+    actions += r.has(a);
   if (v.isMap() && actions == 0)
     errors.add(path, std::string("one of ") + kActionList + " is required");
   if (actions > 1) errors.add(path, std::string("only one of ") + kActionList + " may be set");
@@ -241,7 +243,8 @@ VirtualService decodeVirtualService(const RawObject& obj, Errors& errors) {
   VirtualService vs;
   vs.meta = obj.meta;
   MapReader root(obj.doc, "", errors);
-  for (const char* key : {"apiVersion", "kind", "metadata", "status"}) root.ignore(key);
+  for (const char* key : {"apiVersion", "kind", "metadata", "status"})
+    root.ignore(key);
   const Value* spec = root.take("spec");
   if (!spec) {
     errors.add("spec", "required");

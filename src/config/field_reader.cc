@@ -34,10 +34,12 @@ bool isCoreFloat(std::string_view s) {
   size_t i = 0;
   if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
   size_t intDigits = 0, fracDigits = 0;
-  while (i < s.size() && isDec(s[i])) ++i, ++intDigits;
+  while (i < s.size() && isDec(s[i]))
+    ++i, ++intDigits;
   if (i < s.size() && s[i] == '.') {
     ++i;
-    while (i < s.size() && isDec(s[i])) ++i, ++fracDigits;
+    while (i < s.size() && isDec(s[i]))
+      ++i, ++fracDigits;
     if (intDigits == 0 && fracDigits == 0) return false;
   } else if (intDigits == 0) {
     return false;
@@ -46,7 +48,8 @@ bool isCoreFloat(std::string_view s) {
     ++i;
     if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
     size_t expDigits = 0;
-    while (i < s.size() && isDec(s[i])) ++i, ++expDigits;
+    while (i < s.size() && isDec(s[i]))
+      ++i, ++expDigits;
     if (expDigits == 0) return false;
   }
   return i == s.size();
@@ -193,8 +196,8 @@ bool MapReader::readDurationMs(std::string_view key, int64_t& outMs) {
   const Value* v = take(key);
   if (!v) return false;
   if (v->type != Value::Type::String) {
-    errors_.add(pathOf(key),
-                std::string("expected a duration string such as \"15s\", got ") + typeName(v->type));
+    errors_.add(pathOf(key), std::string("expected a duration string such as \"15s\", got ") +
+                                 typeName(v->type));
     return false;
   }
   if (!parseDurationMs(v->scalar, outMs)) {

@@ -23,9 +23,8 @@ bool isDnsLabel(std::string_view s, size_t maxLen) {
 // Kubernetes metadata fields that carry no meaning for Portico: accepted so that objects
 // exported with `kubectl get -o yaml` load unchanged.
 constexpr std::string_view kIgnoredMetadata[] = {
-    "annotations",     "uid",       "generation",        "creationTimestamp",
-    "ownerReferences", "managedFields", "finalizers",    "selfLink",
-    "deletionTimestamp", "deletionGracePeriodSeconds",
+    "annotations",   "uid",        "generation", "creationTimestamp", "ownerReferences",
+    "managedFields", "finalizers", "selfLink",   "deletionTimestamp", "deletionGracePeriodSeconds",
 };
 
 }  // namespace
@@ -35,7 +34,8 @@ bool isValidObjectName(std::string_view name) {
   size_t start = 0;
   while (true) {
     size_t dot = name.find('.', start);
-    std::string_view label = name.substr(start, dot == std::string_view::npos ? name.npos : dot - start);
+    std::string_view label =
+        name.substr(start, dot == std::string_view::npos ? name.npos : dot - start);
     if (!isDnsLabel(label, 253)) return false;
     if (dot == std::string_view::npos) return true;
     start = dot + 1;
@@ -89,7 +89,8 @@ Result<RawObject> toRawObject(const Document& doc) {
     }
     meta.readStringMap("labels", obj.meta.labels);
     meta.readString("resourceVersion", obj.meta.resourceVersion);
-    for (std::string_view key : kIgnoredMetadata) meta.ignore(key);
+    for (std::string_view key : kIgnoredMetadata)
+      meta.ignore(key);
   }
   if (!errors.empty()) return Status::error(errors.toString());
   obj.doc = root;
@@ -106,7 +107,8 @@ bool isKnownKind(std::string_view apiVersion, std::string_view kind) {
 std::string ObjectKey::display() const {
   std::string out;
   out.reserve(kind.size() + name.size() + ns.size() + 2);
-  for (char c : kind) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : kind)
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   out.push_back(' ');
   out.append(name);
   out.push_back('.');

@@ -46,7 +46,8 @@ bool isAlnum(char c) {
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
       return false;
   return true;
 }
@@ -144,18 +145,21 @@ bool isJsonNumber(std::string_view s) {
   if (s[i] == '0') {
     ++i;
   } else {
-    while (digit(i)) ++i;
+    while (digit(i))
+      ++i;
   }
   if (i < s.size() && s[i] == '.') {
     ++i;
     if (!digit(i)) return false;
-    while (digit(i)) ++i;
+    while (digit(i))
+      ++i;
   }
   if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
     ++i;
     if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
     if (!digit(i)) return false;
-    while (digit(i)) ++i;
+    while (digit(i))
+      ++i;
   }
   return i == s.size();
 }

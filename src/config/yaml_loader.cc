@@ -24,8 +24,10 @@ constexpr const char* kStrTag = "tag:yaml.org,2002:str";
 
 size_t countNodes(const Value& v) {
   size_t n = 1;
-  for (const auto& item : v.list) n += countNodes(item);
-  for (const auto& entry : v.map) n += countNodes(entry.second);
+  for (const auto& item : v.list)
+    n += countNodes(item);
+  for (const auto& entry : v.map)
+    n += countNodes(entry.second);
   return n;
 }
 
@@ -213,9 +215,9 @@ std::vector<TextSpan> splitYamlDocuments(std::string_view text) {
     size_t lineEnd = eol == text.npos ? text.size() : eol + 1;
     std::string_view line = text.substr(lineStart, lineEnd - lineStart);
     // A marker is "---" alone or followed by whitespace; "----" or "---x" is content.
-    bool marker = line.substr(0, 3) == "---" &&
-                  (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\n' ||
-                   line[3] == '\r');
+    bool marker =
+        line.substr(0, 3) == "---" && (line.size() == 3 || line[3] == ' ' || line[3] == '\t' ||
+                                       line[3] == '\n' || line[3] == '\r');
     if (marker && lineStart > chunkStart) {
       spans.push_back({chunkStart, lineStart});
       chunkStart = lineStart;

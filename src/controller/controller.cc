@@ -27,6 +27,17 @@ ObjectKey refKey(const char* kind, const config::ResourceRef& ref) {
   return {kind, ref.ns, ref.name};
 }
 
+/// "dir/a.yaml:12:3" → "dir/a.yaml": the file part of a store source.
+std::string fileOf(std::string source) {
+  for (int i = 0; i < 2; ++i) {
+    size_t colon = source.rfind(':');
+    if (colon == std::string::npos || colon + 1 == source.size()) break;
+    if (source.find_first_not_of("0123456789", colon + 1) != std::string::npos) break;
+    source.resize(colon);
+  }
+  return source;
+}
+
 bool labelsMatch(const std::vector<std::pair<std::string, std::string>>& selector,
                  const std::vector<std::pair<std::string, std::string>>& labels) {
   for (const auto& [k, v] : selector) {
@@ -44,6 +55,7 @@ struct Controller::State {
   std::map<ObjectKey, Accepted<config::VirtualService>> lastVirtualServices;
   std::map<ObjectKey, Accepted<config::Gateway>> lastGateways;
   std::map<std::string, std::shared_ptr<gateway::ListenSocketSet>> sockets;  // by address
+  std::map<ObjectKey, std::string> fileOfObject;  // where each object was last read from
   std::vector<StatusEntry> statuses;
   std::vector<RawObject> inEffectStorage;
   bool published = false;
@@ -105,6 +117,23 @@ void Controller::rebuild() {
     else if (obj.kind == "VirtualService") vsRaw.push_back(&obj);
     else if (obj.kind == "Gateway") gatewaysRaw.push_back(&obj);
   }
+  // Objects of a file that cannot be read right now (a YAML error mid-edit) were not deleted:
+  // they keep their last accepted version until the file is fixed or really loses them.
+  std::set<std::string> unreadable;
+  for (const auto& e : contents.errors) unreadable.insert(fileOf(e.source));
+  std::set<ObjectKey> carried;
+  for (const auto& [key, file] : st.fileOfObject) {
+    if (present.count(key) || !unreadable.count(file)) continue;
+    carried.insert(key);
+    present.insert(key);
+    statuses[key] = {ObjectStatus::State::Warning,
+                     key.display() + ": " + file + " cannot be read (see its File status)" + kKeepsServing};
+  }
+  std::map<ObjectKey, std::string> files;
+  for (const RawObject& obj : contents.objects) files[obj.key()] = fileOf(obj.source);
+  for (const ObjectKey& key : carried) files[key] = st.fileOfObject[key];
+  st.fileOfObject = std::move(files);
+
   // Forget the last accepted versions of objects that were deleted from the store.
   auto prune = [&](auto& m) {
     for (auto it = m.begin(); it != m.end();) it = present.count(it->first) ? std::next(it) : m.erase(it);
@@ -136,6 +165,11 @@ void Controller::rebuild() {
       reject(key, errors.toString(), last != st.lastUpstreams.end());
       if (last != st.lastUpstreams.end()) upstreams[key] = last->second;
     }
+  }
+
+  for (const ObjectKey& key : carried) {
+    auto last = st.lastUpstreams.find(key);
+    if (last != st.lastUpstreams.end()) upstreams[key] = last->second;
   }
 
   // ---- virtual services ----
@@ -170,6 +204,14 @@ void Controller::rebuild() {
     if (fallback) virtualServices[key] = last->second;
   }
 
+  for (const ObjectKey& key : carried) {
+    auto last = st.lastVirtualServices.find(key);
+    if (last == st.lastVirtualServices.end()) continue;
+    Errors refErrors;
+    checkRefs(last->second.value, refErrors);
+    if (refErrors.empty()) virtualServices[key] = last->second;
+  }
+
   // ---- gateways ----
   std::map<ObjectKey, Accepted<config::Gateway>> gateways;
   for (const RawObject* raw : gatewaysRaw) {
@@ -186,7 +228,15 @@ void Controller::rebuild() {
       if (last != st.lastGateways.end()) gateways[key] = last->second;
     }
   }
-  if (gatewaysRaw.empty()) {
+  bool carriedGateway = false;
+  for (const ObjectKey& key : carried) {
+    auto last = st.lastGateways.find(key);
+    if (last != st.lastGateways.end()) {
+      gateways[key] = last->second;
+      carriedGateway = true;
+    }
+  }
+  if (gatewaysRaw.empty() && !carriedGateway) {
     // Gloo's default: one HTTP gateway on port 8080 serving every virtual service.
     config::Gateway def;
     def.meta.name = "gateway-proxy";
@@ -327,7 +377,7 @@ void Controller::rebuild() {
   // ---- statuses and what is in effect ----
   st.statuses = fileErrors;
   for (auto& [key, status] : statuses) {
-    if (status.state == ObjectStatus::State::Rejected) LOG_WARN("%s", status.reason.c_str());
+    if (status.state != ObjectStatus::State::Accepted) LOG_WARN("%s", status.reason.c_str());
     store_.writeStatus(key, status);
     st.statuses.push_back({key.kind, key.ns, key.name, status});
   }

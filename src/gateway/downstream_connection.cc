@@ -75,7 +75,12 @@ void DownstreamConnection::onEvents(uint32_t events) {
     flush();
     if (closed_) return;
   }
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) processInput();
+  if (events & (EPOLLHUP | EPOLLERR)) {
+    // Reset or fully closed: nobody is left to answer (a half-close only sets EPOLLRDHUP).
+    close();
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP)) processInput();
 }
 
 void DownstreamConnection::onScheduled() {

@@ -156,6 +156,7 @@ bool UpstreamConnection::parse(const char* data, size_t len) {
     }
     auto r = parser_.execute(data + off, len - off);
     off += r.consumed;
+    if (closed_) return false;  // the stream gave up on the exchange inside a callback
     if (r.error) {
       LOG_DEBUG("upstream %s: bad response: %s", pool_.key().c_str(), parser_.errorReason());
       fail(UpstreamFailure::Protocol);
@@ -176,7 +177,6 @@ bool UpstreamConnection::parse(const char* data, size_t len) {
       }
       return false;
     }
-    if (closed_) return false;
     if (r.paused) {
       parser_.resume();
     }

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -67,9 +67,10 @@ void collectFiles(const fs::path& dir, int depth, std::vector<std::string>& file
     if (isIgnoredName(name)) continue;
     std::error_code sec;
     fs::file_status st = it->status(sec);  // follows file symlinks
-    if (sec) continue;                      // dangling symlink: nothing to read
+    if (sec) continue;                     // dangling symlink: nothing to read
     if (fs::is_directory(st)) {
-      if (!it->is_symlink(sec) && depth < kMaxDepth) collectFiles(it->path(), depth + 1, files, errors);
+      if (!it->is_symlink(sec) && depth < kMaxDepth)
+        collectFiles(it->path(), depth + 1, files, errors);
     } else if (fs::is_regular_file(st) && isYamlName(name)) {
       files.push_back(it->path().string());
     }
@@ -145,7 +146,8 @@ Contents loadFiles(const std::vector<std::string>& files, std::vector<LoadError>
   Contents contents;
   contents.errors = std::move(errors);
   std::map<ObjectKey, std::string> seen;
-  for (const std::string& f : files) loadFile(f, contents, seen);
+  for (const std::string& f : files)
+    loadFile(f, contents, seen);
   return contents;
 }
 
@@ -159,11 +161,13 @@ std::string sourceFile(const std::string& source) {
 // rename, so that readers (and the watcher) only ever see the old or the new file.
 Status writeFileAtomic(const std::string& path, const std::string& content) {
   fs::path target(path);
-  std::string tmpl = (target.parent_path() / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  std::string tmpl =
+      (target.parent_path() / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
   int fd = ::mkstemp(name.data());
-  if (fd < 0) return Status::error("cannot create a temporary file for " + path + ": " + errnoText(errno));
+  if (fd < 0)
+    return Status::error("cannot create a temporary file for " + path + ": " + errnoText(errno));
   struct stat st;
   mode_t mode = ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0644;
   ::fchmod(fd, mode);
@@ -202,7 +206,8 @@ config::Value buildDocument(const config::RawObject& object) {
   std::erase_if(meta.map, [](const auto& entry) { return entry.first == "labels"; });
   if (!object.meta.labels.empty()) {
     Value labels = Value::makeMap();
-    for (const auto& [k, v] : object.meta.labels) labels.set(k, Value::makeString(v));
+    for (const auto& [k, v] : object.meta.labels)
+      labels.set(k, Value::makeString(v));
     meta.set("labels", std::move(labels));
   }
   out.set("metadata", std::move(meta));
@@ -219,7 +224,8 @@ bool isSimpleKind(std::string_view kind) {
 }
 
 std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
@@ -264,7 +270,8 @@ Contents FileStore::list() {
   std::error_code ec;
   if (!fs::is_directory(dir_, ec)) {
     Contents c;
-    c.errors.push_back({dir_, ec ? ec.message() : "not a directory (or missing)"});
+    bool exists = fs::exists(dir_, ec);
+    c.errors.push_back({dir_, exists ? "not a directory" : "No such file or directory"});
     return c;
   }
   std::vector<std::string> files;
@@ -276,7 +283,8 @@ Contents FileStore::list() {
 
 // ---- writing ---------------------------------------------------------------------------------
 
-Status FileStore::rewriteDocument(const ObjectKey& key, const std::string* replacement, bool& found) {
+Status FileStore::rewriteDocument(const ObjectKey& key, const std::string* replacement,
+                                  bool& found) {
   found = false;
   Contents contents = list();
   auto it = std::find_if(contents.objects.begin(), contents.objects.end(),
@@ -311,9 +319,11 @@ Status FileStore::rewriteDocument(const ObjectKey& key, const std::string* repla
     }
   }
   if (!replaced)
-    return Status::error("cannot edit " + path + ": could not locate the document of " + key.display());
+    return Status::error("cannot edit " + path + ": could not locate the document of " +
+                         key.display());
   if (!replacement && !othersHaveDocuments) {
-    if (::unlink(path.c_str()) != 0) return Status::error("cannot remove " + path + ": " + errnoText(errno));
+    if (::unlink(path.c_str()) != 0)
+      return Status::error("cannot remove " + path + ": " + errnoText(errno));
     return Status();
   }
   return writeFileAtomic(path, out);
@@ -395,10 +405,11 @@ public:
       baseName_ = fs::path(dir_).parent_path().filename().string();
     }
     if (parent.empty()) parent = ".";
-    parentWd_ = ::inotify_add_watch(inotifyFd_, parent.c_str(),
-                                    IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR);
+    parentWd_ =
+        ::inotify_add_watch(inotifyFd_, parent.c_str(),
+                            IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR);
     resetWatches();
-    if (rootWd_ < 0) return Status::error("cannot watch " + dir_ + ": " + errnoText(errno));
+    if (rootWd_ < 0) return Status::error("cannot watch " + dir_ + ": " + errnoText(rootErrno_));
     // The thread co-owns the watcher so that a stop() from inside onChange (which cannot join
     // its own thread) does not free the watcher under the running loop.
     thread_ = std::thread([self = shared_from_this()] { self->run(); });
@@ -426,7 +437,9 @@ private:
   void addTree(const std::string& path, int depth) {
     int wd = ::inotify_add_watch(inotifyFd_, path.c_str(), kDirMask);
     if (wd < 0) {
-      if (errno != ENOENT && errno != ENOTDIR) LOG_WARN("file store: cannot watch %s: %s", path.c_str(), std::strerror(errno));
+      if (depth == 0) rootErrno_ = errno;
+      if (errno != ENOENT && errno != ENOTDIR)
+        LOG_WARN("file store: cannot watch %s: %s", path.c_str(), std::strerror(errno));
       return;
     }
     if (depth == 0) rootWd_ = wd;
@@ -436,7 +449,8 @@ private:
     for (; !ec && it != end; it.increment(ec)) {
       std::error_code sec;
       std::string name = it->path().filename().string();
-      if (!isIgnoredName(name) && depth < kMaxDepth && it->is_directory(sec) && !it->is_symlink(sec))
+      if (!isIgnoredName(name) && depth < kMaxDepth && it->is_directory(sec) &&
+          !it->is_symlink(sec))
         addTree(it->path().string(), depth + 1);
     }
   }
@@ -444,7 +458,8 @@ private:
   // Drops every directory watch and watches the tree again from the root: the directory was
   // replaced, or the queue overflowed and events were lost.
   void resetWatches() {
-    for (const auto& entry : paths_) ::inotify_rm_watch(inotifyFd_, entry.first);
+    for (const auto& entry : paths_)
+      ::inotify_rm_watch(inotifyFd_, entry.first);
     paths_.clear();
     rootWd_ = -1;
     addTree(dir_, 0);
@@ -452,7 +467,8 @@ private:
 
   void forgetTree(const std::string& path) {
     for (const auto& [wd, p] : paths_)
-      if (p == path || (p.size() > path.size() && p.compare(0, path.size(), path) == 0 && p[path.size()] == '/'))
+      if (p == path ||
+          (p.size() > path.size() && p.compare(0, path.size(), path) == 0 && p[path.size()] == '/'))
         ::inotify_rm_watch(inotifyFd_, wd);  // IN_IGNORED follows and erases the entry
   }
 
@@ -540,6 +556,7 @@ private:
   int wakeFd_ = -1;
   int parentWd_ = -1;
   int rootWd_ = -1;
+  int rootErrno_ = 0;  ///< why the last attempt to watch the root failed
   std::unordered_map<int, std::string> paths_;  ///< watch descriptor → directory path
   std::atomic<bool> stopping_{false};
   std::thread thread_;

@@ -52,8 +52,7 @@ private:
   explicit FileStore(std::string dir);
   /// put/remove: rewrites (or deletes) the file holding `key`, replacing its document with
   /// `replacement` (nullptr = delete). Returns false in `found` when no file defines `key`.
-  Status rewriteDocument(const config::ObjectKey& key, const std::string* replacement,
-                         bool& found);
+  Status rewriteDocument(const config::ObjectKey& key, const std::string* replacement, bool& found);
 
   std::string dir_;
   std::mutex writeMutex_;  ///< serializes put/remove (each is a read-modify-write of a file)

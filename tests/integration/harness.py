@@ -374,10 +374,7 @@ class Backend:
         return self
 
     def stderr(self):
-        if self._stderr is None:
-            return ""
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")
+        return _read_capture(self._stderr)
 
     def url(self, path="/"):
         return f"http://{LOCALHOST}:{self.port}{path}"
@@ -387,6 +384,7 @@ class Backend:
             _terminate(self.proc, signal.SIGTERM, 5.0)
             if self.proc.stdout:
                 self.proc.stdout.close()
+        self._stderr = _freeze_capture(self._stderr)
 
     def __enter__(self):
         return self.start()
@@ -469,6 +467,25 @@ class Nginx:
         return False
 
 
+def _read_capture(capture):
+    """Text of a process's captured output: a temp file, or the str it was frozen into."""
+    if capture is None:
+        return ""
+    if isinstance(capture, str):
+        return capture
+    capture.seek(0)
+    return capture.read().decode(errors="replace")
+
+
+def _freeze_capture(capture):
+    """Reads a capture temp file into a str and closes the file."""
+    if capture is None or isinstance(capture, str):
+        return capture
+    text = _read_capture(capture)
+    capture.close()
+    return text
+
+
 def _can_connect(port, host=LOCALHOST):
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -538,6 +555,7 @@ class Portico:
         deadline = time.monotonic() + self.ready_timeout
         while True:
             if self.proc.poll() is not None:
+                self.__exit__(None, None, None)
                 raise RuntimeError(f"portico exited with {self.proc.returncode} before becoming "
                                    f"ready; command: {' '.join(self.command())}\n"
                                    f"--- stderr ---\n{self.logs()}")
@@ -549,6 +567,7 @@ class Portico:
                 pass
             if time.monotonic() >= deadline:
                 _terminate(self.proc, signal.SIGKILL)
+                self.__exit__(None, None, None)
                 raise RuntimeError(f"portico not ready after {self.ready_timeout}s "
                                    f"(GET /ready on {self.admin_port})\n"
                                    f"--- stderr ---\n{self.logs()}")
@@ -573,22 +592,19 @@ class Portico:
 
     def __exit__(self, *exc):
         self.stop()
+        # keep what was captured readable, release the temp files
+        self._stderr = _freeze_capture(self._stderr)
+        self._stdout = _freeze_capture(self._stdout)
         return False
 
     # -- observation --
 
     def logs(self):
         """Everything the gateway wrote to stderr so far."""
-        if self._stderr is None:
-            return ""
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")
+        return _read_capture(self._stderr)
 
     def stdout(self):
-        if self._stdout is None:
-            return ""
-        self._stdout.seek(0)
-        return self._stdout.read().decode(errors="replace")
+        return _read_capture(self._stdout)
 
     def rss_kb(self):
         return rss_kb(self.proc.pid)

@@ -8,6 +8,7 @@ Error bodies are answered by the gateway itself: short, with Content-Length, no 
 import contextlib
 import json
 import random
+import socket
 import tempfile
 import time
 import unittest
@@ -151,7 +152,27 @@ class Errors(unittest.TestCase):
             self.assertEqual(self.gw.status_of(kind, name).get("state"), "Accepted", name)
         self.assertEqual(http_request(self.gw.port, "GET", "/echo")[0], 200)
 
-    # -- robustness --
+
+class Robustness(unittest.TestCase):
+    """Abuse that could crash the gateway; a fresh gateway per test, so that a crash fails
+    that test only."""
+
+    @classmethod
+    def setUpClass(cls):
+        stack = contextlib.ExitStack()
+        cls.addClassCleanup(stack.close)
+        cls.backend = stack.enter_context(Backend("a"))
+
+    def setUp(self):
+        stack = contextlib.ExitStack()
+        self.addCleanup(stack.close)
+        cfg = stack.enter_context(tempfile.TemporaryDirectory(prefix="portico-robust-"))
+        write_yaml(cfg, "up-a.yaml", upstream_yaml("up-a", [(LOCALHOST, self.backend.port)]))
+        write_yaml(cfg, "vs-default.yaml", virtual_service_yaml("default", [route("up-a", prefix="/")]))
+        self.gw = stack.enter_context(Portico(cfg))
+
+    def tearDown(self):
+        self.assertTrue(self.gw.running(), f"gateway died:\n{self.gw.logs()}")
 
     def test_garbage_never_kills_the_gateway(self):
         rnd = random.Random(42)
@@ -163,7 +184,6 @@ class Errors(unittest.TestCase):
         self.assertEqual(http_request(self.gw.port, "GET", "/echo")[0], 200)
 
     def test_client_disconnecting_mid_request_and_mid_response(self):
-        import socket
         for req in (b"POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nabc",
                     b"GET /bytes/50000000 HTTP/1.1\r\nHost: x\r\n\r\n",
                     b"GET /delay/500 HTTP/1.1\r\nHost: x\r\n\r\n"):
@@ -172,6 +192,29 @@ class Errors(unittest.TestCase):
             time.sleep(0.1)
             s.close()
         time.sleep(0.6)
+        self.assertEqual(http_request(self.gw.port, "GET", "/echo")[0], 200)
+
+    def test_client_gone_while_waiting_for_the_response(self):
+        s = socket.create_connection((LOCALHOST, self.gw.port))
+        s.sendall(b"GET /delay/300 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.1)
+        s.close()
+        time.sleep(0.5)  # the response arrives for a stream that no longer exists
+        self.assertTrue(self.gw.running(), self.gw.logs())
+        self.assertEqual(http_request(self.gw.port, "GET", "/echo")[0], 200)
+
+    def test_many_clients_vanishing_at_once(self):
+        """What wrk does at the end of a run: many connections with requests in flight close
+        together."""
+        socks = []
+        for i in range(200):
+            s = socket.create_connection((LOCALHOST, self.gw.port))
+            s.sendall(f"GET /delay/{50 + i % 100} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            socks.append(s)
+        for s in socks:
+            s.close()
+        time.sleep(0.6)
+        self.assertTrue(self.gw.running(), self.gw.logs())
         self.assertEqual(http_request(self.gw.port, "GET", "/echo")[0], 200)
 
 

@@ -71,7 +71,8 @@ TEST(DecodeGatewayTest, SelectionFields) {
   ASSERT_TRUE(errors.empty()) << errors.toString();
   EXPECT_EQ(gw.bindAddress, "127.0.0.1");
   EXPECT_EQ(gw.bindPort, 18080);
-  EXPECT_EQ(gw.virtualServices, (std::vector<ResourceRef>{{"default", "gloo-system"}, {"shop", "team-a"}}));
+  EXPECT_EQ(gw.virtualServices,
+            (std::vector<ResourceRef>{{"default", "gloo-system"}, {"shop", "team-a"}}));
   ASSERT_EQ(gw.virtualServiceSelector.size(), 1u);
   EXPECT_EQ(gw.virtualServiceSelector[0], (std::pair<std::string, std::string>{"app", "shop"}));
   EXPECT_EQ(gw.virtualServiceNamespaces, (std::vector<std::string>{"*", "team-a"}));
@@ -99,11 +100,12 @@ TEST(DecodeGatewayTest, Errors) {
             std::vector<std::string>{"spec.hybridGateway: field not supported by Portico yet"});
   EXPECT_EQ(gatewayErrors("  bindPort: 80\n  options: {accessLoggingService: {}}\n"),
             std::vector<std::string>{"spec.options: field not supported by Portico yet"});
-  EXPECT_EQ(gatewayErrors("  bindPort: 80\n  httpGateway:\n    options: {grpcWeb: {disable: true}}\n"
-                          "    virtualServiceExpressions: {}\n"),
-            (std::vector<std::string>{
-                "spec.httpGateway.options.grpcWeb: field not supported by Portico yet",
-                "spec.httpGateway.virtualServiceExpressions: field not supported by Portico yet"}));
+  EXPECT_EQ(
+      gatewayErrors("  bindPort: 80\n  httpGateway:\n    options: {grpcWeb: {disable: true}}\n"
+                    "    virtualServiceExpressions: {}\n"),
+      (std::vector<std::string>{
+          "spec.httpGateway.options.grpcWeb: field not supported by Portico yet",
+          "spec.httpGateway.virtualServiceExpressions: field not supported by Portico yet"}));
   EXPECT_EQ(gatewayErrors("  bindPort: 80\n  httpGateway: {virtualServices: [{namespace: x}]}\n"),
             std::vector<std::string>{"spec.httpGateway.virtualServices[0].name: required"});
   EXPECT_EQ(gatewayErrors("  bindPort: 80\n  proxyNames: gateway-proxy\n"),
@@ -129,7 +131,8 @@ TEST(DecodeUpstreamTest, StaticExampleFromGlooDocs) {
 TEST(DecodeUpstreamTest, AwsExampleFromGlooDocs) {
   Errors errors;
   Upstream us = decodeUpstream(
-      raw(upstream("  aws: {region: us-east-1, secretRef: {name: aws-creds, namespace: gloo-system}}\n")),
+      raw(upstream(
+          "  aws: {region: us-east-1, secretRef: {name: aws-creds, namespace: gloo-system}}\n")),
       errors);
   ASSERT_TRUE(errors.empty()) << errors.toString();
   EXPECT_EQ(us.type, "aws");
@@ -141,21 +144,22 @@ TEST(DecodeUpstreamTest, Errors) {
             (std::vector<std::string>{
                 "spec: one of static, kube, aws, azure, consul, awsEc2, gcp, pipe is required",
                 "spec.useHttp2: field not supported by Portico yet"}));
-  EXPECT_EQ(upstreamErrors("  static: {}\n  kube: {}\n"),
-            std::vector<std::string>{
-                "spec: only one of static, kube, aws, azure, consul, awsEc2, gcp, pipe may be set"});
-  EXPECT_EQ(upstreamErrors("  static: {}\n"
-                           "  sslConfig: {sni: x}\n"
-                           "  circuitBreakers: {maxConnections: 1}\n"
-                           "  loadBalancerConfig: {roundRobin: {}}\n"
-                           "  healthChecks: []\n"
-                           "  outlierDetection: {}\n"),
-            (std::vector<std::string>{
-                "spec.sslConfig: field not supported by Portico yet",
-                "spec.circuitBreakers: field not supported by Portico yet",
-                "spec.loadBalancerConfig: field not supported by Portico yet",
-                "spec.healthChecks: field not supported by Portico yet",
-                "spec.outlierDetection: field not supported by Portico yet"}));
+  EXPECT_EQ(
+      upstreamErrors("  static: {}\n  kube: {}\n"),
+      std::vector<std::string>{
+          "spec: only one of static, kube, aws, azure, consul, awsEc2, gcp, pipe may be set"});
+  EXPECT_EQ(
+      upstreamErrors("  static: {}\n"
+                     "  sslConfig: {sni: x}\n"
+                     "  circuitBreakers: {maxConnections: 1}\n"
+                     "  loadBalancerConfig: {roundRobin: {}}\n"
+                     "  healthChecks: []\n"
+                     "  outlierDetection: {}\n"),
+      (std::vector<std::string>{"spec.sslConfig: field not supported by Portico yet",
+                                "spec.circuitBreakers: field not supported by Portico yet",
+                                "spec.loadBalancerConfig: field not supported by Portico yet",
+                                "spec.healthChecks: field not supported by Portico yet",
+                                "spec.outlierDetection: field not supported by Portico yet"}));
   EXPECT_EQ(upstreamErrors("  static: {}\n  connectionConfig: {connectTimeout: 0s, "
                            "maxRequestsPerConnection: 5}\n"),
             (std::vector<std::string>{

@@ -16,21 +16,22 @@ Result<RawObject> raw(const std::string& yaml) {
 }
 
 TEST(ToRawObjectTest, ReadsIdentity) {
-  auto r = raw("apiVersion: gloo.solo.io/v1\n"
-               "kind: Upstream\n"
-               "metadata:\n"
-               "  name: postman-echo\n"
-               "  namespace: team-a\n"
-               "  labels: {app: echo, tier: \"1\"}\n"
-               "  resourceVersion: \"42\"\n"
-               "  annotations: {kubectl.kubernetes.io/last-applied-configuration: x}\n"
-               "  uid: 0b1c\n"
-               "  generation: 3\n"
-               "  creationTimestamp: \"2024-01-01T00:00:00Z\"\n"
-               "  ownerReferences: []\n"
-               "  managedFields: []\n"
-               "  finalizers: [x]\n"
-               "spec: {static: {hosts: [{addr: postman-echo.com, port: 80}]}}\n");
+  auto r =
+      raw("apiVersion: gloo.solo.io/v1\n"
+          "kind: Upstream\n"
+          "metadata:\n"
+          "  name: postman-echo\n"
+          "  namespace: team-a\n"
+          "  labels: {app: echo, tier: \"1\"}\n"
+          "  resourceVersion: \"42\"\n"
+          "  annotations: {kubectl.kubernetes.io/last-applied-configuration: x}\n"
+          "  uid: 0b1c\n"
+          "  generation: 3\n"
+          "  creationTimestamp: \"2024-01-01T00:00:00Z\"\n"
+          "  ownerReferences: []\n"
+          "  managedFields: []\n"
+          "  finalizers: [x]\n"
+          "spec: {static: {hosts: [{addr: postman-echo.com, port: 80}]}}\n");
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->apiVersion, "gloo.solo.io/v1");
   EXPECT_EQ(r->kind, "Upstream");

@@ -37,13 +37,14 @@ Value scalar(Value::Type t, std::string text) {
 TEST(ToYamlTest, BlockStyle) {
   auto r = parseYaml("a: 1\nb:\n  c: [x, {d: e}]\n  f: []\n  g: {}\n", "t");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(toYaml(r->front().root), "a: 1\n"
-                                     "b:\n"
-                                     "  c:\n"
-                                     "  - x\n"
-                                     "  - d: e\n"
-                                     "  f: []\n"
-                                     "  g: {}\n");
+  EXPECT_EQ(toYaml(r->front().root),
+            "a: 1\n"
+            "b:\n"
+            "  c:\n"
+            "  - x\n"
+            "  - d: e\n"
+            "  f: []\n"
+            "  g: {}\n");
 }
 
 TEST(ToYamlTest, QuotesStringsThatWouldChangeType) {
@@ -63,12 +64,39 @@ TEST(ToYamlTest, QuotesStringsThatWouldChangeType) {
 TEST(ToYamlTest, RoundTripsSpecialCharacters) {
   Value v = Value::makeMap();
   const char* strings[] = {
-      "plain words",  "a: b",         "a:b",          "# not a comment", "x #y",     "- dash",
-      "[x]",          "{y}",          "*alias",       "&anchor",         "!tag",     "|block",
-      ">folded",      "'single'",     "\"double\"",   "back\\slash",     "line\nbreak",
-      "tab\there",    " leading",     "trailing ",    "ctl\x01\x7f",     "caf\xC3\xA9",
-      "%percent",     "@at",          "`tick",        "...",             "---",      "a,b",
-      "{{ header(\":path\") }}",      "/api/pets/{id}", "key: value\n- item", "?",  ":",
+      "plain words",
+      "a: b",
+      "a:b",
+      "# not a comment",
+      "x #y",
+      "- dash",
+      "[x]",
+      "{y}",
+      "*alias",
+      "&anchor",
+      "!tag",
+      "|block",
+      ">folded",
+      "'single'",
+      "\"double\"",
+      "back\\slash",
+      "line\nbreak",
+      "tab\there",
+      " leading",
+      "trailing ",
+      "ctl\x01\x7f",
+      "caf\xC3\xA9",
+      "%percent",
+      "@at",
+      "`tick",
+      "...",
+      "---",
+      "a,b",
+      "{{ header(\":path\") }}",
+      "/api/pets/{id}",
+      "key: value\n- item",
+      "?",
+      ":",
   };
   for (size_t i = 0; i < std::size(strings); ++i)
     v.set("s" + std::to_string(i), Value::makeString(strings[i]));
@@ -106,11 +134,12 @@ TEST(ToYamlTest, ScalarRootsAndTopLevelLists) {
 }
 
 TEST(ToJsonTest, CompactAndEscaped) {
-  auto r = parseYaml("a: [1, -2.5, true, null, x]\n"
-                     "b: \"q\\\"b\\\\s\\n\\t\\x01\"\n"
-                     "c: {}\n"
-                     "d: []\n",
-                     "t");
+  auto r = parseYaml(
+      "a: [1, -2.5, true, null, x]\n"
+      "b: \"q\\\"b\\\\s\\n\\t\\x01\"\n"
+      "c: {}\n"
+      "d: []\n",
+      "t");
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(toJson(r->front().root),
             R"({"a":[1,-2.5,true,null,"x"],"b":"q\"b\\s\n\t\u0001","c":{},"d":[]})");

@@ -35,17 +35,18 @@ std::vector<std::string> errorsOf(const std::string& yaml) {
 
 TEST(DecodeVirtualServiceTest, PetstoreExampleFromGlooDocs) {
   // gloo-api.md §2.5, minus destinationSpec (function routing is a later milestone).
-  RawObject obj = raw("apiVersion: gateway.solo.io/v1\n"
-                      "kind: VirtualService\n"
-                      "metadata: {name: default, namespace: gloo-system}\n"
-                      "spec:\n"
-                      "  virtualHost:\n"
-                      "    domains: ['*']\n"
-                      "    routes:\n"
-                      "    - matchers: [{exact: /petstore/findPet}]\n"
-                      "      routeAction:\n"
-                      "        single:\n"
-                      "          upstream: {name: default-petstore-8080, namespace: gloo-system}\n");
+  RawObject obj =
+      raw("apiVersion: gateway.solo.io/v1\n"
+          "kind: VirtualService\n"
+          "metadata: {name: default, namespace: gloo-system}\n"
+          "spec:\n"
+          "  virtualHost:\n"
+          "    domains: ['*']\n"
+          "    routes:\n"
+          "    - matchers: [{exact: /petstore/findPet}]\n"
+          "      routeAction:\n"
+          "        single:\n"
+          "          upstream: {name: default-petstore-8080, namespace: gloo-system}\n");
   Errors errors;
   VirtualService vs = decodeVirtualService(obj, errors);
   ASSERT_TRUE(errors.empty()) << errors.toString();
@@ -62,31 +63,33 @@ TEST(DecodeVirtualServiceTest, PetstoreExampleFromGlooDocs) {
 }
 
 TEST(DecodeVirtualServiceTest, FullSupportedSubset) {
-  RawObject obj = raw("apiVersion: gateway.solo.io/v1\n"
-                      "kind: VirtualService\n"
-                      "metadata: {name: shop, namespace: team-a}\n"
-                      "status: {state: Accepted}\n"
-                      "spec:\n"
-                      "  displayName: The shop\n"
-                      "  virtualHost:\n"
-                      "    domains: [Shop.Example.com, '*.example.com', 'api.example.com:8080', "
-                      "'[::1]:80', 127.0.0.1]\n"
-                      "    routes:\n"
-                      "    - name: api\n"
-                      "      matchers:\n"
-                      "      - prefix: /api\n"
-                      "        caseSensitive: false\n"
-                      "      - regex: /v[0-9]+/.*\n"
-                      "      routeAction: {single: {upstream: {name: api}}}\n"
-                      "      options: {timeout: 1.5s, prefixRewrite: /}\n"
-                      "    - matchers: [{}]\n"
-                      "      routeAction: {single: {upstream: {name: web, namespace: other}}}\n"
-                      "    - routeAction: {single: {upstream: {name: web}}}\n");
+  RawObject obj =
+      raw("apiVersion: gateway.solo.io/v1\n"
+          "kind: VirtualService\n"
+          "metadata: {name: shop, namespace: team-a}\n"
+          "status: {state: Accepted}\n"
+          "spec:\n"
+          "  displayName: The shop\n"
+          "  virtualHost:\n"
+          "    domains: [Shop.Example.com, '*.example.com', 'api.example.com:8080', "
+          "'[::1]:80', 127.0.0.1]\n"
+          "    routes:\n"
+          "    - name: api\n"
+          "      matchers:\n"
+          "      - prefix: /api\n"
+          "        caseSensitive: false\n"
+          "      - regex: /v[0-9]+/.*\n"
+          "      routeAction: {single: {upstream: {name: api}}}\n"
+          "      options: {timeout: 1.5s, prefixRewrite: /}\n"
+          "    - matchers: [{}]\n"
+          "      routeAction: {single: {upstream: {name: web, namespace: other}}}\n"
+          "    - routeAction: {single: {upstream: {name: web}}}\n");
   Errors errors;
   VirtualService vs = decodeVirtualService(obj, errors);
   ASSERT_TRUE(errors.empty()) << errors.toString();
-  EXPECT_EQ(vs.domains, (std::vector<std::string>{"shop.example.com", "*.example.com",
-                                                  "api.example.com:8080", "[::1]:80", "127.0.0.1"}));
+  EXPECT_EQ(vs.domains,
+            (std::vector<std::string>{"shop.example.com", "*.example.com", "api.example.com:8080",
+                                      "[::1]:80", "127.0.0.1"}));
   ASSERT_EQ(vs.routes.size(), 3u);
   const Route& api = vs.routes[0];
   EXPECT_EQ(api.name, "api");
@@ -105,30 +108,32 @@ TEST(DecodeVirtualServiceTest, FullSupportedSubset) {
   EXPECT_EQ(vs.routes[1].action.upstream, (ResourceRef{"web", "other"}));
   EXPECT_FALSE(vs.routes[1].options.timeoutMs.has_value());
   EXPECT_TRUE(vs.routes[2].matchers.empty());
-  EXPECT_EQ(vs.routes[2].action.fieldPath, "spec.virtualHost.routes[2].routeAction.single.upstream");
+  EXPECT_EQ(vs.routes[2].action.fieldPath,
+            "spec.virtualHost.routes[2].routeAction.single.upstream");
 }
 
 TEST(DecodeVirtualServiceTest, UnsupportedFieldsAtEveryDepth) {
-  auto errs = errorsOf("apiVersion: gateway.solo.io/v1\n"
-                       "kind: VirtualService\n"
-                       "metadata: {name: default}\n"
-                       "extra: 1\n"
-                       "spec:\n"
-                       "  sslConfig: {secretRef: {name: tls}}\n"
-                       "  virtualHost:\n"
-                       "    domains: ['*']\n"
-                       "    options:\n"
-                       "      cors: {allowOrigin: ['*']}\n"
-                       "    routes:\n"
-                       "    - matchers:\n"
-                       "      - prefix: /\n"
-                       "        headers: [{name: x}]\n"
-                       "        methods: [GET]\n"
-                       "      routeAction:\n"
-                       "        single:\n"
-                       "          upstream: {name: u, extra: 1}\n"
-                       "          destinationSpec: {rest: {functionName: f}}\n"
-                       "      options: {autoHostRewrite: true, retries: {numRetries: 3}}\n");
+  auto errs = errorsOf(
+      "apiVersion: gateway.solo.io/v1\n"
+      "kind: VirtualService\n"
+      "metadata: {name: default}\n"
+      "extra: 1\n"
+      "spec:\n"
+      "  sslConfig: {secretRef: {name: tls}}\n"
+      "  virtualHost:\n"
+      "    domains: ['*']\n"
+      "    options:\n"
+      "      cors: {allowOrigin: ['*']}\n"
+      "    routes:\n"
+      "    - matchers:\n"
+      "      - prefix: /\n"
+      "        headers: [{name: x}]\n"
+      "        methods: [GET]\n"
+      "      routeAction:\n"
+      "        single:\n"
+      "          upstream: {name: u, extra: 1}\n"
+      "          destinationSpec: {rest: {functionName: f}}\n"
+      "      options: {autoHostRewrite: true, retries: {numRetries: 3}}\n");
   std::vector<std::string> want = {
       "spec.virtualHost.routes[0].matchers[0].headers: field not supported by Portico yet",
       "spec.virtualHost.routes[0].matchers[0].methods: field not supported by Portico yet",
@@ -161,17 +166,18 @@ TEST(DecodeVirtualServiceTest, ActionErrors) {
                 "directResponseAction, delegateAction may be set",
                 "spec.virtualHost.routes[0].directResponseAction: field not supported by Portico "
                 "yet"}));
-  EXPECT_EQ(errorsOf(vsWithRoutes("    - routeAction: {multi: {destinations: []}}\n")),
-            std::vector<std::string>{
-                "spec.virtualHost.routes[0].routeAction.multi: field not supported by Portico yet"});
+  EXPECT_EQ(
+      errorsOf(vsWithRoutes("    - routeAction: {multi: {destinations: []}}\n")),
+      std::vector<std::string>{
+          "spec.virtualHost.routes[0].routeAction.multi: field not supported by Portico yet"});
   EXPECT_EQ(errorsOf(vsWithRoutes("    - routeAction: {}\n")),
             std::vector<std::string>{"spec.virtualHost.routes[0].routeAction.single: required"});
   EXPECT_EQ(errorsOf(vsWithRoutes("    - routeAction: {single: {upstream: {namespace: x}}}\n")),
             std::vector<std::string>{
                 "spec.virtualHost.routes[0].routeAction.single.upstream.name: required"});
-  EXPECT_EQ(errorsOf(vsWithRoutes("    - routeAction: {single: {}}\n")),
-            std::vector<std::string>{
-                "spec.virtualHost.routes[0].routeAction.single.upstream: required"});
+  EXPECT_EQ(
+      errorsOf(vsWithRoutes("    - routeAction: {single: {}}\n")),
+      std::vector<std::string>{"spec.virtualHost.routes[0].routeAction.single.upstream: required"});
 }
 
 TEST(DecodeVirtualServiceTest, MatcherErrors) {
@@ -204,8 +210,8 @@ TEST(DecodeVirtualServiceTest, MatcherErrors) {
 
 TEST(DecodeVirtualServiceTest, OptionErrors) {
   auto withOptions = [](const std::string& options) {
-    return vsWithRoutes("    - routeAction: {single: {upstream: {name: a}}}\n      options: " +
-                        options + "\n");
+    return vsWithRoutes(
+        "    - routeAction: {single: {upstream: {name: a}}}\n      options: " + options + "\n");
   };
   EXPECT_EQ(errorsOf(withOptions("{timeout: 0s}")),
             std::vector<std::string>{"spec.virtualHost.routes[0].options.timeout: must be greater "

@@ -14,21 +14,22 @@ const Value& at(const Value& map, const char* key) {
 }
 
 TEST(ParseYamlTest, ScalarTypes) {
-  auto r = parseYaml("a: 1\n"
-                     "b: -2.5e3\n"
-                     "c: true\n"
-                     "d: False\n"
-                     "e: ~\n"
-                     "f: null\n"
-                     "g:\n"
-                     "h: hello world\n"
-                     "i: '123'\n"
-                     "j: \"true\"\n"
-                     "k: 0x1F\n"
-                     "l: 1.0.0\n"
-                     "m: ''\n"
-                     "n: !!str 42\n",
-                     "t.yaml");
+  auto r = parseYaml(
+      "a: 1\n"
+      "b: -2.5e3\n"
+      "c: true\n"
+      "d: False\n"
+      "e: ~\n"
+      "f: null\n"
+      "g:\n"
+      "h: hello world\n"
+      "i: '123'\n"
+      "j: \"true\"\n"
+      "k: 0x1F\n"
+      "l: 1.0.0\n"
+      "m: ''\n"
+      "n: !!str 42\n",
+      "t.yaml");
   ASSERT_TRUE(r.ok()) << r.error();
   ASSERT_EQ(r->size(), 1u);
   const Value& root = r->front().root;
@@ -54,12 +55,13 @@ TEST(ParseYamlTest, ScalarTypes) {
 }
 
 TEST(ParseYamlTest, CollectionsKeepOrderAndPositions) {
-  auto r = parseYaml("spec:\n"
-                     "  list:\n"
-                     "  - x\n"
-                     "  - {y: 2}\n"
-                     "  z: [1, 2]\n",
-                     "t.yaml");
+  auto r = parseYaml(
+      "spec:\n"
+      "  list:\n"
+      "  - x\n"
+      "  - {y: 2}\n"
+      "  z: [1, 2]\n",
+      "t.yaml");
   ASSERT_TRUE(r.ok()) << r.error();
   const Value& root = r->front().root;
   EXPECT_EQ(root.line, 1);
@@ -84,15 +86,16 @@ TEST(ParseYamlTest, CollectionsKeepOrderAndPositions) {
 }
 
 TEST(ParseYamlTest, MultipleDocumentsSkipEmptyAndRecordStartLine) {
-  auto r = parseYaml("# leading comment\n"
-                     "---\n"
-                     "a: 1\n"
-                     "---\n"
-                     "---\n"
-                     "# only a comment\n"
-                     "---\n"
-                     "b: 2\n",
-                     "dir/f.yaml");
+  auto r = parseYaml(
+      "# leading comment\n"
+      "---\n"
+      "a: 1\n"
+      "---\n"
+      "---\n"
+      "# only a comment\n"
+      "---\n"
+      "b: 2\n",
+      "dir/f.yaml");
   ASSERT_TRUE(r.ok()) << r.error();
   ASSERT_EQ(r->size(), 2u);
   EXPECT_EQ((*r)[0].source, "dir/f.yaml:3");  // first content line, not the "---"
@@ -140,7 +143,8 @@ TEST(ParseYamlTest, AliasBombIsRejectedNotExpanded) {
   for (int i = 1; i < 9; ++i) {
     std::string prev = "*a" + std::to_string(i - 1);
     text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
-    for (int k = 0; k < 9; ++k) text += ", " + prev;
+    for (int k = 0; k < 9; ++k)
+      text += ", " + prev;
     text += "]\n";
   }
   auto r = parseYaml(text, "bomb.yaml");
@@ -179,8 +183,9 @@ TEST(ParseJsonTest, NullAndErrors) {
 }
 
 TEST(SplitYamlDocumentsTest, SplitsAtMarkerLinesOnly) {
-  std::string text = "# head\na: 1\n---\nb: |\n  ----\n  --- not a marker? it is indented\n"
-                     "--- # comment\nc: 3\n----x: 1\n";
+  std::string text =
+      "# head\na: 1\n---\nb: |\n  ----\n  --- not a marker? it is indented\n"
+      "--- # comment\nc: 3\n----x: 1\n";
   auto spans = splitYamlDocuments(text);
   ASSERT_EQ(spans.size(), 3u);
   EXPECT_EQ(text.substr(spans[0].begin, spans[0].end - spans[0].begin), "# head\na: 1\n");

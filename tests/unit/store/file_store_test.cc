@@ -54,13 +54,14 @@ std::string readFile(const std::string& path) {
 std::string upstreamYaml(const std::string& name, const std::string& ns = "gloo-system",
                          int port = 80) {
   return "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: " + name +
-         ", namespace: " + ns + "}\nspec: {static: {hosts: [{addr: 127.0.0.1, port: " +
-         std::to_string(port) + "}]}}\n";
+         ", namespace: " + ns +
+         "}\nspec: {static: {hosts: [{addr: 127.0.0.1, port: " + std::to_string(port) + "}]}}\n";
 }
 
 std::vector<std::string> names(const Contents& c) {
   std::vector<std::string> out;
-  for (const auto& o : c.objects) out.push_back(o.meta.name);
+  for (const auto& o : c.objects)
+    out.push_back(o.meta.name);
   return out;
 }
 
@@ -79,6 +80,19 @@ TEST(FileStoreTest, CreateRequiresADirectory) {
   EXPECT_FALSE(FileStore::create(dir / "f.yaml").ok());
 }
 
+TEST(FileStoreTest, ListReportsADirectoryThatDisappeared) {
+  TempDir parent;
+  fs::create_directories(parent / "config");
+  auto store = FileStore::create(parent / "config");
+  ASSERT_TRUE(store.ok());
+  fs::remove(parent / "config");
+  Contents c = (*store)->list();
+  EXPECT_TRUE(c.objects.empty());
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_EQ(c.errors[0].source, parent / "config");
+  EXPECT_EQ(c.errors[0].message, "No such file or directory");
+}
+
 TEST(FileStoreTest, ListsMultiDocumentFilesAndSubdirectoriesInPathOrder) {
   TempDir dir;
   writeFile(dir / "b.yaml", upstreamYaml("b1") + "---\n" + upstreamYaml("b2") + "---\n");
@@ -89,7 +103,8 @@ TEST(FileStoreTest, ListsMultiDocumentFilesAndSubdirectoriesInPathOrder) {
   writeFile(dir / "b.yaml~", upstreamYaml("backup"));
   writeFile(dir / "notes.txt", upstreamYaml("text"));
   writeFile(dir / "empty.yaml", "");
-  writeFile(dir / "unknown.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n");
+  writeFile(dir / "unknown.yaml",
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n");
 
   auto store = makeStore(dir);
   Contents c = store->list();
@@ -107,8 +122,8 @@ TEST(FileStoreTest, SyntaxErrorInOneFileDoesNotHideOthers) {
   writeFile(dir / "a.yaml", upstreamYaml("a"));
   writeFile(dir / "b.yaml", "apiVersion: v1\nkind: [oops\n");
   writeFile(dir / "c.yaml", upstreamYaml("c"));
-  writeFile(dir / "d.yaml", "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {}\n---\n" +
-                                upstreamYaml("d"));
+  writeFile(dir / "d.yaml",
+            "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {}\n---\n" + upstreamYaml("d"));
   Contents c = makeStore(dir)->list();
   EXPECT_EQ(names(c), (std::vector<std::string>{"a", "c", "d"}));
   ASSERT_EQ(c.errors.size(), 2u);
@@ -163,7 +178,8 @@ TEST(FileStoreTest, PutCreatesReplacesAndRemoveDeletes) {
   EXPECT_EQ(config::toJson(*c.objects[0].doc.find("spec")), config::toJson(*obj->doc.find("spec")));
 
   // Replace in place: same file, new spec, no stray temporary files.
-  obj->doc.map.back().second = config::parseJson(R"({"static":{"hosts":[{"addr":"h","port":9}]}})").value();
+  obj->doc.map.back().second =
+      config::parseJson(R"({"static":{"hosts":[{"addr":"h","port":9}]}})").value();
   ASSERT_TRUE(store->put(*obj).ok());
   c = store->list();
   ASSERT_EQ(c.objects.size(), 1u);
@@ -296,7 +312,9 @@ TEST(FileStoreWatchTest, NotifiesOnWritesSubdirectoriesAndDeletes) {
   // Many quick writes are coalesced into few callbacks.
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   before = changes.count();
-  for (int i = 0; i < 20; ++i) writeFile(dir / ("burst-" + std::to_string(i) + ".yaml"), upstreamYaml("u" + std::to_string(i)));
+  for (int i = 0; i < 20; ++i)
+    writeFile(dir / ("burst-" + std::to_string(i) + ".yaml"),
+              upstreamYaml("u" + std::to_string(i)));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   int burst = changes.count() - before;
   EXPECT_GE(burst, 1);
@@ -359,13 +377,15 @@ TEST(FileStoreWatchTest, StopFromInsideOnChangeDoesNotDeadlock) {
   TempDir dir;
   auto store = makeStore(dir);
   std::atomic<int> calls{0};
-  ASSERT_TRUE(store->watch([&] {
-                     ++calls;
-                     store->stop();
-                   })
+  ASSERT_TRUE(store
+                  ->watch([&] {
+                    ++calls;
+                    store->stop();
+                  })
                   .ok());
   writeFile(dir / "a.yaml", upstreamYaml("a"));
-  for (int i = 0; i < 100 && calls == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 100 && calls == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(calls, 1);
   writeFile(dir / "b.yaml", upstreamYaml("b"));
   std::this_thread::sleep_for(std::chrono::milliseconds(150));

@@ -578,7 +578,11 @@ class Portico:
         (negative = killed by that signal, as in subprocess)."""
         if self.proc is None:
             return None
-        return _terminate(self.proc, sig, timeout)
+        code = _terminate(self.proc, sig, timeout)
+        # keep what was captured readable (logs()), release the temp files
+        self._stderr = _freeze_capture(self._stderr)
+        self._stdout = _freeze_capture(self._stdout)
+        return code
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -592,9 +596,6 @@ class Portico:
 
     def __exit__(self, *exc):
         self.stop()
-        # keep what was captured readable, release the temp files
-        self._stderr = _freeze_capture(self._stderr)
-        self._stdout = _freeze_capture(self._stdout)
         return False
 
     # -- observation --

@@ -93,6 +93,8 @@ private:
   bool draining_ = false;
   bool closeAfterFlush_ = false;
   bool lingering_ = false;         // write side shut; discarding input until the peer closes
+  bool socketDrained_ = false;     // the last read emptied the socket (edge-triggered)
+  bool peerFinSeen_ = false;       // EPOLLRDHUP seen: read until EOF
 
   // ---- the request in progress (one at a time) ----
   bool inRequest_ = false;         // headers parsed, response not finished

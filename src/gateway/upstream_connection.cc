@@ -108,7 +108,11 @@ void UpstreamConnection::onEvents(uint32_t events) {
     flush();
     if (closed_) return;
   }
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readLoop();
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    socketDrained_ = false;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) peerFinSeen_ = true;
+    readLoop();
+  }
 }
 
 void UpstreamConnection::onConnected() {
@@ -194,14 +198,19 @@ void UpstreamConnection::readLoop() {
     Buffer held = std::move(pendingIn_);
     if (!parse(held.data(), held.size())) return;
   }
-  while (!closed_ && !readPaused_) {
+  while (!closed_ && !readPaused_ && !socketDrained_) {
     ssize_t n = ::recv(fd_, worker_.scratch(), worker_.scratchSize(), 0);
     if (n > 0) {
+      // Short read: the socket is empty until the next edge (see DownstreamConnection).
+      if (static_cast<size_t>(n) < worker_.scratchSize() && !peerFinSeen_) socketDrained_ = true;
       if (!parse(worker_.scratch(), static_cast<size_t>(n))) return;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      socketDrained_ = true;
+      return;
+    }
     // EOF or error.
     if (callbacks_ == nullptr) {
       abort();  // an idle pooled connection closed by the server

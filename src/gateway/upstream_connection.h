@@ -91,6 +91,8 @@ private:
   bool messageDone_ = false;
   bool aboveHighWatermark_ = false;
   bool pooled_ = false;
+  bool socketDrained_ = false;  // the last read emptied the socket (edge-triggered)
+  bool peerFinSeen_ = false;
   unsigned exchanges_ = 0;
 };
 

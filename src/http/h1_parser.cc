@@ -1,20 +1,24 @@
 #include "http/h1_parser.h"
 
 #include <llhttp.h>
+#include <string_view>
 
 namespace portico::http {
 
 namespace {
-// RFC 9110 §5.6.2 tchar. llhttp tolerates some bytes in field names (e.g. a space before the
-// colon) that a proxy must reject: a peer could read such a name differently (smuggling).
-bool isTokenChar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  switch (c) {
-  case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-  case '.': case '^': case '_': case '`': case '|': case '~': return true;
-  default: return false;
+// Maps a header-name byte to its lowercase form, or 0 when it is not an RFC 9110 tchar. llhttp
+// tolerates some bytes in names (e.g. a space before the colon) that a proxy must reject: a
+// peer could read such a name differently (request smuggling).
+struct NameTable {
+  char map[256] = {};
+  constexpr NameTable() {
+    for (int ch = '0'; ch <= '9'; ++ch) map[ch] = static_cast<char>(ch);
+    for (int ch = 'a'; ch <= 'z'; ++ch) map[ch] = static_cast<char>(ch);
+    for (int ch = 'A'; ch <= 'Z'; ++ch) map[ch] = static_cast<char>(ch + 32);
+    for (char ch : std::string_view("!#$%&'*+-.^_`|~")) map[static_cast<unsigned char>(ch)] = ch;
   }
-}
+};
+constexpr NameTable kNameTable;
 }  // namespace
 
 struct H1Parser::Impl {
@@ -67,18 +71,19 @@ struct H1Parser::Impl {
       s.error_ = ParseError::HeadersTooLarge;
       return -1;
     }
+    std::string& name = s.headers_.back().name;
+    size_t old = name.size();
+    name.resize(old + len);
+    char* out = name.data() + old;
     for (size_t i = 0; i < len; ++i) {
-      if (!isTokenChar(static_cast<unsigned char>(at[i]))) {
+      char lc = kNameTable.map[static_cast<unsigned char>(at[i])];
+      if (lc == 0) {
         s.error_ = ParseError::Malformed;
         s.customReason_ = "invalid character in header name";
         return -1;
       }
+      out[i] = lc;
     }
-    std::string& name = const_cast<HeaderEntry&>(s.headers_[s.headers_.size() - 1]).name;
-    size_t old = name.size();
-    name.append(at, len);
-    for (size_t i = old; i < name.size(); ++i)
-      if (name[i] >= 'A' && name[i] <= 'Z') name[i] = static_cast<char>(name[i] + 32);
     return 0;
   }
   static int onHeaderFieldComplete(llhttp_t* p) {
@@ -92,7 +97,7 @@ struct H1Parser::Impl {
       s.error_ = ParseError::HeadersTooLarge;
       return -1;
     }
-    const_cast<HeaderEntry&>(s.headers_[s.headers_.size() - 1]).value.append(at, len);
+    s.headers_.back().value.append(at, len);
     return 0;
   }
   static int onHeadersComplete(llhttp_t* p) {

@@ -32,6 +32,35 @@ bool listContainsToken(std::string_view list, std::string_view token) {
   return false;
 }
 
+ConnectionTokens::ConnectionTokens(const std::string* value) {
+  if (!value) return;
+  std::string_view list = *value;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view item = list.substr(pos, comma - pos);
+    while (!item.empty() && isSpace(item.front())) item.remove_prefix(1);
+    while (!item.empty() && isSpace(item.back())) item.remove_suffix(1);
+    pos = comma + 1;
+    if (item.empty() || equalsIgnoreCase(item, "close") || equalsIgnoreCase(item, "keep-alive") ||
+        equalsIgnoreCase(item, "upgrade"))
+      continue;
+    if (count_ == kMax) {
+      overflow_ = list;
+      return;
+    }
+    tokens_[count_++] = item;
+  }
+}
+
+bool ConnectionTokens::contains(std::string_view lowerName) const {
+  if (!overflow_.empty()) return listContainsToken(overflow_, lowerName);
+  for (size_t i = 0; i < count_; ++i)
+    if (equalsIgnoreCase(tokens_[i], lowerName)) return true;
+  return false;
+}
+
 HeaderEntry& HeaderMap::addEmpty() {
   if (size_ == entries_.size()) entries_.emplace_back();
   HeaderEntry& e = entries_[size_++];

@@ -26,6 +26,8 @@ public:
   void add(std::string_view name, std::string_view value);
   /// Starts an empty entry and returns it (the parser fills name and value in pieces).
   HeaderEntry& addEmpty();
+  /// The last entry; only valid when size() > 0.
+  HeaderEntry& back() { return entries_[size_ - 1]; }
   /// First value for `lowerName`; nullptr when absent.
   const std::string* get(std::string_view lowerName) const;
   bool has(std::string_view lowerName) const { return get(lowerName) != nullptr; }
@@ -39,6 +41,23 @@ public:
 private:
   std::vector<HeaderEntry> entries_;
   size_t size_ = 0;
+};
+
+/// The header names a Connection header lists (RFC 9110 §7.6.1) — they must not be forwarded —
+/// minus the options every hop handles itself (close, keep-alive, upgrade). Parsed once per
+/// message so that the per-header check is cheap; views into the header value.
+class ConnectionTokens {
+public:
+  explicit ConnectionTokens(const std::string* connectionValue);
+  bool empty() const { return count_ == 0 && overflow_.empty(); }
+  /// `lowerName` is a lowercase header name.
+  bool contains(std::string_view lowerName) const;
+
+private:
+  static constexpr size_t kMax = 8;
+  std::string_view tokens_[kMax];
+  size_t count_ = 0;
+  std::string_view overflow_;  ///< the whole value when it lists more than kMax names
 };
 
 /// ASCII case-insensitive equality.

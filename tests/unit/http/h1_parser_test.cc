@@ -215,5 +215,20 @@ TEST(HeaderMap, ListTokensAndRemoval) {
   EXPECT_EQ(m[0].name, "c");
 }
 
+TEST(HeaderMap, ConnectionTokensSkipConnectionOptions) {
+  std::string v = "Keep-Alive, X-Secret ,close, Upgrade,x-other";
+  ConnectionTokens t(&v);
+  EXPECT_FALSE(t.empty());
+  EXPECT_TRUE(t.contains("x-secret"));
+  EXPECT_TRUE(t.contains("x-other"));
+  EXPECT_FALSE(t.contains("keep-alive"));
+  EXPECT_FALSE(t.contains("x-secre"));
+  std::string plain = "keep-alive";
+  EXPECT_TRUE(ConnectionTokens(&plain).empty());
+  EXPECT_TRUE(ConnectionTokens(nullptr).empty());
+  std::string many = "a,b,c,d,e,f,g,h,i,j";
+  EXPECT_TRUE(ConnectionTokens(&many).contains("j"));  // beyond the inline slots
+}
+
 }  // namespace
 }  // namespace portico::http

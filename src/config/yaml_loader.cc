@@ -39,6 +39,12 @@ public:
   std::vector<int> documentLines;
 
   void OnDocumentStart(const YAML::Mark& mark) override {
+    // yaml-cpp 0.7 bug (jbeder/yaml-cpp#1040): a token no node can start with (a stray ",")
+    // is never consumed, and every HandleNextDocument() returns another empty document at the
+    // same position, forever. A document starting where the previous one did is that bug.
+    if (documentCount_++ > 0 && mark.pos == lastDocumentPos_)
+      throw YAML::ParserException(mark, "unexpected character");
+    lastDocumentPos_ = mark.pos;
     stack_.clear();
     anchors_.clear();
     root_ = Value();
@@ -150,6 +156,8 @@ private:
   }
 
   bool keepNullDocuments_;
+  size_t documentCount_ = 0;
+  int lastDocumentPos_ = -1;
   std::vector<Frame> stack_;
   std::unordered_map<YAML::anchor_t, std::pair<Value, size_t>> anchors_;
   Value root_;

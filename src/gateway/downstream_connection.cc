@@ -16,6 +16,8 @@ namespace portico::gateway {
 namespace {
 
 constexpr int64_t kLingerMs = 2000;
+/// Above this many queued bytes a side is written at once instead of after the event batch.
+constexpr size_t kFlushNowBytes = 64 * 1024;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) and the framing headers Portico re-derives itself.
 bool isHopByHop(std::string_view name) {
@@ -88,7 +90,16 @@ void DownstreamConnection::onEvents(uint32_t events) {
 }
 
 void DownstreamConnection::onScheduled() {
+  if (flushPending_) {
+    flushPending_ = false;
+    flush();
+  }
   if (!closed_) processInput();
+}
+
+void DownstreamConnection::scheduleFlush() {
+  flushPending_ = true;
+  worker_.loop().schedule(this);
 }
 
 void DownstreamConnection::processInput() {
@@ -130,6 +141,11 @@ void DownstreamConnection::processInput() {
     }
     auto r = parser_.execute(data, len);
     if (closed_) return;
+    // One send upstream for everything this read produced (head, body, chunk terminator).
+    if (upstream_ && upstream_->pendingOutput()) {
+      upstream_->flush();
+      if (closed_) return;
+    }
     if (fromPending) {
       pendingIn_.consume(r.consumed);
     } else if (!r.error && r.consumed < len) {
@@ -297,8 +313,7 @@ bool DownstreamConnection::connectUpstream(bool fresh) {
   upstreamReused_ = upstream_->reused();
   upstream_->attach(this, isHead_);
   encodeRequestHead();
-  upstream_->flush();
-  return upstream_ != nullptr;
+  return true;  // sent by flushUpstream() once the bytes read so far are parsed
 }
 
 void DownstreamConnection::encodeRequestHead() {
@@ -383,7 +398,7 @@ http::ParserAction DownstreamConnection::onBody(const char* data, size_t len) {
   } else {
     out.append(data, len);
   }
-  upstream_->flush();
+  if (out.size() >= kFlushNowBytes) upstream_->flush();
   if (upstream_ && upstream_->pendingOutput() > worker_.settings().highWatermark) readPaused_ = true;
   return http::ParserAction::Continue;
 }
@@ -395,10 +410,7 @@ http::ParserAction DownstreamConnection::onMessageComplete() {
     return http::ParserAction::Pause;
   }
   if (upstream_) {
-    if (requestChunked_) {
-      upstream_->output().append("0\r\n\r\n");
-      upstream_->flush();
-    }
+    if (requestChunked_) upstream_->output().append("0\r\n\r\n");
     if (route_ && route_->timeoutMs > 0) routeTimer_.arm(route_->timeoutMs);
   }
   return http::ParserAction::Pause;
@@ -441,7 +453,7 @@ http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser&
   if (closeAfterResponse_ || draining_) out_.append("connection: close\r\n");
   else if (clientHttp10_) out_.append("connection: keep-alive\r\n");
   out_.append("\r\n");
-  flush();
+  scheduleFlush();  // head and body go out in one send after this batch of upstream bytes
   return http::ParserAction::Continue;
 }
 
@@ -454,7 +466,8 @@ void DownstreamConnection::onUpstreamBody(const char* data, size_t len) {
   } else {
     out_.append(data, len);
   }
-  flush();
+  if (out_.size() >= kFlushNowBytes) flush();
+  else scheduleFlush();
   if (upstream_ && out_.size() > worker_.settings().highWatermark) upstream_->pauseReading();
 }
 
@@ -474,8 +487,7 @@ void DownstreamConnection::onUpstreamComplete(UpstreamConnection& conn, bool reu
   responseComplete_ = true;
   if (responseUntilClose_) closeAfterResponse_ = true;
   if (requestComplete_) finishStream();
-  else worker_.loop().schedule(this);
-  flush();
+  scheduleFlush();
 }
 
 void DownstreamConnection::onUpstreamFailure(UpstreamFailure failure, bool responseStarted) {
@@ -490,7 +502,7 @@ void DownstreamConnection::onUpstreamFailure(UpstreamFailure failure, bool respo
       (failure == UpstreamFailure::Reset || failure == UpstreamFailure::Closed)) {
     // A pooled connection the upstream closed while we picked it: safe to resend once.
     retried_ = true;
-    connectUpstream(true);
+    if (connectUpstream(true) && upstream_) upstream_->flush();
     return;
   }
   LOG_DEBUG("upstream %s (%s): %s", cluster_->name.c_str(), hostPool_->key().c_str(),

@@ -71,6 +71,7 @@ private:
   void finishStream();
   void resetStream();
   void flush();
+  void scheduleFlush();
   void close();
   void closeGracefully();
   void drainLingering();
@@ -93,6 +94,7 @@ private:
   bool draining_ = false;
   bool closeAfterFlush_ = false;
   bool lingering_ = false;         // write side shut; discarding input until the peer closes
+  bool flushPending_ = false;
   bool socketDrained_ = false;     // the last read emptied the socket (edge-triggered)
   bool peerFinSeen_ = false;       // EPOLLRDHUP seen: read until EOF
 

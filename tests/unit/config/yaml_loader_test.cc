@@ -152,6 +152,16 @@ TEST(ParseYamlTest, AliasBombIsRejectedNotExpanded) {
   EXPECT_NE(r.error().find("document too large"), std::string::npos) << r.error();
 }
 
+TEST(ParseYamlTest, StrayCommaIsAnErrorNotAnEndlessLoop) {
+  // yaml-cpp 0.7 loops forever on these (jbeder/yaml-cpp#1040) unless the loader stops it.
+  for (const char* text : {",", ",a: 1\n", "a: 1\n---\n,\n"}) {
+    auto r = parseYaml(text, "comma.yaml");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_NE(r.error().find("unexpected character"), std::string::npos) << r.error();
+  }
+  EXPECT_FALSE(parseJson(",").ok());
+}
+
 TEST(ParseYamlTest, ComplexKeysAreRejected) {
   auto r = parseYaml("? [a, b]\n: 1\n", "k.yaml");
   ASSERT_FALSE(r.ok());

@@ -11,6 +11,10 @@
 
 namespace portico::gateway {
 
+namespace {
+constexpr size_t kIdleBufferBytes = 4096;
+}  // namespace
+
 const char* toString(UpstreamFailure f) {
   switch (f) {
   case UpstreamFailure::ConnectFailed: return "connection failure";
@@ -60,9 +64,10 @@ void UpstreamConnection::setIdle(bool idle) {
   pooled_ = idle;
   if (idle) {
     timer_.arm(worker_.settings().upstreamIdleTimeoutMs);
-    // Give back memory from a large exchange; idle connections should cost little.
-    out_.shrinkTo(0);
-    pendingIn_.shrinkTo(0);
+    // Give back memory from a large exchange, but keep a small buffer: freeing it every time
+    // would cost a malloc per request.
+    out_.shrinkTo(kIdleBufferBytes);
+    pendingIn_.shrinkTo(kIdleBufferBytes);
   } else {
     timer_.cancel();
   }

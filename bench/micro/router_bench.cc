@@ -32,7 +32,7 @@ void BM_MatchLastRoute(benchmark::State& state) {
   std::string path = "/service-" + std::to_string(n - 2) + "/pets/1";
   for (auto _ : state) {
     const VirtualHost* vh = t.findVirtualHost("api.example.com:8080");
-    auto m = RouteTable::matchRoute(*vh, path);
+    auto m = RouteTable::matchRoute(*vh, RequestView{path, "", "GET", nullptr});
     benchmark::DoNotOptimize(m);
   }
 }

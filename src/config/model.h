@@ -51,23 +51,150 @@ struct ResourceRef {
   bool operator==(const ResourceRef&) const = default;
 };
 
-// ---- VirtualService -------------------------------------------------------------------------
+// ---- VirtualService / RouteTable ---------------------------------------------------------------
+
+/// matchers[].headers[]: name only = present; value = exact; regex = value is an RE2 pattern.
+struct HeaderMatcher {
+  std::string name;  ///< lowercased
+  std::string value;
+  bool regex = false;
+  bool invertMatch = false;
+};
+
+/// matchers[].queryParameters[]: name only = present.
+struct QueryParameterMatcher {
+  std::string name;
+  std::string value;
+  bool regex = false;
+};
 
 struct Matcher {
   enum class Type { Prefix, Exact, Regex };
   Type type = Type::Prefix;
   std::string value;  ///< the prefix, exact path or RE2 pattern (already validated)
   bool caseSensitive = true;
+  std::vector<HeaderMatcher> headers;
+  std::vector<QueryParameterMatcher> queryParameters;
+  std::vector<std::string> methods;  ///< uppercase; empty = any
 };
 
+/// headerManipulation.{request,response}HeadersToAdd[]: {header: {key, value}, append}.
+struct HeaderValueOption {
+  std::string key;  ///< lowercased
+  std::string value;
+  bool append = true;  ///< false: replace existing values
+};
+
+struct HeaderManipulation {
+  std::vector<HeaderValueOption> requestHeadersToAdd;
+  std::vector<std::string> requestHeadersToRemove;  ///< lowercased
+  std::vector<HeaderValueOption> responseHeadersToAdd;
+  std::vector<std::string> responseHeadersToRemove;  ///< lowercased
+};
+
+struct RetryPolicy {
+  /// Comma-separated Envoy conditions: 5xx, gateway-error, connect-failure, reset,
+  /// retriable-4xx (validated by the decoder).
+  std::string retryOn = "5xx";
+  uint32_t numRetries = 1;
+  int64_t perTryTimeoutMs = 0;  ///< 0 = only the route timeout
+};
+
+struct CorsPolicy {
+  std::vector<std::string> allowOrigin;       ///< exact origins; "*" allowed
+  std::vector<std::string> allowOriginRegex;  ///< RE2, full match (validated)
+  std::vector<std::string> allowMethods;
+  std::vector<std::string> allowHeaders;
+  std::vector<std::string> exposeHeaders;
+  std::string maxAge;  ///< seconds, as text (sent verbatim in access-control-max-age)
+  bool allowCredentials = false;
+};
+
+struct FaultAbort {
+  double percentage = 0;  ///< 0..100
+  uint32_t httpStatus = 0;
+};
+
+struct FaultDelay {
+  double percentage = 0;  ///< 0..100
+  int64_t fixedDelayMs = 0;
+};
+
+struct Faults {
+  std::optional<FaultAbort> abort;
+  std::optional<FaultDelay> delay;
+};
+
+struct Shadowing {
+  ResourceRef upstream;
+  double percentage = 100;  ///< 0..100
+  std::string fieldPath;    ///< "...options.shadowing.upstream", for errors
+};
+
+struct RegexRewrite {
+  std::string pattern;  ///< RE2 (validated)
+  std::string substitution;
+};
+
+/// Route options (and, for the fields that apply, virtual-host options).
 struct RouteOptions {
-  std::optional<int64_t> timeoutMs;        ///< options.timeout ("15s", "250ms", "1.5s")
+  std::optional<int64_t> timeoutMs;          ///< options.timeout ("15s", "250ms", "1.5s")
   std::optional<std::string> prefixRewrite;  ///< options.prefixRewrite
+  std::optional<RegexRewrite> regexRewrite;
+  std::optional<std::string> hostRewrite;
+  std::optional<bool> autoHostRewrite;
+  std::optional<RetryPolicy> retries;
+  std::optional<HeaderManipulation> headerManipulation;
+  std::optional<CorsPolicy> cors;
+  std::optional<Faults> faults;
+  std::optional<Shadowing> shadowing;
+};
+
+/// A destination of routeAction.single / multi / an UpstreamGroup.
+struct Destination {
+  ResourceRef upstream;
+  std::string fieldPath;  ///< "spec.virtualHost.routes[2].routeAction.single.upstream", for errors
+};
+
+struct WeightedDestination {
+  Destination destination;
+  uint32_t weight = 0;  ///< > 0 (validated)
+};
+
+struct RedirectAction {
+  std::string hostRedirect;                  ///< empty = keep the host
+  std::optional<std::string> pathRedirect;   ///< whole path
+  std::optional<std::string> prefixRewrite;  ///< replaces the matched prefix
+  uint32_t responseCode = 301;  ///< MOVED_PERMANENTLY 301, FOUND 302, SEE_OTHER 303,
+                                ///< TEMPORARY_REDIRECT 307, PERMANENT_REDIRECT 308
+  bool httpsRedirect = false;
+  bool stripQuery = false;
+};
+
+struct DirectResponseAction {
+  uint32_t status = 200;
+  std::string body;
+};
+
+/// delegateAction: `ref`/`name` (one RouteTable) or `selector` (labels, namespaces).
+struct DelegateAction {
+  bool bySelector = false;
+  ResourceRef ref;
+  std::vector<std::pair<std::string, std::string>> selectorLabels;
+  std::vector<std::string> selectorNamespaces;  ///< empty = the delegating object's namespace
+  std::string fieldPath;  ///< "...routes[1].delegateAction", for errors
 };
 
 struct RouteAction {
-  ResourceRef upstream;    ///< routeAction.single.upstream
-  std::string fieldPath;   ///< "spec.virtualHost.routes[2].routeAction.single.upstream", for errors
+  enum class Type { Single, Multi, UpstreamGroup, Redirect, DirectResponse, Delegate };
+  Type type = Type::Single;
+  ResourceRef upstream;   ///< Single: routeAction.single.upstream
+  std::string fieldPath;  ///< Single: "...routeAction.single.upstream"; others: the action's path
+  std::vector<WeightedDestination> multi;  ///< Multi: routeAction.multi.destinations
+  ResourceRef upstreamGroup;               ///< UpstreamGroup: routeAction.upstreamGroup
+  RedirectAction redirect;
+  DirectResponseAction directResponse;
+  DelegateAction delegate;
 };
 
 struct Route {
@@ -75,12 +202,31 @@ struct Route {
   std::vector<Matcher> matchers;  ///< empty = prefix "/"
   RouteAction action;
   RouteOptions options;
+  std::string fieldPath;  ///< "spec.virtualHost.routes[2]" / "spec.routes[0]", for errors
 };
 
 struct VirtualService {
   Metadata meta;
   std::vector<std::string> domains;  ///< empty = ["*"]
   std::vector<Route> routes;
+  /// virtualHost.options: headerManipulation, cors, retries apply to every route unless the
+  /// route sets its own.
+  RouteOptions options;
+  /// virtualHost.options.sortRoutes (Portico extension): most specific route first.
+  bool sortRoutes = false;
+};
+
+/// gateway.solo.io/v1 RouteTable: routes a VirtualService delegates to.
+struct RouteTable {
+  Metadata meta;
+  std::vector<Route> routes;
+  int32_t weight = 0;  ///< tables selected together are concatenated by ascending weight
+};
+
+/// gloo.solo.io/v1 UpstreamGroup: a reusable weighted destination list.
+struct UpstreamGroup {
+  Metadata meta;
+  std::vector<WeightedDestination> destinations;
 };
 
 // ---- Gateway --------------------------------------------------------------------------------

@@ -276,7 +276,9 @@ bool DownstreamConnection::dispatch() {
     localReply(404, "route not found");
     return false;
   }
-  auto match = router::RouteTable::matchRoute(*vhost, path_);
+  router::RequestView request{path_, query_.empty() ? query_ : query_.substr(1), parser_.method(),
+                              &parser_.headers()};
+  auto match = router::RouteTable::matchRoute(*vhost, request);
   if (!match.route) {
     localReply(404, "route not found");
     return false;

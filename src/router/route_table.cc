@@ -91,7 +91,8 @@ const VirtualHost* RouteTable::findVirtualHost(std::string_view host) const {
   return catchAll_ >= 0 ? &vhosts_[catchAll_] : nullptr;
 }
 
-RouteTable::Match RouteTable::matchRoute(const VirtualHost& vhost, std::string_view path) {
+RouteTable::Match RouteTable::matchRoute(const VirtualHost& vhost, const RequestView& request) {
+  std::string_view path = request.path;
   for (const RouteEntry& r : vhost.routes)
     for (const PathMatcher& m : r.matchers)
       if (matches(m, path))

@@ -9,27 +9,17 @@
 #include <unordered_map>
 #include <vector>
 
-namespace re2 {
-class RE2;
-}
+#include "http/header_map.h"
+#include "router/route_entry.h"
 
 namespace portico::router {
 
-struct PathMatcher {
-  enum class Type { Prefix, Exact, Regex };
-  Type type = Type::Prefix;
-  std::string value;  ///< lowercased when !caseSensitive (prefix/exact)
-  bool caseSensitive = true;
-  std::shared_ptr<const re2::RE2> regex;  ///< Regex only; full match on the path
-};
-
-struct RouteEntry {
-  std::string name;                   ///< "default.gloo-system routes[0]" for logs
-  std::vector<PathMatcher> matchers;  ///< any of them; never empty
-  uint32_t clusterIndex = 0;          ///< into Snapshot::clusters
-  int64_t timeoutMs = 15000;          ///< options.timeout; 0 = none
-  bool hasPrefixRewrite = false;
-  std::string prefixRewrite;
+/// What route matching looks at in a request.
+struct RequestView {
+  std::string_view path;    ///< the target's path, without the query
+  std::string_view query;   ///< after '?', without it; empty when none
+  std::string_view method;  ///< uppercase
+  const http::HeaderMap* headers = nullptr;  ///< lowercase names
 };
 
 struct VirtualHost {
@@ -52,8 +42,8 @@ public:
     const RouteEntry* route = nullptr;  ///< nullptr: no route matched
     size_t matchedLength = 0;  ///< prefix matchers: the prefix; exact/regex: the whole path
   };
-  /// First route in `vhost` matching `path` (the request target without query).
-  static Match matchRoute(const VirtualHost& vhost, std::string_view path);
+  /// First route in `vhost` (in its order) with a matcher that accepts the request.
+  static Match matchRoute(const VirtualHost& vhost, const RequestView& request);
 
   const std::vector<VirtualHost>& virtualHosts() const { return vhosts_; }
 

@@ -83,7 +83,7 @@ TEST_F(ControllerTest, AcceptsAndTranslates) {
   EXPECT_EQ(vh->routes[0].timeoutMs, 2000);
   EXPECT_EQ(vh->routes[0].prefixRewrite, "/api/pets");
   EXPECT_EQ(vh->routes[1].timeoutMs, 15000);  // Gloo's default route timeout
-  EXPECT_EQ(router::RouteTable::matchRoute(*vh, "/users/7").route, &vh->routes[1]);
+  EXPECT_EQ(router::RouteTable::matchRoute(*vh, router::RequestView{"/users/7", "", "GET", nullptr}).route, &vh->routes[1]);
 }
 
 TEST_F(ControllerTest, MissingUpstreamIsRejectedWithFieldPath) {

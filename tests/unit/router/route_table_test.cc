@@ -59,20 +59,20 @@ TEST(RouteTable, FirstMatchWinsInWrittenOrder) {
                               route(PathMatcher::Type::Exact, "/api/exact", 2),
                               route(PathMatcher::Type::Regex, "/users/[0-9]+", 3),
                               route(PathMatcher::Type::Prefix, "/", 4)});
-  EXPECT_EQ(RouteTable::matchRoute(v, "/api/exact").route->clusterIndex, 1u);
-  EXPECT_EQ(RouteTable::matchRoute(v, "/users/42").route->clusterIndex, 3u);
-  EXPECT_EQ(RouteTable::matchRoute(v, "/users/42/x").route->clusterIndex, 4u);  // full match only
-  auto m = RouteTable::matchRoute(v, "/api/x");
+  EXPECT_EQ(RouteTable::matchRoute(v, RequestView{"/api/exact", "", "GET", nullptr}).route->clusterIndex, 1u);
+  EXPECT_EQ(RouteTable::matchRoute(v, RequestView{"/users/42", "", "GET", nullptr}).route->clusterIndex, 3u);
+  EXPECT_EQ(RouteTable::matchRoute(v, RequestView{"/users/42/x", "", "GET", nullptr}).route->clusterIndex, 4u);  // full match only
+  auto m = RouteTable::matchRoute(v, RequestView{"/api/x", "", "GET", nullptr});
   EXPECT_EQ(m.matchedLength, 4u);
-  EXPECT_EQ(RouteTable::matchRoute(v, "/users/42").matchedLength, 9u);
+  EXPECT_EQ(RouteTable::matchRoute(v, RequestView{"/users/42", "", "GET", nullptr}).matchedLength, 9u);
 }
 
 TEST(RouteTable, CaseInsensitiveMatchers) {
   VirtualHost v = vhost("v", {route(PathMatcher::Type::Exact, "/ping", 1, false),
                               route(PathMatcher::Type::Prefix, "/static/", 2, false)});
-  EXPECT_EQ(RouteTable::matchRoute(v, "/PING").route->clusterIndex, 1u);
-  EXPECT_EQ(RouteTable::matchRoute(v, "/Static/x").route->clusterIndex, 2u);
-  EXPECT_EQ(RouteTable::matchRoute(v, "/pin").route, nullptr);
+  EXPECT_EQ(RouteTable::matchRoute(v, RequestView{"/PING", "", "GET", nullptr}).route->clusterIndex, 1u);
+  EXPECT_EQ(RouteTable::matchRoute(v, RequestView{"/Static/x", "", "GET", nullptr}).route->clusterIndex, 2u);
+  EXPECT_EQ(RouteTable::matchRoute(v, RequestView{"/pin", "", "GET", nullptr}).route, nullptr);
 }
 
 }  // namespace

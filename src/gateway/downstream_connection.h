@@ -15,6 +15,7 @@
 
 namespace portico::upstream {
 struct Cluster;
+struct Host;
 }
 namespace portico::router {
 struct RouteEntry;
@@ -60,23 +61,35 @@ private:
   void onUpstreamFailure(UpstreamFailure failure, bool responseStarted) override;
   void onUpstreamDrained() override;
 
+  // Connection side (downstream_connection.cc).
   void processInput();
-  bool feed(const char* data, size_t len);
   void onReadEof();
   void onParseError();
-  bool dispatch();
-  bool connectUpstream(bool fresh);
-  void encodeRequestHead();
   void localReply(int status, std::string_view body);
+  /// A complete response of the gateway's own: `extraHeaders` are raw "name: value\r\n" lines.
+  void respond(int status, std::string_view extraHeaders, std::string_view body);
   void finishStream();
-  void resetStream();
   void flush();
   void scheduleFlush();
   void close();
   void closeGracefully();
   void drainLingering();
   void onIdleTimer();
+
+  // Request side (downstream_request.cc).
+  void dispatch();
+  void onDelayDone();
+  bool startAttempt();
+  void armAttemptTimers();
+  bool canRetry() const;
+  bool retriableStatus(int status) const;
+  void scheduleRetry();
+  void onRetryTimer();
+  void onPerTryTimeout();
   void onRouteTimeout();
+  void encodeRequestHead(Buffer& out, const upstream::Host& host, bool shadow);
+  void appendBody(Buffer& out, const char* data, size_t len);
+  void startShadow();
 
   Worker& worker_;
   std::shared_ptr<ListenerHandler> listener_;
@@ -87,6 +100,9 @@ private:
   Buffer out_;
   net::Timer idleTimer_;
   net::Timer routeTimer_;
+  net::Timer perTryTimer_;
+  net::Timer retryTimer_;
+  net::Timer delayTimer_;
   MonoMs lastActivity_ = 0;
   bool closed_ = false;
   bool peerClosed_ = false;       // read side saw EOF
@@ -108,17 +124,27 @@ private:
   bool requestChunked_ = false;    // re-chunk the body upstream
   bool responseChunked_ = false;   // we add chunked framing downstream
   bool responseUntilClose_ = false;
-  bool retried_ = false;
+  bool retried_ = false;           // the one resend after a stale pooled connection was used
+  bool freshConnection_ = false;   // the next attempt must not take a pooled connection
   bool isHead_ = false;
   bool upstreamReused_ = false;
   bool clientHttp10_ = false;
+  bool keepBodyCopy_ = false;      // the route may replay the body (retries, shadow, delay)
+  bool replayable_ = true;         // the whole body so far is in replayBody_
+  uint32_t attempts_ = 0;
   uint64_t requestBodyBytes_ = 0;
+  Buffer replayBody_;
+  char requestId_[36] = {0};       // generated x-request-id, shared by retries and shadow
   WorkerSnapshot* snapshot_ = nullptr;
   const router::RouteEntry* route_ = nullptr;
   const upstream::Cluster* cluster_ = nullptr;
+  uint32_t clusterIndex_ = 0;
+  size_t hostIndex_ = 0;
   size_t matchedLength_ = 0;
-  std::string_view path_;       // into parser_.target(): the path without query
-  std::string_view query_;      // "?a=b" or empty
+  std::string_view host_;        // Host header or absolute-form authority
+  std::string_view path_;        // into parser_.target(): the path without query
+  std::string_view query_;       // "?a=b" or empty
+  std::string_view corsOrigin_;  // an allowed Origin: CORS headers go on the response
   HostPool* hostPool_ = nullptr;
   UpstreamConnection* upstream_ = nullptr;
 };

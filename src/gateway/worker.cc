@@ -166,18 +166,19 @@ void Worker::adoptSnapshot() {
   if (previous) releaseSnapshot(previous);
 }
 
+uint64_t Worker::random() {
+  // xorshift128+: fast and worker-local (none of its uses needs secrecy).
+  uint64_t s1 = rng_[0];
+  const uint64_t s0 = rng_[1];
+  rng_[0] = s0;
+  s1 ^= s1 << 23;
+  rng_[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+  return rng_[1] + s0;
+}
+
 void Worker::newRequestId(char* out) {
-  // xorshift128+: fast and per-worker (x-request-id needs uniqueness, not secrecy).
-  auto next = [this] {
-    uint64_t s1 = rng_[0];
-    const uint64_t s0 = rng_[1];
-    rng_[0] = s0;
-    s1 ^= s1 << 23;
-    rng_[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
-    return rng_[1] + s0;
-  };
   uint8_t b[16];
-  uint64_t a = next(), c = next();
+  uint64_t a = random(), c = random();
   for (int i = 0; i < 8; ++i) {
     b[i] = static_cast<uint8_t>(a >> (8 * i));
     b[8 + i] = static_cast<uint8_t>(c >> (8 * i));

@@ -75,6 +75,8 @@ public:
   void removeConnection(DownstreamConnection* c);
   /// A fresh UUIDv4 for x-request-id, written into 36 chars at `out`.
   void newRequestId(char* out);
+  /// Fast per-worker pseudo-random numbers (sampling, weighted picks, back-off jitter).
+  uint64_t random();
 
 private:
   void run();

@@ -43,7 +43,7 @@ std::string_view reasonPhrase(int status) {
 }
 
 void writeResponse(Buffer& out, int status, std::string_view contentType, std::string_view body,
-                   bool close, bool headOnly) {
+                   bool close, bool headOnly, std::string_view extraHeaders) {
   out.append("HTTP/1.1 ");
   out.appendDecimal(static_cast<unsigned>(status));
   out.append(' ');
@@ -52,7 +52,9 @@ void writeResponse(Buffer& out, int status, std::string_view contentType, std::s
   out.append(contentType);
   out.append("\r\ncontent-length: ");
   out.appendDecimal(body.size());
-  out.append(close ? "\r\nconnection: close\r\n\r\n" : "\r\n\r\n");
+  out.append("\r\n");
+  out.append(extraHeaders);
+  out.append(close ? "connection: close\r\n\r\n" : "\r\n");
   if (!headOnly) out.append(body);
 }
 

@@ -16,7 +16,8 @@ void writeLocalReply(Buffer& out, int status, std::string_view body, bool close,
                      std::string_view extraHeaders = {}, bool headOnly = false);
 
 /// Appends a complete response with a caller-chosen content type (admin API: JSON, text).
+/// `extraHeaders` is raw "name: value\r\n" lines (may be empty).
 void writeResponse(Buffer& out, int status, std::string_view contentType, std::string_view body,
-                   bool close, bool headOnly = false);
+                   bool close, bool headOnly = false, std::string_view extraHeaders = {});
 
 }  // namespace portico::http

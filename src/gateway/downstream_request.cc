@@ -1,0 +1,537 @@
+// The request side of DownstreamConnection: routing a parsed request, the route's actions and
+// options (redirects, direct responses, CORS, faults, weighted clusters, header manipulation,
+// rewrites, retries, shadowing), and relaying the upstream response.
+#include <cerrno>
+
+#include "common/log.h"
+#include "gateway/downstream_connection.h"
+#include "gateway/host_pool.h"
+#include "gateway/listener.h"
+#include "gateway/proxy_headers.h"
+#include "gateway/route_actions.h"
+#include "gateway/shadow_request.h"
+#include "gateway/worker.h"
+#include "http/local_reply.h"
+
+namespace portico::gateway {
+
+namespace {
+/// Above this many queued bytes a side is written at once instead of after the event batch.
+constexpr size_t kFlushNowBytes = 64 * 1024;
+/// A request body up to this size is kept for retries and shadowing; a longer one streams
+/// without a copy and is never retried (it can't be replayed).
+constexpr size_t kReplayBufferBytes = 64 * 1024;
+/// Retry back-off: a random wait below base·2^(attempt-1), capped (Envoy's defaults).
+constexpr int64_t kRetryBaseMs = 25;
+constexpr int64_t kRetryMaxMs = 250;
+
+bool sampled(Worker& worker, uint32_t perMillion) {
+  return perMillion >= 1000000 || worker.random() % 1000000 < perMillion;
+}
+}  // namespace
+
+// ---- request head -------------------------------------------------------------------------------
+
+http::ParserAction DownstreamConnection::onHeadersComplete() {
+  inRequest_ = true;
+  requestComplete_ = responseStarted_ = responseComplete_ = false;
+  discardBody_ = requestChunked_ = responseChunked_ = responseUntilClose_ = false;
+  retried_ = freshConnection_ = false;
+  attempts_ = 0;
+  replayable_ = true;
+  keepBodyCopy_ = false;
+  replayBody_.clear();
+  corsOrigin_ = {};
+  requestBodyBytes_ = 0;
+  isHead_ = parser_.isHead();
+  clientHttp10_ = parser_.versionMinor() == 0;
+  if (!parser_.keepAlive() || draining_) closeAfterResponse_ = true;
+  lastActivity_ = worker_.loop().now();
+
+  if (parser_.versionMajor() != 1) {
+    closeAfterResponse_ = true;
+    localReply(505, "http version not supported");
+    return http::ParserAction::Continue;
+  }
+  if (parser_.method() == "CONNECT" || parser_.upgrade()) {
+    // Tunnels and protocol upgrades (websocket, h2c) are not implemented yet.
+    closeAfterResponse_ = true;
+    localReply(501, parser_.method() == "CONNECT" ? "CONNECT is not supported"
+                                                  : "protocol upgrade is not supported");
+    return http::ParserAction::Continue;
+  }
+  uint64_t maxBody = worker_.settings().maxRequestBodyBytes;
+  if (maxBody && parser_.hasContentLength() && parser_.contentLength() > maxBody) {
+    closeAfterResponse_ = true;
+    localReply(413, "request body too large");
+    return http::ParserAction::Continue;
+  }
+  requestChunked_ = parser_.chunked();
+  dispatch();
+  return http::ParserAction::Continue;
+}
+
+void DownstreamConnection::dispatch() {
+  snapshot_ = worker_.acquireSnapshot();
+  std::string_view rest = parser_.target();
+  host_ = {};
+  if (rest.starts_with("http://") || rest.starts_with("https://")) {
+    // absolute-form: the authority in the target is the host (RFC 9112 §3.2.2).
+    rest.remove_prefix(rest[4] == 's' ? 8 : 7);
+    size_t slash = rest.find_first_of("/?");
+    host_ = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+  } else if (const std::string* h = parser_.headers().get("host")) {
+    host_ = *h;
+  } else if (!clientHttp10_) {
+    closeAfterResponse_ = true;
+    localReply(400, "bad request: missing host header");
+    return;
+  }
+  size_t q = rest.find('?');
+  path_ = rest.substr(0, q);
+  query_ = q == std::string_view::npos ? std::string_view() : rest.substr(q);
+  if ((path_.empty() || path_[0] != '/') && !(parser_.method() == "OPTIONS" && path_ == "*")) {
+    closeAfterResponse_ = true;
+    localReply(400, "bad request: invalid request target");
+    return;
+  }
+
+  int li = listener_->listenerIndex();
+  if (li < 0 || !snapshot_->snapshot) {
+    localReply(404, "route not found");
+    return;
+  }
+  const Snapshot& snap = *snapshot_->snapshot;
+  const router::VirtualHost* vhost = snap.listeners[li].routes.findVirtualHost(host_);
+  router::RequestView request{path_, query_.empty() ? query_ : query_.substr(1), parser_.method(),
+                              &parser_.headers()};
+  auto match = vhost ? router::RouteTable::matchRoute(*vhost, request) : router::RouteTable::Match{};
+  if (!match.route) {
+    localReply(404, "route not found");
+    return;
+  }
+  route_ = match.route;
+  matchedLength_ = match.matchedLength;
+
+  if (route_->cors) {
+    const std::string* origin = parser_.headers().get("origin");
+    if (origin && corsOriginAllowed(*route_->cors, *origin)) {
+      corsOrigin_ = *origin;
+      if (isCorsPreflight(parser_.method(), parser_.headers())) {
+        Buffer extra;
+        appendCorsPreflightHeaders(extra, *route_->cors, corsOrigin_);
+        respond(200, extra.view(), {});
+        return;
+      }
+    }
+  }
+  switch (route_->action) {
+  case router::RouteEntry::Action::Redirect: {
+    Buffer extra;
+    appendHeader(extra, "location",
+                 redirectLocation(route_->redirect, host_, path_, query_, matchedLength_));
+    respond(static_cast<int>(route_->redirect.responseCode), extra.view(), {});
+    return;
+  }
+  case router::RouteEntry::Action::DirectResponse:
+    respond(static_cast<int>(route_->directStatus), {}, route_->directBody);
+    return;
+  case router::RouteEntry::Action::Cluster:
+    clusterIndex_ = route_->clusterIndex;
+    break;
+  case router::RouteEntry::Action::WeightedClusters: {
+    uint64_t pick = worker_.random() % route_->totalWeight;
+    for (const auto& wc : route_->weightedClusters) {
+      if (pick < wc.weight) {
+        clusterIndex_ = wc.clusterIndex;
+        break;
+      }
+      pick -= wc.weight;
+    }
+    break;
+  }
+  }
+  cluster_ = snap.clusters[clusterIndex_].get();
+  if (snapshot_->pools[clusterIndex_].empty()) {
+    localReply(503, "no healthy upstream");
+    return;
+  }
+  if (route_->faults) {
+    const router::FaultConfig& f = *route_->faults;
+    if (f.abortPerMillion && sampled(worker_, f.abortPerMillion)) {
+      localReply(static_cast<int>(f.abortStatus), "fault filter abort");
+      return;
+    }
+    if (f.delayPerMillion && sampled(worker_, f.delayPerMillion)) {
+      keepBodyCopy_ = true;  // the body arriving during the delay waits for the upstream
+      delayTimer_.arm(f.delayMs);
+      return;
+    }
+  }
+  keepBodyCopy_ = route_->retries.has_value() || route_->shadow.has_value();
+
+  const std::string* expect = parser_.headers().get("expect");
+  if (expect && !clientHttp10_ && http::equalsIgnoreCase(*expect, "100-continue")) {
+    out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+    flush();
+    if (closed_) return;
+  }
+  startAttempt();
+}
+
+void DownstreamConnection::onDelayDone() {
+  keepBodyCopy_ = route_->retries.has_value() || route_->shadow.has_value();
+  startAttempt();
+  if (upstream_) upstream_->flush();
+  if (readPaused_ && !closed_) {
+    readPaused_ = false;
+    worker_.loop().schedule(this);
+  }
+}
+
+// ---- upstream attempts ----------------------------------------------------------------------------
+
+bool DownstreamConnection::startAttempt() {
+  const auto& pools = snapshot_->pools[clusterIndex_];
+  hostIndex_ = snapshot_->cursors[clusterIndex_]++ % pools.size();
+  hostPool_ = pools[hostIndex_];
+  ++attempts_;
+  auto conn = hostPool_->acquire(cluster_->connectTimeoutMs, freshConnection_);
+  freshConnection_ = false;
+  if (!conn.ok()) {
+    LOG_WARN("upstream %s (%s): %s", cluster_->name.c_str(), hostPool_->key().c_str(),
+             conn.error().c_str());
+    onUpstreamFailure(UpstreamFailure::ConnectFailed, false);
+    return false;
+  }
+  upstream_ = *conn;
+  upstreamReused_ = upstream_->reused();
+  upstream_->attach(this, isHead_);
+  Buffer& out = upstream_->output();
+  encodeRequestHead(out, cluster_->hosts[hostIndex_], false);
+  if (!replayBody_.empty()) appendBody(out, replayBody_.data(), replayBody_.size());
+  if (!replayable_) replayBody_.shrinkTo(0);  // sent once; it can't be replayed anyway
+  if (requestComplete_) {
+    if (requestChunked_) out.append("0\r\n\r\n");
+    armAttemptTimers();
+  }
+  return true;  // sent by the caller's flush once the bytes read so far are parsed
+}
+
+void DownstreamConnection::armAttemptTimers() {
+  if (route_->timeoutMs > 0 && !routeTimer_.armed()) routeTimer_.arm(route_->timeoutMs);
+  if (route_->retries && route_->retries->perTryTimeoutMs > 0)
+    perTryTimer_.arm(route_->retries->perTryTimeoutMs);
+}
+
+bool DownstreamConnection::canRetry() const {
+  return route_ && route_->retries && !responseStarted_ && replayable_ && !draining_ &&
+         attempts_ <= route_->retries->numRetries;
+}
+
+void DownstreamConnection::scheduleRetry() {
+  int64_t cap = std::min(kRetryMaxMs, kRetryBaseMs << std::min<uint32_t>(attempts_ - 1, 4));
+  int64_t wait = 1 + static_cast<int64_t>(worker_.random() % static_cast<uint64_t>(cap));
+  LOG_DEBUG("route %s: retry %u in %lld ms", route_->name.c_str(), attempts_,
+            static_cast<long long>(wait));
+  retryTimer_.arm(wait);
+}
+
+void DownstreamConnection::onRetryTimer() {
+  if (closed_ || responseStarted_) return;
+  if (startAttempt() && upstream_) upstream_->flush();
+}
+
+void DownstreamConnection::onPerTryTimeout() {
+  if (!upstream_ || responseStarted_) return;
+  upstream_->abort();
+  upstream_ = nullptr;
+  const router::RetryConfig* r = route_->retries ? &*route_->retries : nullptr;
+  if (r && (r->on5xx || r->onGatewayError) && canRetry()) {
+    scheduleRetry();
+    return;
+  }
+  localReply(504, "upstream request timeout");
+}
+
+void DownstreamConnection::encodeRequestHead(Buffer& out, const upstream::Host& host,
+                                             bool shadow) {
+  out.append(parser_.method());
+  out.append(' ');
+  appendRewrittenPath(out, *route_, path_, matchedLength_);
+  out.append(query_);
+  out.append(" HTTP/1.1\r\n");
+
+  const http::HeaderMap& headers = parser_.headers();
+  http::ConnectionTokens connection(headers.get("connection"));
+  const router::HeaderOps& ops = route_->requestHeaders;
+  const std::string* xff = nullptr;
+  std::string_view hostValue = host_;
+  bool hasRequestId = false;
+  for (const http::HeaderEntry& h : headers) {
+    if (isHopByHop(h.name)) {
+      if (h.name == "te" && http::equalsIgnoreCase(h.value, "trailers")) appendHeader(out, h.name, h.value);
+      continue;
+    }
+    if (!connection.empty() && connection.contains(h.name)) continue;
+    if (h.name == "host" || h.name == "x-forwarded-for") {
+      if (h.name == "x-forwarded-for") xff = &h.value;
+      continue;  // written below
+    }
+    if (!ops.empty() && headerDroppedByOps(ops, h.name)) continue;
+    if (h.name == "x-request-id") hasRequestId = true;
+    appendHeader(out, h.name, h.value);
+  }
+  if (!route_->hostRewrite.empty()) hostValue = route_->hostRewrite;
+  else if (route_->autoHostRewrite) hostValue = host.hostname.empty() ? std::string_view(host.key) : std::string_view(host.hostname);
+  else if (hostValue.empty()) hostValue = host.key;  // HTTP/1.0 without Host
+  out.append("host: ");
+  out.append(hostValue);
+  if (shadow) out.append("-shadow");  // Envoy's convention: the shadow sees "<host>-shadow"
+  out.append("\r\n");
+  if (!ops.empty()) appendAddedHeaders(out, ops);
+  out.append("x-forwarded-for: ");
+  if (xff && !xff->empty()) {
+    out.append(*xff);
+    out.append(", ");
+  }
+  out.append(peerIp_);
+  out.append("\r\nx-forwarded-proto: http\r\n");
+  if (!hasRequestId) {
+    if (requestId_[0] == 0) worker_.newRequestId(requestId_);
+    out.append("x-request-id: ");
+    out.append(requestId_, sizeof(requestId_));
+    out.append("\r\n");
+  }
+  if (requestChunked_) {
+    out.append("transfer-encoding: chunked\r\n");
+  } else if (parser_.hasContentLength()) {
+    out.append("content-length: ");
+    out.appendDecimal(parser_.contentLength());
+    out.append("\r\n");
+  }
+  out.append("\r\n");
+}
+
+void DownstreamConnection::appendBody(Buffer& out, const char* data, size_t len) {
+  if (requestChunked_) {
+    out.appendHex(len);
+    out.append("\r\n");
+    out.append(data, len);
+    out.append("\r\n");
+  } else {
+    out.append(data, len);
+  }
+}
+
+// ---- request body -------------------------------------------------------------------------------
+
+http::ParserAction DownstreamConnection::onBody(const char* data, size_t len) {
+  if (discardBody_) return http::ParserAction::Continue;
+  requestBodyBytes_ += len;
+  uint64_t maxBody = worker_.settings().maxRequestBodyBytes;
+  if (maxBody && requestBodyBytes_ > maxBody) {
+    closeAfterResponse_ = true;
+    if (responseStarted_) close();
+    else localReply(413, "request body too large");
+    return http::ParserAction::Continue;
+  }
+  if (keepBodyCopy_ && replayable_) {
+    replayBody_.append(data, len);
+    if (replayBody_.size() > kReplayBufferBytes && upstream_) {
+      // Too big to replay: stream the rest without a copy (and never retry this request).
+      replayable_ = false;
+      replayBody_.shrinkTo(0);
+    }
+  }
+  if (!upstream_) {
+    // Waiting for a delay or a retry: the copy above holds the body; stop reading if it grows.
+    if (!replayable_ || replayBody_.size() > worker_.settings().highWatermark) readPaused_ = true;
+    return http::ParserAction::Continue;
+  }
+  Buffer& out = upstream_->output();
+  appendBody(out, data, len);
+  if (out.size() >= kFlushNowBytes) upstream_->flush();
+  if (upstream_ && upstream_->pendingOutput() > worker_.settings().highWatermark) readPaused_ = true;
+  return http::ParserAction::Continue;
+}
+
+http::ParserAction DownstreamConnection::onMessageComplete() {
+  requestComplete_ = true;
+  if (responseComplete_) {
+    finishStream();
+    return http::ParserAction::Pause;
+  }
+  if (upstream_) {
+    if (requestChunked_) upstream_->output().append("0\r\n\r\n");
+    armAttemptTimers();
+  } else if (route_ && route_->timeoutMs > 0) {
+    routeTimer_.arm(route_->timeoutMs);  // waiting for a delay or a retry still counts
+  }
+  if (route_ && route_->shadow && replayable_ && sampled(worker_, route_->shadow->perMillion))
+    startShadow();
+  return http::ParserAction::Pause;
+}
+
+void DownstreamConnection::startShadow() {
+  uint32_t ci = route_->shadow->clusterIndex;
+  const auto& pools = snapshot_->pools[ci];
+  if (pools.empty()) return;
+  const upstream::Cluster& shadowCluster = *snapshot_->snapshot->clusters[ci];
+  size_t hi = snapshot_->cursors[ci]++ % pools.size();
+  Buffer request;
+  encodeRequestHead(request, shadowCluster.hosts[hi], true);
+  if (!replayBody_.empty()) appendBody(request, replayBody_.data(), replayBody_.size());
+  if (requestChunked_) request.append("0\r\n\r\n");
+  ShadowRequest::start(worker_, *pools[hi], shadowCluster.connectTimeoutMs,
+                       route_->timeoutMs > 0 ? route_->timeoutMs : 15000, std::move(request));
+}
+
+// ---- response -----------------------------------------------------------------------------------
+
+bool DownstreamConnection::retriableStatus(int status) const {
+  const router::RetryConfig& r = *route_->retries;
+  if (r.on5xx && status >= 500) return true;
+  if (r.onGatewayError && (status == 502 || status == 503 || status == 504)) return true;
+  return r.onRetriable4xx && status == 409;
+}
+
+http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser& response) {
+  int status = response.statusCode();
+  if (route_->retries && retriableStatus(status) && canRetry()) {
+    // Not relayed: this attempt's answer is dropped with its connection, the next one is sent.
+    perTryTimer_.cancel();
+    upstream_->abort();
+    upstream_ = nullptr;
+    scheduleRetry();
+    return http::ParserAction::Pause;
+  }
+  perTryTimer_.cancel();
+  responseStarted_ = true;
+  out_.append("HTTP/1.1 ");
+  out_.appendDecimal(static_cast<unsigned>(status));
+  out_.append(' ');
+  out_.append(http::reasonPhrase(status));
+  out_.append("\r\n");
+  bool noBody = isHead_ || status == 204 || status == 304;
+  const http::HeaderMap& headers = response.headers();
+  http::ConnectionTokens connection(headers.get("connection"));
+  const router::HeaderOps& ops = route_->responseHeaders;
+  for (const http::HeaderEntry& h : headers) {
+    if (isHopByHop(h.name)) {
+      if (noBody && h.name == "content-length") appendHeader(out_, h.name, h.value);
+      continue;
+    }
+    if (!connection.empty() && connection.contains(h.name)) continue;
+    if (!ops.empty() && headerDroppedByOps(ops, h.name)) continue;
+    if (!corsOrigin_.empty() && h.name.starts_with("access-control-")) continue;  // ours win
+    appendHeader(out_, h.name, h.value);
+  }
+  if (!ops.empty()) appendAddedHeaders(out_, ops);
+  if (!corsOrigin_.empty()) appendCorsResponseHeaders(out_, *route_->cors, corsOrigin_);
+  if (!noBody) {
+    if (response.hasContentLength()) {
+      out_.append("content-length: ");
+      out_.appendDecimal(response.contentLength());
+      out_.append("\r\n");
+    } else if (clientHttp10_) {
+      responseUntilClose_ = true;
+      closeAfterResponse_ = true;
+    } else {
+      responseChunked_ = true;
+      out_.append("transfer-encoding: chunked\r\n");
+    }
+  }
+  if (closeAfterResponse_ || draining_) out_.append("connection: close\r\n");
+  else if (clientHttp10_) out_.append("connection: keep-alive\r\n");
+  out_.append("\r\n");
+  scheduleFlush();  // head and body go out in one send after this batch of upstream bytes
+  return http::ParserAction::Continue;
+}
+
+void DownstreamConnection::onUpstreamBody(const char* data, size_t len) {
+  if (responseChunked_) {
+    out_.appendHex(len);
+    out_.append("\r\n");
+    out_.append(data, len);
+    out_.append("\r\n");
+  } else {
+    out_.append(data, len);
+  }
+  if (out_.size() >= kFlushNowBytes) flush();
+  else scheduleFlush();
+  if (upstream_ && out_.size() > worker_.settings().highWatermark) upstream_->pauseReading();
+}
+
+void DownstreamConnection::onUpstreamComplete(UpstreamConnection& conn, bool reusable) {
+  upstream_ = nullptr;
+  routeTimer_.cancel();
+  if (responseChunked_) out_.append("0\r\n\r\n");
+  if (requestComplete_) {
+    if (reusable) hostPool_->release(&conn);
+  } else {
+    // The upstream answered before taking the whole body: it can't be reused; the rest of the
+    // client's body is read and dropped so that the connection stays in sync.
+    if (reusable) conn.abort();
+    discardBody_ = true;
+    readPaused_ = false;
+  }
+  responseComplete_ = true;
+  if (responseUntilClose_) closeAfterResponse_ = true;
+  if (requestComplete_) finishStream();
+  scheduleFlush();
+}
+
+void DownstreamConnection::onUpstreamFailure(UpstreamFailure failure, bool responseStarted) {
+  upstream_ = nullptr;
+  perTryTimer_.cancel();
+  if (responseStarted) {
+    LOG_DEBUG("upstream %s: %s mid-response", hostPool_->key().c_str(), toString(failure));
+    close();  // the client sees the connection end before the response does
+    return;
+  }
+  bool bodyless = !requestChunked_ && parser_.contentLength() == 0;
+  if (upstreamReused_ && !retried_ && bodyless &&
+      (failure == UpstreamFailure::Reset || failure == UpstreamFailure::Closed)) {
+    // A pooled connection the upstream closed while we picked it: safe to resend once, at once,
+    // on a new connection (not counted as a policy retry).
+    retried_ = true;
+    freshConnection_ = true;
+    --attempts_;
+    if (startAttempt() && upstream_) upstream_->flush();
+    return;
+  }
+  if (route_->retries && canRetry()) {
+    const router::RetryConfig& r = *route_->retries;
+    bool connect = failure == UpstreamFailure::ConnectFailed || failure == UpstreamFailure::ConnectTimeout;
+    bool reset = failure == UpstreamFailure::Reset || failure == UpstreamFailure::Closed;
+    if (r.on5xx || r.onGatewayError || (connect && r.onConnectFailure) || (reset && r.onReset)) {
+      scheduleRetry();
+      return;
+    }
+  }
+  LOG_DEBUG("upstream %s (%s): %s", cluster_->name.c_str(), hostPool_->key().c_str(),
+            toString(failure));
+  if (failure == UpstreamFailure::ConnectTimeout) localReply(504, "upstream connect timeout");
+  else if (failure == UpstreamFailure::ConnectFailed) localReply(502, "upstream connect error");
+  else if (failure == UpstreamFailure::Protocol) localReply(502, "upstream sent an invalid response");
+  else localReply(502, "upstream reset before response");
+}
+
+void DownstreamConnection::onUpstreamDrained() {
+  if (readPaused_) {
+    readPaused_ = false;
+    worker_.loop().schedule(this);
+  }
+}
+
+void DownstreamConnection::onRouteTimeout() {
+  if (responseStarted_) {
+    close();
+    return;
+  }
+  localReply(504, "upstream request timeout");
+}
+
+}  // namespace portico::gateway

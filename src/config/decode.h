@@ -39,6 +39,8 @@ Result<Value> parseJson(std::string_view text);
 
 /// Reads apiVersion, kind and metadata. Fails when they are missing or malformed
 /// (e.g. "metadata.name: required"). metadata.namespace defaults to kDefaultNamespace.
+/// A Gloo 0.x document (isGloo0xDocument) is first converted with convertGloo0x; a conversion
+/// error fails the document (e.g. "functions: field not supported by Portico yet").
 Result<RawObject> toRawObject(const Document& doc);
 
 /// metadata.name rule (Kubernetes DNS-1123 subdomain): lowercase letters, digits, '-' and
@@ -48,7 +50,8 @@ bool isValidObjectName(std::string_view name);
 /// ending with a letter or digit, at most 63 characters. Namespaces become directory names.
 bool isValidNamespace(std::string_view ns);
 
-/// Kinds Portico knows ("Upstream", "VirtualService", "Gateway") and their apiVersions.
+/// Kinds Portico knows and their apiVersions: gloo.solo.io/v1 Upstream and UpstreamGroup,
+/// gateway.solo.io/v1 VirtualService, RouteTable and Gateway.
 bool isKnownKind(std::string_view apiVersion, std::string_view kind);
 
 /// Typed decoders. On failure they append to `errors` (path from the document root) and the
@@ -59,6 +62,27 @@ Gateway decodeGateway(const RawObject& obj, Errors& errors);
 /// Decodes the upstream's common fields and picks out the type oneof (spec.static, ...);
 /// the type's own fields are decoded by its plugin.
 Upstream decodeUpstream(const RawObject& obj, Errors& errors);
+/// gateway.solo.io/v1 RouteTable: spec.routes (paths "spec.routes[i]..."), spec.weight.
+RouteTable decodeRouteTable(const RawObject& obj, Errors& errors);
+/// gloo.solo.io/v1 UpstreamGroup: spec.destinations[{destination: {upstream}, weight}].
+UpstreamGroup decodeUpstreamGroup(const RawObject& obj, Errors& errors);
+
+/// A Gloo 0.x (2018) document: a map with a top-level `name` and no apiVersion or kind.
+bool isGloo0xDocument(const Value& doc);
+/// Converts a Gloo 0.x Upstream (`type`) or VirtualService (`routes`/`domains`) into the
+/// modern document (apiVersion, kind, metadata, spec) the regular decoders read. Nodes keep
+/// the source positions of the 0.x nodes they come from. What has no modern equivalent in
+/// Portico is reported with its 0.x path ("functions: field not supported by Portico yet",
+/// "routes[1].single_destination.function: ..."); the result is only usable when `errors`
+/// stayed empty.
+Value convertGloo0x(const Value& doc, Errors& errors);
+/// The same, with every problem joined into one error ("path: problem; path: problem").
+Result<Value> convertGloo0x(const Value& doc);
+/// Parses every document of `text` and returns the modern YAML: Gloo 0.x documents converted
+/// (and re-emitted by toYaml), others passed through as written; documents joined by "---\n".
+/// Fails on a YAML syntax error or when a 0.x document cannot be converted
+/// ("<sourceName>:<line>: <problems>", one line per document).
+Result<std::string> convertToModern(std::string_view text, std::string_view sourceName);
 
 /// Parses a protobuf-JSON / Go duration ("15s", "0.5s", "250ms", "1m", "1h30m") into ms.
 bool parseDurationMs(std::string_view text, int64_t& out);

@@ -45,6 +45,13 @@ bool isValidObjectName(std::string_view name) {
 bool isValidNamespace(std::string_view ns) { return isDnsLabel(ns, 63); }
 
 Result<RawObject> toRawObject(const Document& doc) {
+  if (isGloo0xDocument(doc.root)) {
+    // Converted here, below every reader, so that the store, the decoders, the statuses and the
+    // controller see only modern objects.
+    Result<Value> modern = convertGloo0x(doc.root);
+    if (!modern.ok()) return modern.status();
+    return toRawObject(Document{std::move(modern).value(), doc.source});
+  }
   const Value& root = doc.root;
   if (!root.isMap())
     return Status::error(std::string("expected a map with apiVersion, kind and metadata, got ") +
@@ -99,8 +106,9 @@ Result<RawObject> toRawObject(const Document& doc) {
 }
 
 bool isKnownKind(std::string_view apiVersion, std::string_view kind) {
-  if (apiVersion == "gloo.solo.io/v1") return kind == "Upstream";
-  if (apiVersion == "gateway.solo.io/v1") return kind == "VirtualService" || kind == "Gateway";
+  if (apiVersion == "gloo.solo.io/v1") return kind == "Upstream" || kind == "UpstreamGroup";
+  if (apiVersion == "gateway.solo.io/v1")
+    return kind == "VirtualService" || kind == "Gateway" || kind == "RouteTable";
   return false;
 }
 

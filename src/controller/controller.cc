@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "config/decode.h"
+#include "controller/route_translator.h"
 
 namespace portico::controller {
 
@@ -48,12 +49,84 @@ bool labelsMatch(const std::vector<std::pair<std::string, std::string>>& selecto
   return true;
 }
 
+
+/// Decodes every object of one kind. An object that fails to decode or whose `check` fails is
+/// Rejected and, when its last accepted version still passes `check`, that version is used.
+/// Objects of unreadable files (`carried`) keep their last accepted version. `check` runs on
+/// the value in `out` (a stable address: it may keep pointers into it).
+template <typename T, typename Decode, typename Check, typename Accept, typename Reject>
+void decodeKind(const std::vector<const RawObject*>& raws, const std::set<ObjectKey>& carried,
+                std::map<ObjectKey, Accepted<T>>& last, std::map<ObjectKey, Accepted<T>>& out,
+                Decode decode, Check check, Accept accept, Reject reject) {
+  for (const RawObject* raw : raws) {
+    ObjectKey key = raw->key();
+    Errors errors;
+    T value = decode(*raw, errors);
+    if (errors.empty()) {
+      Accepted<T>& slot = out[key] = Accepted<T>{*raw, std::move(value)};
+      check(slot.value, errors);
+      if (errors.empty()) {
+        accept(key);
+        last[key] = slot;
+        continue;
+      }
+      out.erase(key);
+    }
+    bool fallback = false;
+    auto previous = last.find(key);
+    if (previous != last.end()) {
+      Accepted<T>& slot = out[key] = previous->second;
+      Errors stillValid;
+      check(slot.value, stillValid);
+      fallback = stillValid.empty();
+      if (!fallback) out.erase(key);
+    }
+    reject(key, errors.toString(), fallback);
+  }
+  for (const ObjectKey& key : carried) {
+    auto previous = last.find(key);
+    if (previous == last.end()) continue;
+    Accepted<T>& slot = out[key] = previous->second;
+    Errors stillValid;
+    check(slot.value, stillValid);
+    if (!stillValid.empty()) out.erase(key);
+  }
+}
+
+/// Gloo's default when no Gateway exists: one HTTP gateway on [::]:8080 serving every
+/// virtual service.
+RawObject defaultGatewayObject() {
+  RawObject raw;
+  raw.apiVersion = "gateway.solo.io/v1";
+  raw.kind = "Gateway";
+  raw.meta.name = "gateway-proxy";
+  raw.meta.ns = config::kDefaultNamespace;
+  raw.source = "(default)";
+  raw.doc = config::Value::makeMap();
+  raw.doc.set("apiVersion", config::Value::makeString(raw.apiVersion));
+  raw.doc.set("kind", config::Value::makeString("Gateway"));
+  config::Value meta = config::Value::makeMap();
+  meta.set("name", config::Value::makeString(raw.meta.name));
+  meta.set("namespace", config::Value::makeString(raw.meta.ns));
+  raw.doc.set("metadata", std::move(meta));
+  config::Value spec = config::Value::makeMap();
+  spec.set("bindAddress", config::Value::makeString("::"));
+  config::Value port;
+  port.type = config::Value::Type::Number;
+  port.scalar = "8080";
+  spec.set("bindPort", std::move(port));
+  raw.doc.set("spec", std::move(spec));
+  return raw;
+}
+
 }  // namespace
 
 struct Controller::State {
   std::map<ObjectKey, Accepted<upstream::ClusterConstSharedPtr>> lastUpstreams;
   std::map<ObjectKey, Accepted<config::VirtualService>> lastVirtualServices;
   std::map<ObjectKey, Accepted<config::Gateway>> lastGateways;
+  std::map<ObjectKey, Accepted<config::UpstreamGroup>> lastUpstreamGroups;
+  std::map<ObjectKey, Accepted<config::RouteTable>> lastRouteTables;
   std::map<std::string, std::shared_ptr<gateway::ListenSocketSet>> sockets;  // by address
   std::map<ObjectKey, std::string> fileOfObject;  // where each object was last read from
   std::vector<StatusEntry> statuses;
@@ -101,7 +174,7 @@ void Controller::rebuild() {
     statuses[k] = {ObjectStatus::State::Rejected, text};
   };
 
-  std::vector<const RawObject*> upstreamsRaw, vsRaw, gatewaysRaw;
+  std::vector<const RawObject*> upstreamsRaw, vsRaw, gatewaysRaw, groupsRaw, tablesRaw;
   std::set<ObjectKey> present;
   for (const RawObject& obj : contents.objects) {
     ObjectKey key = obj.key();
@@ -116,6 +189,8 @@ void Controller::rebuild() {
     if (obj.kind == "Upstream") upstreamsRaw.push_back(&obj);
     else if (obj.kind == "VirtualService") vsRaw.push_back(&obj);
     else if (obj.kind == "Gateway") gatewaysRaw.push_back(&obj);
+    else if (obj.kind == "UpstreamGroup") groupsRaw.push_back(&obj);
+    else if (obj.kind == "RouteTable") tablesRaw.push_back(&obj);
   }
   // Objects of a file that cannot be read right now (a YAML error mid-edit) were not deleted:
   // they keep their last accepted version until the file is fixed or really loses them.
@@ -141,134 +216,95 @@ void Controller::rebuild() {
   prune(st.lastUpstreams);
   prune(st.lastVirtualServices);
   prune(st.lastGateways);
+  prune(st.lastUpstreamGroups);
+  prune(st.lastRouteTables);
 
   // ---- upstreams → clusters ----
   std::map<ObjectKey, Accepted<upstream::ClusterConstSharedPtr>> upstreams;
-  for (const RawObject* raw : upstreamsRaw) {
-    ObjectKey key = raw->key();
-    Errors errors;
-    config::Upstream up = config::decodeUpstream(*raw, errors);
-    auto cluster = std::make_shared<upstream::Cluster>();
-    cluster->name = key.name + "." + key.ns;
-    cluster->connectTimeoutMs = up.connectTimeoutMs;
-    if (errors.empty()) {
-      const UpstreamPlugin* plugin = plugins_.upstreamPlugin(up.type);
-      if (!plugin) errors.add("spec." + up.type, "upstream type \"" + up.type + "\" is not supported by this build");
-      else plugin->translate(up, *cluster, errors);
-    }
-    if (errors.empty()) {
-      accept(key);
-      upstreams[key] = {*raw, cluster};
-      st.lastUpstreams[key] = {*raw, cluster};
-    } else {
-      auto last = st.lastUpstreams.find(key);
-      reject(key, errors.toString(), last != st.lastUpstreams.end());
-      if (last != st.lastUpstreams.end()) upstreams[key] = last->second;
-    }
+  decodeKind<upstream::ClusterConstSharedPtr>(
+      upstreamsRaw, carried, st.lastUpstreams, upstreams,
+      [&](const RawObject& raw, Errors& errors) {
+        config::Upstream up = config::decodeUpstream(raw, errors);
+        auto cluster = std::make_shared<upstream::Cluster>();
+        cluster->name = raw.meta.name + "." + raw.meta.ns;
+        cluster->connectTimeoutMs = up.connectTimeoutMs;
+        if (errors.empty()) {
+          const UpstreamPlugin* plugin = plugins_.upstreamPlugin(up.type);
+          if (!plugin) errors.add("spec." + up.type, "upstream type \"" + up.type + "\" is not supported by this build");
+          else plugin->translate(up, *cluster, errors);
+        }
+        return upstream::ClusterConstSharedPtr(cluster);
+      },
+      [](const upstream::ClusterConstSharedPtr&, Errors&) {}, accept, reject);
+
+  RouteContext ctx;
+  auto snap = std::make_shared<gateway::Snapshot>();
+  for (const auto& [key, up] : upstreams) {
+    ctx.clusterIndex[key] = static_cast<uint32_t>(snap->clusters.size());
+    snap->clusters.push_back(up.value);
   }
 
-  for (const ObjectKey& key : carried) {
-    auto last = st.lastUpstreams.find(key);
-    if (last != st.lastUpstreams.end()) upstreams[key] = last->second;
-  }
+  // ---- upstream groups ----
+  std::map<ObjectKey, Accepted<config::UpstreamGroup>> groups;
+  decodeKind<config::UpstreamGroup>(
+      groupsRaw, carried, st.lastUpstreamGroups, groups,
+      [](const RawObject& raw, Errors& errors) { return config::decodeUpstreamGroup(raw, errors); },
+      [&](const config::UpstreamGroup& g, Errors& errors) {
+        for (size_t i = 0; i < g.destinations.size(); ++i) {
+          const auto& d = g.destinations[i].destination;
+          if (!ctx.clusterIndex.count({"Upstream", d.upstream.ns, d.upstream.name}))
+            errors.add(d.fieldPath, "upstream \"" + d.upstream.name + "\" not found in namespace \"" +
+                                        d.upstream.ns + "\"");
+        }
+      },
+      accept, reject);
+  for (const auto& [key, g] : groups) ctx.upstreamGroups[key] = g.value;
 
-  // ---- virtual services ----
-  auto checkRefs = [&](const config::VirtualService& vs, Errors& errors) {
-    for (const config::Route& r : vs.routes) {
-      if (!upstreams.count(refKey("Upstream", r.action.upstream)))
-        errors.add(r.action.fieldPath, "upstream \"" + r.action.upstream.name +
-                                           "\" not found in namespace \"" +
-                                           r.action.upstream.ns + "\"");
-    }
-  };
+  // ---- route tables ----
+  std::map<ObjectKey, Accepted<config::RouteTable>> tables;
+  decodeKind<config::RouteTable>(
+      tablesRaw, carried, st.lastRouteTables, tables,
+      [](const RawObject& raw, Errors& errors) { return config::decodeRouteTable(raw, errors); },
+      [&](const config::RouteTable& t, Errors& errors) { checkRouteRefs(t.routes, ctx, errors); },
+      accept, reject);
+  for (const auto& [key, t] : tables) ctx.routeTables[key] = t.value;
+
+  // ---- virtual services: decode, check references, resolve delegation ----
   std::map<ObjectKey, Accepted<config::VirtualService>> virtualServices;
-  for (const RawObject* raw : vsRaw) {
-    ObjectKey key = raw->key();
-    Errors errors;
-    config::VirtualService vs = config::decodeVirtualService(*raw, errors);
-    if (errors.empty()) checkRefs(vs, errors);
-    if (errors.empty()) {
-      accept(key);
-      virtualServices[key] = {*raw, vs};
-      st.lastVirtualServices[key] = {*raw, vs};
-      continue;
+  std::map<ObjectKey, std::vector<FlatRoute>> flatRoutes;
+  auto checkVs = [&](const config::VirtualService& vs, const ObjectKey& key, Errors& errors) {
+    checkRouteRefs(vs.routes, ctx, errors);
+    std::vector<FlatRoute> flat = flattenRoutes(vs, key, ctx, errors);
+    for (const FlatRoute& f : flat) {
+      // Routes from route tables and inherited options are checked as they end up.
+      Errors refErrors;
+      checkRouteRef(*f.route, f.options, ctx, refErrors);
+      if (!refErrors.empty() && f.origin.rfind(key.display(), 0) != 0)
+        errors.add("", f.origin + ": " + refErrors.toString());
     }
-    auto last = st.lastVirtualServices.find(key);
-    bool fallback = false;
-    if (last != st.lastVirtualServices.end()) {
-      Errors lastErrors;
-      checkRefs(last->second.value, lastErrors);
-      fallback = lastErrors.empty();
-    }
-    reject(key, errors.toString(), fallback);
-    if (fallback) virtualServices[key] = last->second;
-  }
-
-  for (const ObjectKey& key : carried) {
-    auto last = st.lastVirtualServices.find(key);
-    if (last == st.lastVirtualServices.end()) continue;
-    Errors refErrors;
-    checkRefs(last->second.value, refErrors);
-    if (refErrors.empty()) virtualServices[key] = last->second;
-  }
+    if (errors.empty()) flatRoutes[key] = std::move(flat);
+  };
+  decodeKind<config::VirtualService>(
+      vsRaw, carried, st.lastVirtualServices, virtualServices,
+      [](const RawObject& raw, Errors& errors) { return config::decodeVirtualService(raw, errors); },
+      [&](const config::VirtualService& vs, Errors& errors) {
+        checkVs(vs, {"VirtualService", vs.meta.ns, vs.meta.name}, errors);
+      },
+      accept, reject);
 
   // ---- gateways ----
   std::map<ObjectKey, Accepted<config::Gateway>> gateways;
-  for (const RawObject* raw : gatewaysRaw) {
-    ObjectKey key = raw->key();
-    Errors errors;
-    config::Gateway gw = config::decodeGateway(*raw, errors);
-    if (errors.empty()) {
-      accept(key);
-      gateways[key] = {*raw, gw};
-      st.lastGateways[key] = {*raw, gw};
-    } else {
-      auto last = st.lastGateways.find(key);
-      reject(key, errors.toString(), last != st.lastGateways.end());
-      if (last != st.lastGateways.end()) gateways[key] = last->second;
-    }
-  }
-  bool carriedGateway = false;
-  for (const ObjectKey& key : carried) {
-    auto last = st.lastGateways.find(key);
-    if (last != st.lastGateways.end()) {
-      gateways[key] = last->second;
-      carriedGateway = true;
-    }
-  }
-  if (gatewaysRaw.empty() && !carriedGateway) {
-    // Gloo's default: one HTTP gateway on port 8080 serving every virtual service.
-    config::Gateway def;
-    def.meta.name = "gateway-proxy";
-    def.meta.ns = config::kDefaultNamespace;
-    RawObject raw;
-    raw.apiVersion = "gateway.solo.io/v1";
-    raw.kind = "Gateway";
-    raw.meta = def.meta;
-    raw.doc = config::Value::makeMap();
-    raw.doc.set("apiVersion", config::Value::makeString(raw.apiVersion));
-    raw.doc.set("kind", config::Value::makeString("Gateway"));
-    config::Value meta = config::Value::makeMap();
-    meta.set("name", config::Value::makeString(def.meta.name));
-    meta.set("namespace", config::Value::makeString(def.meta.ns));
-    raw.doc.set("metadata", std::move(meta));
-    config::Value spec = config::Value::makeMap();
-    spec.set("bindAddress", config::Value::makeString("::"));
-    config::Value port;
-    port.type = config::Value::Type::Number;
-    port.scalar = "8080";
-    spec.set("bindPort", std::move(port));
-    raw.doc.set("spec", std::move(spec));
-    gateways[raw.key()] = {raw, def};
+  decodeKind<config::Gateway>(
+      gatewaysRaw, carried, st.lastGateways, gateways,
+      [](const RawObject& raw, Errors& errors) { return config::decodeGateway(raw, errors); },
+      [](const config::Gateway&, Errors&) {}, accept, reject);
+  if (gateways.empty() && gatewaysRaw.empty()) {
+    RawObject raw = defaultGatewayObject();
+    Errors ignored;  // Portico's own default object: decodes cleanly
+    gateways[raw.key()] = {raw, config::decodeGateway(raw, ignored)};
   }
 
-  // ---- snapshot ----
-  auto snap = std::make_shared<gateway::Snapshot>();
-  std::map<ObjectKey, uint32_t> clusterIndex;
-  for (const auto& [key, up] : upstreams) {
-    clusterIndex[key] = static_cast<uint32_t>(snap->clusters.size());
-    snap->clusters.push_back(up.value);
-  }
+  // ---- listeners ----
   std::set<ObjectKey> conflicted;  // virtual services rejected for a domain clash
   std::map<std::string, ObjectKey> addressOwner;
   std::map<std::string, std::shared_ptr<gateway::ListenSocketSet>> socketsInUse;
@@ -320,38 +356,8 @@ void Controller::rebuild() {
       }
       router::VirtualHost vhost;
       vhost.name = vsKey.name + "." + vsKey.ns;
-      for (size_t i = 0; i < vs.value.routes.size(); ++i) {
-        const config::Route& r = vs.value.routes[i];
-        router::RouteEntry entry;
-        entry.name = vhost.name + " routes[" + std::to_string(i) + "]";
-        entry.clusterIndex = clusterIndex[refKey("Upstream", r.action.upstream)];
-        if (r.options.timeoutMs) entry.timeoutMs = *r.options.timeoutMs;
-        if (r.options.prefixRewrite) {
-          entry.hasPrefixRewrite = true;
-          entry.prefixRewrite = *r.options.prefixRewrite;
-        }
-        std::vector<config::Matcher> matchers = r.matchers;
-        if (matchers.empty()) matchers.push_back({config::Matcher::Type::Prefix, "/", true});
-        for (const config::Matcher& m : matchers) {
-          router::PathMatcher pm;
-          pm.caseSensitive = m.caseSensitive;
-          pm.value = m.value;
-          if (m.type == config::Matcher::Type::Regex) {
-            pm.type = router::PathMatcher::Type::Regex;
-            RE2::Options opts;
-            opts.set_case_sensitive(m.caseSensitive);
-            opts.set_log_errors(false);
-            pm.regex = std::make_shared<RE2>(m.value, opts);
-          } else {
-            pm.type = m.type == config::Matcher::Type::Exact ? router::PathMatcher::Type::Exact
-                                                             : router::PathMatcher::Type::Prefix;
-            if (!m.caseSensitive)
-              for (char& c : pm.value) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-          }
-          entry.matchers.push_back(std::move(pm));
-        }
-        vhost.routes.push_back(std::move(entry));
-      }
+      for (const FlatRoute& f : flatRoutes[vsKey]) vhost.routes.push_back(translateRoute(f, ctx));
+      if (vs.value.sortRoutes) router::sortRoutesMostSpecificFirst(vhost.routes);
       listener.routes.addVirtualHost(std::move(vhost), domains);
     }
     if (options_.bindListeners) {

@@ -1,38 +1,20 @@
 #include "router/route_table.h"
 
 #include <algorithm>
-#include <re2/re2.h>
+
+#include "router/route_conditions.h"
+#include "router/route_index.h"
 
 namespace portico::router {
 
 namespace {
 inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
-  if (s.size() < lowerPrefix.size()) return false;
-  for (size_t i = 0; i < lowerPrefix.size(); ++i)
-    if (lower(s[i]) != lowerPrefix[i]) return false;
-  return true;
-}
-
-bool matches(const PathMatcher& m, std::string_view path) {
-  switch (m.type) {
-  case PathMatcher::Type::Prefix:
-    return m.caseSensitive ? path.substr(0, m.value.size()) == m.value
-                           : startsWithIgnoreCase(path, m.value);
-  case PathMatcher::Type::Exact:
-    return m.caseSensitive ? path == m.value
-                           : (path.size() == m.value.size() && startsWithIgnoreCase(path, m.value));
-  case PathMatcher::Type::Regex:
-    return RE2::FullMatch(re2::StringPiece(path.data(), path.size()), *m.regex);
-  }
-  return false;
-}
 }  // namespace
 
 size_t RouteTable::addVirtualHost(VirtualHost vhost, const std::vector<std::string>& domains) {
   size_t index = vhosts_.size();
   vhosts_.push_back(std::move(vhost));
+  vhosts_.back().index = RouteIndex::build(vhosts_.back().routes);
   std::vector<std::string> list = domains.empty() ? std::vector<std::string>{"*"} : domains;
   for (std::string d : list) {
     for (char& c : d) c = lower(c);
@@ -92,10 +74,16 @@ const VirtualHost* RouteTable::findVirtualHost(std::string_view host) const {
 }
 
 RouteTable::Match RouteTable::matchRoute(const VirtualHost& vhost, const RequestView& request) {
+  if (vhost.index && vhost.index->routeCount() == vhost.routes.size()) [[likely]] {
+    RouteIndex::Result r = vhost.index->match(vhost.routes, request);
+    if (r.route == RouteIndex::kNoRoute) return {};
+    return {&vhost.routes[r.route], r.matchedLength};
+  }
+  // No index (a VirtualHost built by hand): the reference semantics, in written order.
   std::string_view path = request.path;
   for (const RouteEntry& r : vhost.routes)
     for (const PathMatcher& m : r.matchers)
-      if (matches(m, path))
+      if (pathMatches(m, path) && conditionsHold(m, request))
         return {&r, m.type == PathMatcher::Type::Prefix ? m.value.size() : path.size()};
   return {};
 }

@@ -10,27 +10,28 @@
 #include <vector>
 
 #include "http/header_map.h"
+#include "router/request_view.h"
 #include "router/route_entry.h"
+#include "router/route_sort.h"
 
 namespace portico::router {
 
-/// What route matching looks at in a request.
-struct RequestView {
-  std::string_view path;    ///< the target's path, without the query
-  std::string_view query;   ///< after '?', without it; empty when none
-  std::string_view method;  ///< uppercase
-  const http::HeaderMap* headers = nullptr;  ///< lowercase names
-};
+class RouteIndex;
 
 struct VirtualHost {
   std::string name;  ///< "default.gloo-system"
   std::vector<RouteEntry> routes;
+  /// `routes` compiled for lookup; set by RouteTable::addVirtualHost (or RouteIndex::build).
+  /// nullptr, or built from a different number of routes: matchRoute scans linearly. Whoever
+  /// changes `routes` afterwards must rebuild or reset it.
+  std::shared_ptr<const RouteIndex> index;
 };
 
 class RouteTable {
 public:
-  /// Adds a virtual host with its domains ("*", "a.com", "a.com:8080", "*.a.com").
-  /// Returns the index. Conflicting domains are the caller's to detect (see domainOwner()).
+  /// Adds a virtual host with its domains ("*", "a.com", "a.com:8080", "*.a.com") and builds
+  /// its route index (vhost.index). Returns the virtual host's position. Conflicting domains
+  /// are the caller's to detect (see domainOwner()).
   size_t addVirtualHost(VirtualHost vhost, const std::vector<std::string>& domains);
   /// Index of the virtual host that already owns `domain`, or -1.
   int domainOwner(std::string_view domain) const;
@@ -42,7 +43,10 @@ public:
     const RouteEntry* route = nullptr;  ///< nullptr: no route matched
     size_t matchedLength = 0;  ///< prefix matchers: the prefix; exact/regex: the whole path
   };
-  /// First route in `vhost` (in its order) with a matcher that accepts the request.
+  /// First route in `vhost` (in its order) with a matcher that accepts the request: its path
+  /// test and all of its header, query-parameter and method conditions. Uses vhost.index when
+  /// it is current (cost independent of the number of prefix/exact routes), else scans.
+  /// No allocation in the usual case; thread-safe on an immutable vhost.
   static Match matchRoute(const VirtualHost& vhost, const RequestView& request);
 
   const std::vector<VirtualHost>& virtualHosts() const { return vhosts_; }

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -461,6 +463,17 @@ void drainUntilClosed(Connection& c) {
   }
 }
 
+// State shared by all connections for /flaky and /__log (tests of retries and shadowing).
+std::mutex g_stateMutex;
+std::map<std::string, long> g_flakyCounts;
+std::vector<std::string> g_requestLog;
+
+std::string headerValue(const Connection& c, std::string_view name) {
+  for (const auto& [k, v] : c.headers)
+    if (k == name) return v;
+  return {};
+}
+
 int onMessageComplete(llhttp_t* p) {
   Connection& c = conn(p);
   bool keep_alive = llhttp_should_keep_alive(p) != 0;
@@ -468,8 +481,37 @@ int onMessageComplete(llhttp_t* p) {
   std::string_view query;
   std::string_view path = targetPath(c.url, &query);
   bool ok = true;
+  if (path != "/__log") {
+    std::lock_guard<std::mutex> lock(g_stateMutex);
+    if (g_requestLog.size() < 10000)
+      g_requestLog.push_back(std::string(method) + " " + c.url + " " + headerValue(c, "host"));
+  }
 
-  if (path.starts_with("/echo")) {
+  if (path.starts_with("/flaky/")) {
+    // /flaky/N/KEY: 503 for the first N requests naming KEY, then 200 (retry tests).
+    std::string_view rest = path.substr(7);
+    size_t slash = rest.find('/');
+    long n = 0;
+    if (slash == std::string_view::npos || !parseDecimal(rest.substr(0, slash), n)) {
+      ok = sendSimple(c, 400, "text/plain", "bad flaky path\n", keep_alive);
+    } else {
+      long seen;
+      {
+        std::lock_guard<std::mutex> lock(g_stateMutex);
+        seen = ++g_flakyCounts[std::string(rest.substr(slash + 1))];
+      }
+      ok = seen <= n ? sendSimple(c, 503, "text/plain", "failure " + std::to_string(seen) + "\n", keep_alive)
+                     : sendSimple(c, 200, "text/plain", "success after " + std::to_string(seen - 1) + " failures\n", keep_alive);
+    }
+  } else if (path == "/__log") {
+    // Every request seen so far, one "METHOD target host" per line (shadowing tests).
+    std::string body;
+    {
+      std::lock_guard<std::mutex> lock(g_stateMutex);
+      for (const auto& line : g_requestLog) body += line + "\n";
+    }
+    ok = sendSimple(c, 200, "text/plain", body, keep_alive);
+  } else if (path.starts_with("/echo")) {
     ok = sendSimple(c, 200, "application/json", echoJson(c, method), keep_alive);
   } else if (path == "/") {
     ok = sendSimple(c, 200, "text/plain", "hello from " + g_name + "\n", keep_alive);

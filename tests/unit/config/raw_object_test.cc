@@ -107,7 +107,8 @@ TEST(KnownKindTest, Table) {
   EXPECT_TRUE(isKnownKind("gateway.solo.io/v1", "Gateway"));
   EXPECT_FALSE(isKnownKind("gateway.solo.io/v1", "Upstream"));
   EXPECT_FALSE(isKnownKind("gloo.solo.io/v1", "VirtualService"));
-  EXPECT_FALSE(isKnownKind("gateway.solo.io/v1", "RouteTable"));
+  EXPECT_TRUE(isKnownKind("gateway.solo.io/v1", "RouteTable"));
+  EXPECT_TRUE(isKnownKind("gloo.solo.io/v1", "UpstreamGroup"));
   EXPECT_FALSE(isKnownKind("gateway.solo.io/v2", "Gateway"));
 }
 

@@ -2,36 +2,16 @@
 #include <gtest/gtest.h>
 
 #include "config/decode.h"
+#include "decode_test_util.h"
 
 namespace portico::config {
 namespace {
 
-RawObject raw(const std::string& yaml) {
-  auto docs = parseYaml(yaml, "vs.yaml");
-  EXPECT_TRUE(docs.ok()) << docs.error();
-  if (!docs.ok() || docs->empty()) return {};
-  auto obj = toRawObject(docs->front());
-  EXPECT_TRUE(obj.ok()) << obj.error();
-  return obj.ok() ? obj.value() : RawObject{};
-}
+using testing::Strings;
 
-// A VirtualService around `routes` (YAML lines indented for spec.virtualHost.routes).
-std::string vsWithRoutes(const std::string& routes) {
-  return "apiVersion: gateway.solo.io/v1\n"
-         "kind: VirtualService\n"
-         "metadata: {name: default, namespace: gloo-system}\n"
-         "spec:\n"
-         "  virtualHost:\n"
-         "    domains: ['*']\n"
-         "    routes:\n" +
-         routes;
-}
-
-std::vector<std::string> errorsOf(const std::string& yaml) {
-  Errors errors;
-  decodeVirtualService(raw(yaml), errors);
-  return errors.items();
-}
+RawObject raw(const std::string& yaml) { return testing::rawObject(yaml); }
+std::string vsWithRoutes(const std::string& routes) { return testing::vsWithRoutes(routes); }
+std::vector<std::string> errorsOf(const std::string& yaml) { return testing::vsErrors(yaml); }
 
 TEST(DecodeVirtualServiceTest, PetstoreExampleFromGlooDocs) {
   // gloo-api.md §2.5, minus destinationSpec (function routing is a later milestone).
@@ -123,89 +103,100 @@ TEST(DecodeVirtualServiceTest, UnsupportedFieldsAtEveryDepth) {
       "  virtualHost:\n"
       "    domains: ['*']\n"
       "    options:\n"
-      "      cors: {allowOrigin: ['*']}\n"
+      "      cors: {allowOrigin: ['*'], disableForRoute: true}\n"
+      "      transformations: {}\n"
+      "      extauth: {disable: true}\n"
       "    routes:\n"
       "    - matchers:\n"
       "      - prefix: /\n"
-      "        headers: [{name: x}]\n"
+      "        headers: [{name: x, extra: 1}]\n"
       "        methods: [GET]\n"
+      "      inheritableMatchers: true\n"
       "      routeAction:\n"
       "        single:\n"
       "          upstream: {name: u, extra: 1}\n"
       "          destinationSpec: {rest: {functionName: f}}\n"
-      "      options: {autoHostRewrite: true, retries: {numRetries: 3}}\n");
+      "          subset: {values: {v: '1'}}\n"
+      "      options:\n"
+      "        autoHostRewrite: true\n"
+      "        retries: {numRetries: 3, retryBackOff: {baseInterval: 1s}}\n"
+      "        stagedTransformations: {}\n"
+      "        ratelimit: {}\n"
+      "        waf: {}\n"
+      "        jwt: {}\n"
+      "        rbac: {}\n"
+      "        regexRewrite: {pattern: {regex: a, googleRe2: {}}, substitution: b}\n"
+      "    - routeAction:\n"
+      "        multi: {destinations: [{destination: {kube: {ref: {name: k}}}, weight: 1, "
+      "options: {}}]}\n"
+      "    - routeAction: {clusterHeader: x-cluster}\n"
+      "    - delegateAction: {selector: {expressions: [{key: a}]}}\n"
+      "      options:\n"
+      "        headerManipulation: {requestHeadersToAdd: [{headerSecretRef: {name: s}}]}\n");
   std::vector<std::string> want = {
-      "spec.virtualHost.routes[0].matchers[0].headers: field not supported by Portico yet",
-      "spec.virtualHost.routes[0].matchers[0].methods: field not supported by Portico yet",
+      "spec.virtualHost.routes[0].matchers[0].headers[0].extra: field not supported by Portico "
+      "yet",
       "spec.virtualHost.routes[0].routeAction.single.upstream.extra: field not supported by "
       "Portico yet",
       "spec.virtualHost.routes[0].routeAction.single.destinationSpec: field not supported by "
       "Portico yet",
-      "spec.virtualHost.routes[0].options.autoHostRewrite: field not supported by Portico yet",
-      "spec.virtualHost.routes[0].options.retries: field not supported by Portico yet",
-      "spec.virtualHost.options.cors: field not supported by Portico yet",
+      "spec.virtualHost.routes[0].routeAction.single.subset: field not supported by Portico yet",
+      "spec.virtualHost.routes[0].options.regexRewrite.pattern.googleRe2: field not supported by "
+      "Portico yet",
+      "spec.virtualHost.routes[0].options.retries.retryBackOff: field not supported by Portico "
+      "yet",
+      "spec.virtualHost.routes[0].options.stagedTransformations: field not supported by Portico "
+      "yet",
+      "spec.virtualHost.routes[0].options.ratelimit: field not supported by Portico yet",
+      "spec.virtualHost.routes[0].options.waf: field not supported by Portico yet",
+      "spec.virtualHost.routes[0].options.jwt: field not supported by Portico yet",
+      "spec.virtualHost.routes[0].options.rbac: field not supported by Portico yet",
+      "spec.virtualHost.routes[0].inheritableMatchers: field not supported by Portico yet",
+      "spec.virtualHost.routes[1].routeAction.multi.destinations[0].destination.kube: field not "
+      "supported by Portico yet",
+      "spec.virtualHost.routes[1].routeAction.multi.destinations[0].options: field not "
+      "supported by Portico yet",
+      "spec.virtualHost.routes[2].routeAction.clusterHeader: field not supported by Portico yet",
+      "spec.virtualHost.routes[3].delegateAction.selector.expressions: field not supported by "
+      "Portico yet",
+      "spec.virtualHost.routes[3].options.headerManipulation.requestHeadersToAdd[0]."
+      "headerSecretRef: field not supported by Portico yet",
+      "spec.virtualHost.options.cors.disableForRoute: field not supported by Portico yet",
+      "spec.virtualHost.options.transformations: field not supported by Portico yet",
+      "spec.virtualHost.options.extauth: field not supported by Portico yet",
       "spec.sslConfig: field not supported by Portico yet",
       "extra: field not supported by Portico yet",
   };
   EXPECT_EQ(errs, want);
 }
 
+TEST(DecodeVirtualServiceTest, RouteFieldPaths) {
+  VirtualService vs =
+      testing::decodeVs(vsWithRoutes("    - routeAction: {single: {upstream: {name: a}}}\n"
+                                     "    - routeAction: {single: {upstream: {name: b}}}\n"));
+  ASSERT_EQ(vs.routes.size(), 2u);
+  EXPECT_EQ(vs.routes[0].fieldPath, "spec.virtualHost.routes[0]");
+  EXPECT_EQ(vs.routes[1].fieldPath, "spec.virtualHost.routes[1]");
+  EXPECT_EQ(vs.routes[1].action.type, RouteAction::Type::Single);
+  EXPECT_FALSE(vs.sortRoutes);
+}
+
 TEST(DecodeVirtualServiceTest, ActionErrors) {
   EXPECT_EQ(errorsOf(vsWithRoutes("    - routeAction: {single: {upstream: {name: a}}}\n"
                                   "    - matchers: [{prefix: /x}]\n")),
-            std::vector<std::string>{"spec.virtualHost.routes[1]: one of routeAction, "
-                                     "redirectAction, directResponseAction, delegateAction is "
-                                     "required"});
-  EXPECT_EQ(errorsOf(vsWithRoutes("    - redirectAction: {hostRedirect: x.com}\n")),
-            std::vector<std::string>{
-                "spec.virtualHost.routes[0].redirectAction: field not supported by Portico yet"});
+            Strings{"spec.virtualHost.routes[1]: one of routeAction, redirectAction, "
+                    "directResponseAction, delegateAction is required"});
   EXPECT_EQ(errorsOf(vsWithRoutes("    - directResponseAction: {status: 200}\n"
                                   "      routeAction: {single: {upstream: {name: a}}}\n")),
-            (std::vector<std::string>{
-                "spec.virtualHost.routes[0]: only one of routeAction, redirectAction, "
-                "directResponseAction, delegateAction may be set",
-                "spec.virtualHost.routes[0].directResponseAction: field not supported by Portico "
-                "yet"}));
-  EXPECT_EQ(
-      errorsOf(vsWithRoutes("    - routeAction: {multi: {destinations: []}}\n")),
-      std::vector<std::string>{
-          "spec.virtualHost.routes[0].routeAction.multi: field not supported by Portico yet"});
+            Strings{"spec.virtualHost.routes[0]: only one of routeAction, redirectAction, "
+                    "directResponseAction, delegateAction may be set"});
   EXPECT_EQ(errorsOf(vsWithRoutes("    - routeAction: {}\n")),
-            std::vector<std::string>{"spec.virtualHost.routes[0].routeAction.single: required"});
+            Strings{"spec.virtualHost.routes[0].routeAction: one of single, multi, upstreamGroup "
+                    "is required"});
   EXPECT_EQ(errorsOf(vsWithRoutes("    - routeAction: {single: {upstream: {namespace: x}}}\n")),
-            std::vector<std::string>{
-                "spec.virtualHost.routes[0].routeAction.single.upstream.name: required"});
-  EXPECT_EQ(
-      errorsOf(vsWithRoutes("    - routeAction: {single: {}}\n")),
-      std::vector<std::string>{"spec.virtualHost.routes[0].routeAction.single.upstream: required"});
-}
-
-TEST(DecodeVirtualServiceTest, MatcherErrors) {
-  auto route = [](const std::string& matcher) {
-    return vsWithRoutes("    - matchers: [" + matcher +
-                        "]\n      routeAction: {single: {upstream: {name: a}}}\n");
-  };
-  EXPECT_EQ(errorsOf(route("{prefix: api}")),
-            std::vector<std::string>{
-                "spec.virtualHost.routes[0].matchers[0].prefix: must start with \"/\""});
-  EXPECT_EQ(errorsOf(route("{exact: ''}")),
-            std::vector<std::string>{
-                "spec.virtualHost.routes[0].matchers[0].exact: must start with \"/\""});
-  EXPECT_EQ(errorsOf(route("{prefix: /a, exact: /b}")),
-            std::vector<std::string>{
-                "spec.virtualHost.routes[0].matchers[0]: only one of prefix, exact, regex may be "
-                "set"});
-  auto regex = errorsOf(route("{regex: '/a(b'}"));
-  ASSERT_EQ(regex.size(), 1u);
-  EXPECT_EQ(regex[0].rfind("spec.virtualHost.routes[0].matchers[0].regex: invalid regex: ", 0), 0u)
-      << regex[0];
-  EXPECT_NE(regex[0].find("missing )"), std::string::npos) << regex[0];
-  EXPECT_EQ(errorsOf(route("{caseSensitive: 'no'}")),
-            std::vector<std::string>{"spec.virtualHost.routes[0].matchers[0].caseSensitive: "
-                                     "expected a boolean, got string"});
-  EXPECT_EQ(errorsOf(route("{queryParameters: [{name: q}]}")),
-            std::vector<std::string>{"spec.virtualHost.routes[0].matchers[0].queryParameters: "
-                                     "field not supported by Portico yet"});
+            Strings{"spec.virtualHost.routes[0].routeAction.single.upstream.name: required"});
+  EXPECT_EQ(errorsOf(vsWithRoutes("    - routeAction: {single: {}}\n")),
+            Strings{"spec.virtualHost.routes[0].routeAction.single.upstream: required"});
 }
 
 TEST(DecodeVirtualServiceTest, OptionErrors) {

@@ -122,10 +122,10 @@ TEST_F(ControllerTest, RejectedEditKeepsLastAcceptedVersion) {
 
 TEST_F(ControllerTest, UnknownKindAndUnsupportedFieldsNameTheField) {
   store::MemoryStore store(load(std::string(kUpstream) + R"(---
-apiVersion: gateway.solo.io/v1
-kind: RouteTable
+apiVersion: enterprise.gloo.solo.io/v1
+kind: AuthConfig
 metadata: {name: rt, namespace: gloo-system}
-spec: {routes: []}
+spec: {configs: []}
 ---
 apiVersion: gloo.solo.io/v1
 kind: Upstream
@@ -137,10 +137,10 @@ spec:
   Controller c(store, plugins, &holder, {1, false});
   c.rebuild();
   auto statuses = c.statuses();
-  const auto* rt = find(statuses, "RouteTable", "rt");
+  const auto* rt = find(statuses, "AuthConfig", "rt");
   ASSERT_NE(rt, nullptr);
   EXPECT_EQ(rt->status.state, config::ObjectStatus::State::Rejected);
-  EXPECT_NE(rt->status.reason.find("RouteTable"), std::string::npos);
+  EXPECT_NE(rt->status.reason.find("kind \"AuthConfig\""), std::string::npos);
   const auto* up = find(statuses, "Upstream", "breaker");
   ASSERT_NE(up, nullptr);
   EXPECT_NE(up->status.reason.find("spec.circuitBreakers"), std::string::npos) << up->status.reason;

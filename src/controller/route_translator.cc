@@ -1,0 +1,349 @@
+#include "controller/route_translator.h"
+
+#include <algorithm>
+#include <re2/re2.h>
+#include <set>
+
+namespace portico::controller {
+
+using config::Errors;
+using config::ObjectKey;
+
+namespace {
+
+ObjectKey upstreamKey(const config::ResourceRef& r) { return {"Upstream", r.ns, r.name}; }
+
+std::shared_ptr<const re2::RE2> compile(const std::string& pattern, bool caseSensitive = true) {
+  RE2::Options opts;
+  opts.set_case_sensitive(caseSensitive);
+  opts.set_log_errors(false);
+  return std::make_shared<RE2>(pattern, opts);
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) {
+    if (!out.empty()) out += ",";
+    out += i;
+  }
+  return out;
+}
+
+uint32_t perMillion(double percentage) {
+  if (percentage <= 0) return 0;
+  if (percentage >= 100) return 1000000;
+  return static_cast<uint32_t>(percentage * 10000 + 0.5);
+}
+
+void checkDestination(const config::Destination& d, const RouteContext& ctx, Errors& errors) {
+  if (!ctx.clusterIndex.count(upstreamKey(d.upstream)))
+    errors.add(d.fieldPath, "upstream \"" + d.upstream.name + "\" not found in namespace \"" +
+                                d.upstream.ns + "\"");
+}
+
+/// Tables a delegateAction selects, in concatenation order.
+std::vector<ObjectKey> selectTables(const config::DelegateAction& d, const std::string& ownerNs,
+                                    const RouteContext& ctx) {
+  std::vector<std::pair<int32_t, ObjectKey>> picked;
+  if (!d.bySelector) {
+    ObjectKey k{"RouteTable", d.ref.ns, d.ref.name};
+    if (ctx.routeTables.count(k)) return {k};
+    return {};
+  }
+  for (const auto& [key, table] : ctx.routeTables) {
+    bool nsOk = d.selectorNamespaces.empty()
+                    ? key.ns == ownerNs
+                    : std::find(d.selectorNamespaces.begin(), d.selectorNamespaces.end(), "*") !=
+                              d.selectorNamespaces.end() ||
+                          std::find(d.selectorNamespaces.begin(), d.selectorNamespaces.end(),
+                                    key.ns) != d.selectorNamespaces.end();
+    if (!nsOk) continue;
+    bool labelsOk = true;
+    for (const auto& [k, v] : d.selectorLabels) {
+      bool found = false;
+      for (const auto& [lk, lv] : table.meta.labels) found |= lk == k && lv == v;
+      labelsOk &= found;
+    }
+    if (labelsOk) picked.emplace_back(table.weight, key);
+  }
+  std::stable_sort(picked.begin(), picked.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<ObjectKey> out;
+  for (auto& p : picked) out.push_back(p.second);
+  return out;
+}
+
+/// The path prefix a delegating route requires of its children ("" when none is required).
+std::string delegatingPrefix(const config::Route& route) {
+  for (const auto& m : route.matchers)
+    if (m.type == config::Matcher::Type::Prefix) return m.value;
+  return route.matchers.empty() ? "/" : "";
+}
+
+void flattenInto(const std::vector<config::Route>& routes, const std::string& ownerNs,
+                 const std::string& originPrefix, const config::RouteOptions& parentOptions,
+                 const std::string& requiredPrefix, const RouteContext& ctx,
+                 std::vector<std::string>& chain, std::vector<FlatRoute>& out,
+                 const std::string& errorPath, Errors& errors) {
+  for (size_t i = 0; i < routes.size(); ++i) {
+    const config::Route& r = routes[i];
+    config::RouteOptions options = inheritOptions(r.options, parentOptions);
+    std::string origin = originPrefix + " routes[" + std::to_string(i) + "]";
+    if (!requiredPrefix.empty()) {
+      for (size_t m = 0; m < r.matchers.size(); ++m) {
+        const auto& matcher = r.matchers[m];
+        if (matcher.type != config::Matcher::Type::Regex && !matcher.value.starts_with(requiredPrefix))
+          errors.add(errorPath, origin + ".matchers[" + std::to_string(m) + "]: path \"" +
+                                    matcher.value + "\" does not start with the delegating prefix \"" +
+                                    requiredPrefix + "\"");
+      }
+    }
+    if (r.action.type != config::RouteAction::Type::Delegate) {
+      out.push_back({&r, options, origin});
+      continue;
+    }
+    const config::DelegateAction& d = r.action.delegate;
+    std::string path = errorPath.empty() ? d.fieldPath : errorPath;
+    std::vector<ObjectKey> tables = selectTables(d, ownerNs, ctx);
+    if (tables.empty() && !d.bySelector) {
+      errors.add(path, "route table \"" + d.ref.name + "\" not found in namespace \"" + d.ref.ns + "\"");
+      continue;
+    }
+    std::string prefix = delegatingPrefix(r);
+    for (const ObjectKey& t : tables) {
+      std::string name = t.display();
+      if (std::find(chain.begin(), chain.end(), name) != chain.end()) {
+        std::string cycle;
+        for (const auto& c : chain) cycle += c + " → ";
+        errors.add(path, "delegation cycle: " + cycle + name);
+        continue;
+      }
+      chain.push_back(name);
+      flattenInto(ctx.routeTables.at(t).routes, t.ns, name, options, prefix, ctx, chain, out, path,
+                  errors);
+      chain.pop_back();
+    }
+  }
+}
+
+router::PathMatcher translateMatcher(const config::Matcher& m) {
+  router::PathMatcher pm;
+  pm.caseSensitive = m.caseSensitive;
+  pm.value = m.value;
+  if (m.type == config::Matcher::Type::Regex) {
+    pm.type = router::PathMatcher::Type::Regex;
+    pm.regex = compile(m.value, m.caseSensitive);
+  } else {
+    pm.type = m.type == config::Matcher::Type::Exact ? router::PathMatcher::Type::Exact
+                                                     : router::PathMatcher::Type::Prefix;
+    if (!m.caseSensitive)
+      for (char& c : pm.value) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  }
+  for (const auto& h : m.headers) {
+    router::HeaderMatch hm{h.name, h.value, nullptr, h.invertMatch};
+    if (h.regex) hm.regex = compile(h.value);
+    pm.headers.push_back(std::move(hm));
+  }
+  for (const auto& q : m.queryParameters) {
+    router::QueryMatch qm{q.name, q.value, nullptr};
+    if (q.regex) qm.regex = compile(q.value);
+    pm.queryParameters.push_back(std::move(qm));
+  }
+  pm.methods = m.methods;
+  return pm;
+}
+
+router::HeaderOps translateHeaderOps(const std::vector<config::HeaderValueOption>& add,
+                                     const std::vector<std::string>& remove) {
+  router::HeaderOps ops;
+  for (const auto& a : add) ops.add.push_back({a.key, a.value, a.append});
+  ops.remove = remove;
+  return ops;
+}
+
+}  // namespace
+
+config::RouteOptions inheritOptions(const config::RouteOptions& own,
+                                    const config::RouteOptions& parent) {
+  config::RouteOptions o = own;
+  if (!o.timeoutMs) o.timeoutMs = parent.timeoutMs;
+  if (!o.prefixRewrite && !o.regexRewrite) {
+    o.prefixRewrite = parent.prefixRewrite;
+    o.regexRewrite = parent.regexRewrite;
+  }
+  if (!o.hostRewrite && !o.autoHostRewrite) {
+    o.hostRewrite = parent.hostRewrite;
+    o.autoHostRewrite = parent.autoHostRewrite;
+  }
+  if (!o.retries) o.retries = parent.retries;
+  if (!o.headerManipulation) o.headerManipulation = parent.headerManipulation;
+  if (!o.cors) o.cors = parent.cors;
+  if (!o.faults) o.faults = parent.faults;
+  if (!o.shadowing) o.shadowing = parent.shadowing;
+  return o;
+}
+
+void checkRouteRef(const config::Route& r, const config::RouteOptions& options,
+                   const RouteContext& ctx, Errors& errors) {
+  const config::RouteAction& a = r.action;
+  switch (a.type) {
+  case config::RouteAction::Type::Single:
+    checkDestination({a.upstream, a.fieldPath}, ctx, errors);
+    break;
+  case config::RouteAction::Type::Multi:
+    for (const auto& wd : a.multi) checkDestination(wd.destination, ctx, errors);
+    break;
+  case config::RouteAction::Type::UpstreamGroup: {
+    auto group = ctx.upstreamGroups.find({"UpstreamGroup", a.upstreamGroup.ns, a.upstreamGroup.name});
+    if (group == ctx.upstreamGroups.end()) {
+      errors.add(a.fieldPath, "upstream group \"" + a.upstreamGroup.name +
+                                  "\" not found in namespace \"" + a.upstreamGroup.ns + "\"");
+    } else {
+      for (const auto& wd : group->second.destinations) {
+        if (!ctx.clusterIndex.count(upstreamKey(wd.destination.upstream)))
+          errors.add(a.fieldPath, "upstream group \"" + a.upstreamGroup.name + "\": upstream \"" +
+                                      wd.destination.upstream.name + "\" not found");
+      }
+    }
+    break;
+  }
+  default:
+    break;
+  }
+  if (options.shadowing)
+    checkDestination({options.shadowing->upstream, options.shadowing->fieldPath}, ctx, errors);
+}
+
+void checkRouteRefs(const std::vector<config::Route>& routes, const RouteContext& ctx,
+                    Errors& errors) {
+  for (const config::Route& r : routes) checkRouteRef(r, r.options, ctx, errors);
+}
+
+std::vector<FlatRoute> flattenRoutes(const config::VirtualService& vs, const ObjectKey& vsKey,
+                                     const RouteContext& ctx, Errors& errors) {
+  std::vector<FlatRoute> out;
+  std::vector<std::string> chain{vsKey.display()};
+  flattenInto(vs.routes, vsKey.ns, vsKey.display(), vs.options, "", ctx, chain, out, "", errors);
+  return out;
+}
+
+router::RouteEntry translateRoute(const FlatRoute& flat, const RouteContext& ctx) {
+  const config::Route& r = *flat.route;
+  const config::RouteOptions& o = flat.options;
+  router::RouteEntry e;
+  e.name = flat.origin;
+  if (r.matchers.empty()) {
+    config::Matcher all;
+    all.value = "/";
+    e.matchers.push_back(translateMatcher(all));
+  }
+  for (const auto& m : r.matchers) e.matchers.push_back(translateMatcher(m));
+
+  const config::RouteAction& a = r.action;
+  auto addWeighted = [&](const std::vector<config::WeightedDestination>& list) {
+    e.action = router::RouteEntry::Action::WeightedClusters;
+    for (const auto& wd : list) {
+      e.weightedClusters.push_back({ctx.clusterIndex.at(upstreamKey(wd.destination.upstream)), wd.weight});
+      e.totalWeight += wd.weight;
+    }
+  };
+  switch (a.type) {
+  case config::RouteAction::Type::Single:
+    e.action = router::RouteEntry::Action::Cluster;
+    e.clusterIndex = ctx.clusterIndex.at(upstreamKey(a.upstream));
+    break;
+  case config::RouteAction::Type::Multi:
+    addWeighted(a.multi);
+    break;
+  case config::RouteAction::Type::UpstreamGroup:
+    addWeighted(ctx.upstreamGroups.at({"UpstreamGroup", a.upstreamGroup.ns, a.upstreamGroup.name}).destinations);
+    break;
+  case config::RouteAction::Type::Redirect: {
+    e.action = router::RouteEntry::Action::Redirect;
+    const config::RedirectAction& rd = a.redirect;
+    e.redirect.hostRedirect = rd.hostRedirect;
+    e.redirect.hasPathRedirect = rd.pathRedirect.has_value();
+    e.redirect.pathRedirect = rd.pathRedirect.value_or("");
+    e.redirect.hasPrefixRewrite = rd.prefixRewrite.has_value();
+    e.redirect.prefixRewrite = rd.prefixRewrite.value_or("");
+    e.redirect.responseCode = rd.responseCode;
+    e.redirect.httpsRedirect = rd.httpsRedirect;
+    e.redirect.stripQuery = rd.stripQuery;
+    break;
+  }
+  case config::RouteAction::Type::DirectResponse:
+    e.action = router::RouteEntry::Action::DirectResponse;
+    e.directStatus = a.directResponse.status;
+    e.directBody = a.directResponse.body;
+    break;
+  case config::RouteAction::Type::Delegate:
+    break;  // flattened away before translation
+  }
+
+  if (o.timeoutMs) e.timeoutMs = *o.timeoutMs;
+  if (o.prefixRewrite) {
+    e.hasPrefixRewrite = true;
+    e.prefixRewrite = *o.prefixRewrite;
+  } else if (o.regexRewrite) {
+    e.regexRewrite = compile(o.regexRewrite->pattern);
+    e.regexSubstitution = o.regexRewrite->substitution;
+  }
+  if (o.hostRewrite) e.hostRewrite = *o.hostRewrite;
+  e.autoHostRewrite = o.autoHostRewrite.value_or(false);
+  if (o.retries) {
+    router::RetryConfig rc;
+    rc.numRetries = o.retries->numRetries;
+    rc.perTryTimeoutMs = o.retries->perTryTimeoutMs;
+    std::string_view on = o.retries->retryOn;
+    size_t pos = 0;
+    while (pos <= on.size()) {
+      size_t comma = on.find(',', pos);
+      if (comma == std::string_view::npos) comma = on.size();
+      std::string_view c = on.substr(pos, comma - pos);
+      while (!c.empty() && c.front() == ' ') c.remove_prefix(1);
+      while (!c.empty() && c.back() == ' ') c.remove_suffix(1);
+      if (c == "5xx") rc.on5xx = true;
+      else if (c == "gateway-error") rc.onGatewayError = true;
+      else if (c == "connect-failure") rc.onConnectFailure = true;
+      else if (c == "reset") rc.onReset = true;
+      else if (c == "retriable-4xx") rc.onRetriable4xx = true;
+      pos = comma + 1;
+    }
+    e.retries = rc;
+  }
+  if (o.headerManipulation) {
+    const auto& hm = *o.headerManipulation;
+    e.requestHeaders = translateHeaderOps(hm.requestHeadersToAdd, hm.requestHeadersToRemove);
+    e.responseHeaders = translateHeaderOps(hm.responseHeadersToAdd, hm.responseHeadersToRemove);
+  }
+  if (o.cors) {
+    router::CorsConfig c;
+    c.allowOrigin = o.cors->allowOrigin;
+    for (const auto& re : o.cors->allowOriginRegex) c.allowOriginRegex.push_back(compile(re));
+    c.allowMethods = join(o.cors->allowMethods);
+    c.allowHeaders = join(o.cors->allowHeaders);
+    c.exposeHeaders = join(o.cors->exposeHeaders);
+    c.maxAge = o.cors->maxAge;
+    c.allowCredentials = o.cors->allowCredentials;
+    e.cors = std::move(c);
+  }
+  if (o.faults) {
+    router::FaultConfig f;
+    if (o.faults->abort) {
+      f.abortPerMillion = perMillion(o.faults->abort->percentage);
+      f.abortStatus = o.faults->abort->httpStatus;
+    }
+    if (o.faults->delay) {
+      f.delayPerMillion = perMillion(o.faults->delay->percentage);
+      f.delayMs = o.faults->delay->fixedDelayMs;
+    }
+    e.faults = f;
+  }
+  if (o.shadowing) {
+    e.shadow = router::ShadowConfig{ctx.clusterIndex.at(upstreamKey(o.shadowing->upstream)),
+                                    perMillion(o.shadowing->percentage)};
+  }
+  return e;
+}
+
+}  // namespace portico::controller

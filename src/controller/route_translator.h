@@ -1,0 +1,53 @@
+// RouteTranslator: turns a VirtualService's routes — with delegation to RouteTables resolved,
+// upstream groups expanded and virtual-host options inherited — into compiled RouteEntries.
+// Also checks every reference a route makes, reporting errors with their field paths.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/errors.h"
+#include "config/model.h"
+#include "router/route_entry.h"
+
+namespace portico::controller {
+
+/// The accepted objects routes may refer to.
+struct RouteContext {
+  std::map<config::ObjectKey, uint32_t> clusterIndex;  ///< Upstream key → Snapshot cluster
+  std::map<config::ObjectKey, config::UpstreamGroup> upstreamGroups;
+  std::map<config::ObjectKey, config::RouteTable> routeTables;
+};
+
+/// A route after delegation: the route itself and the options it ends up with.
+struct FlatRoute {
+  const config::Route* route = nullptr;
+  config::RouteOptions options;
+  std::string origin;  ///< "virtualservice default.gloo-system routes[1]" / "routetable …"
+};
+
+/// Checks one route's references with the options it ends up with (inherited shadowing too).
+void checkRouteRef(const config::Route& route, const config::RouteOptions& options,
+                   const RouteContext& ctx, config::Errors& errors);
+
+/// Checks the references of `routes` (upstreams, upstream groups, shadow upstreams) — not
+/// delegation, which flatten() resolves. Errors carry each route's field path.
+void checkRouteRefs(const std::vector<config::Route>& routes, const RouteContext& ctx,
+                    config::Errors& errors);
+
+/// The routes of `vs` in order, each delegateAction replaced by the selected RouteTables'
+/// routes (ascending weight, then namespace/name), recursively. Missing tables, delegation
+/// cycles and child paths outside the delegating prefix are errors on the VirtualService.
+std::vector<FlatRoute> flattenRoutes(const config::VirtualService& vs,
+                                     const config::ObjectKey& vsKey, const RouteContext& ctx,
+                                     config::Errors& errors);
+
+/// The compiled route. References must have been checked.
+router::RouteEntry translateRoute(const FlatRoute& flat, const RouteContext& ctx);
+
+/// Per option: the route's value when set, else the parent's (virtual host or delegating route).
+config::RouteOptions inheritOptions(const config::RouteOptions& own,
+                                    const config::RouteOptions& parent);
+
+}  // namespace portico::controller

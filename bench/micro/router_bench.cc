@@ -23,7 +23,8 @@ VirtualHost makeRoutes(int n, bool tenantHeader) {
     PathMatcher m;
     m.type = i % 2 ? PathMatcher::Type::Exact : PathMatcher::Type::Prefix;
     m.value = "/service-" + std::to_string(i) + (i % 2 ? "/exact" : "/");
-    if (tenantHeader) m.headers.push_back({"x-tenant", "tenant-" + std::to_string(i), nullptr, false});
+    if (tenantHeader)
+      m.headers.push_back({"x-tenant", "tenant-" + std::to_string(i), nullptr, false});
     r.matchers.push_back(m);
     r.clusterIndex = static_cast<uint32_t>(i);
     v.routes.push_back(std::move(r));

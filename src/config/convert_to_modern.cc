@@ -27,6 +27,28 @@ bool stripMarker(std::string_view chunk, std::string& out) {
   return true;
 }
 
+// The comment (and blank) lines a chunk starts with, after its "---" line: kept above a
+// converted document, whose own text is re-emitted without comments.
+std::string leadingComments(std::string_view chunk) {
+  std::string out;
+  size_t pos = 0;
+  if (chunk.substr(0, 3) == "---") {
+    size_t eol = chunk.find('\n');
+    pos = eol == chunk.npos ? chunk.size() : eol + 1;
+  }
+  while (pos < chunk.size()) {
+    size_t eol = chunk.find('\n', pos);
+    size_t end = eol == chunk.npos ? chunk.size() : eol + 1;
+    std::string_view line = chunk.substr(pos, end - pos);
+    size_t first = line.find_first_not_of(" \t\r\n");
+    if (first != line.npos && line[first] != '#') break;
+    out.append(line);
+    pos = end;
+  }
+  if (!out.empty() && out.back() != '\n') out.push_back('\n');
+  return out;
+}
+
 }  // namespace
 
 Result<std::string> convertToModern(std::string_view text, std::string_view sourceName) {
@@ -71,6 +93,8 @@ Result<std::string> convertToModern(std::string_view text, std::string_view sour
       if (stripMarker(chunk, verbatim) && !isBlank(verbatim)) pieces.push_back(verbatim);
     } else if (chunkDocs->size() == 1 && !converted[next] && stripMarker(chunk, verbatim)) {
       pieces.push_back(verbatim);
+    } else if (chunkDocs->size() == 1 && converted[next]) {
+      pieces.push_back(leadingComments(chunk) + emitted[next]);
     } else {
       for (size_t i = 0; i < chunkDocs->size(); ++i)
         pieces.push_back(emitted[next + i]);

@@ -39,8 +39,9 @@ Result<Value> parseJson(std::string_view text);
 
 /// Reads apiVersion, kind and metadata. Fails when they are missing or malformed
 /// (e.g. "metadata.name: required"). metadata.namespace defaults to kDefaultNamespace.
-/// A Gloo 0.x document (isGloo0xDocument) is first converted with convertGloo0x; a conversion
-/// error fails the document (e.g. "functions: field not supported by Portico yet").
+/// A Gloo 0.x document (isGloo0xDocument) is first converted with convertGloo0x. It fails only
+/// when the object's kind or identity cannot be told; other conversion problems are kept in
+/// RawObject::conversionErrors, which the typed decoders report.
 Result<RawObject> toRawObject(const Document& doc);
 
 /// metadata.name rule (Kubernetes DNS-1123 subdomain): lowercase letters, digits, '-' and
@@ -56,7 +57,8 @@ bool isKnownKind(std::string_view apiVersion, std::string_view kind);
 
 /// Typed decoders. On failure they append to `errors` (path from the document root) and the
 /// returned value must not be used. They never look at other objects (references are checked
-/// by the controller).
+/// by the controller). An object with conversionErrors gets exactly those errors (the rest of
+/// it is not decoded: it would only report what the conversion had to leave out).
 VirtualService decodeVirtualService(const RawObject& obj, Errors& errors);
 Gateway decodeGateway(const RawObject& obj, Errors& errors);
 /// Decodes the upstream's common fields and picks out the type oneof (spec.static, ...);
@@ -73,8 +75,8 @@ bool isGloo0xDocument(const Value& doc);
 /// modern document (apiVersion, kind, metadata, spec) the regular decoders read. Nodes keep
 /// the source positions of the 0.x nodes they come from. What has no modern equivalent in
 /// Portico is reported with its 0.x path ("functions: field not supported by Portico yet",
-/// "routes[1].single_destination.function: ..."); the result is only usable when `errors`
-/// stayed empty.
+/// "routes[1].single_destination.function: ..."). With errors, the result still holds the
+/// identity (apiVersion, kind, metadata) when it could be told, but its spec is incomplete.
 Value convertGloo0x(const Value& doc, Errors& errors);
 /// The same, with every problem joined into one error ("path: problem; path: problem").
 Result<Value> convertGloo0x(const Value& doc);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "config/decode.h"
+#include "config/decode_internal.h"
 #include "config/field_reader.h"
 
 namespace portico::config {
@@ -66,6 +67,7 @@ void decodeHttpGateway(const Value& v, const std::string& path, const std::strin
 Gateway decodeGateway(const RawObject& obj, Errors& errors) {
   Gateway gw;
   gw.meta = obj.meta;
+  if (detail::reportConversionErrors(obj, errors)) return gw;
   MapReader root(obj.doc, "", errors);
   const Value* spec = takeSpec(root);
   if (!spec) {
@@ -108,6 +110,7 @@ Gateway decodeGateway(const RawObject& obj, Errors& errors) {
 Upstream decodeUpstream(const RawObject& obj, Errors& errors) {
   Upstream us;
   us.meta = obj.meta;
+  if (detail::reportConversionErrors(obj, errors)) return us;
   MapReader root(obj.doc, "", errors);
   const Value* spec = takeSpec(root);
   static const Value kEmpty;

@@ -29,6 +29,10 @@ bool checkRegex(const std::string& pattern, std::string_view path, Errors& error
 bool checkRewrite(const std::string& pattern, const std::string& rewrite, std::string_view path,
                   Errors& errors);
 
+/// Reports a Gloo 0.x object's RawObject::conversionErrors; true when there were any (the
+/// caller then stops decoding).
+bool reportConversionErrors(const RawObject& obj, Errors& errors);
+
 /// True when `v` is a list; otherwise reports "<path>: expected a list, got <type>".
 bool expectList(const Value& v, std::string_view path, Errors& errors);
 

@@ -125,6 +125,12 @@ bool checkRewrite(const std::string& pattern, const std::string& rewrite, std::s
   return false;
 }
 
+bool reportConversionErrors(const RawObject& obj, Errors& errors) {
+  for (const std::string& e : obj.conversionErrors)
+    errors.add("", e);  // already "path: message"
+  return !obj.conversionErrors.empty();
+}
+
 bool expectList(const Value& v, std::string_view path, Errors& errors) {
   if (v.isList()) return true;
   errors.add(path, std::string("expected a list, got ") + typeName(v.type));

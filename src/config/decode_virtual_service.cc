@@ -66,6 +66,7 @@ const Value* takeSpec(MapReader& root, Errors& errors) {
 VirtualService decodeVirtualService(const RawObject& obj, Errors& errors) {
   VirtualService vs;
   vs.meta = obj.meta;
+  if (detail::reportConversionErrors(obj, errors)) return vs;
   MapReader root(obj.doc, "", errors);
   const Value* spec = takeSpec(root, errors);
   if (!spec) return vs;
@@ -82,6 +83,7 @@ VirtualService decodeVirtualService(const RawObject& obj, Errors& errors) {
 RouteTable decodeRouteTable(const RawObject& obj, Errors& errors) {
   RouteTable rt;
   rt.meta = obj.meta;
+  if (detail::reportConversionErrors(obj, errors)) return rt;
   MapReader root(obj.doc, "", errors);
   const Value* spec = takeSpec(root, errors);
   if (!spec) return rt;
@@ -96,6 +98,7 @@ RouteTable decodeRouteTable(const RawObject& obj, Errors& errors) {
 UpstreamGroup decodeUpstreamGroup(const RawObject& obj, Errors& errors) {
   UpstreamGroup group;
   group.meta = obj.meta;
+  if (detail::reportConversionErrors(obj, errors)) return group;
   MapReader root(obj.doc, "", errors);
   const Value* spec = takeSpec(root, errors);
   if (!spec) return group;

@@ -41,6 +41,9 @@ struct RawObject {
   Metadata meta;
   Value doc;           ///< the whole document (spec, status, ...)
   std::string source;  ///< "path/file.yaml:LINE", for messages
+  /// Gloo 0.x documents only: what convertGloo0x could not convert ("functions: field not
+  /// supported by Portico yet"). The typed decoders report these, and only these, when present.
+  std::vector<std::string> conversionErrors;
 
   ObjectKey key() const { return {kind, meta.ns, meta.name}; }
 };

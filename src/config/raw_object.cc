@@ -47,10 +47,18 @@ bool isValidNamespace(std::string_view ns) { return isDnsLabel(ns, 63); }
 Result<RawObject> toRawObject(const Document& doc) {
   if (isGloo0xDocument(doc.root)) {
     // Converted here, below every reader, so that the store, the decoders, the statuses and the
-    // controller see only modern objects.
-    Result<Value> modern = convertGloo0x(doc.root);
-    if (!modern.ok()) return modern.status();
-    return toRawObject(Document{std::move(modern).value(), doc.source});
+    // controller see only modern objects. What could not be converted travels with the object,
+    // which its decoder then rejects by name, instead of failing the whole file.
+    Errors errors;
+    Value modern = convertGloo0x(doc.root, errors);
+    if (!modern.find("kind")) return Status::error(errors.toString());  // no identity
+    Result<RawObject> obj = toRawObject(Document{std::move(modern), doc.source});
+    if (!obj.ok()) {
+      if (errors.empty()) return obj;
+      return Status::error(obj.error() + "; " + errors.toString());
+    }
+    obj->conversionErrors = errors.items();
+    return obj;
   }
   const Value& root = doc.root;
   if (!root.isMap())

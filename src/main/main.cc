@@ -2,7 +2,11 @@
 // `version`. Flags are parsed here; errors name the flag and exit 2.
 #include <csignal>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,6 +30,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  run       serve the config objects found in a directory (controller + gateway)\n"
     "  validate  print the status of every object in the given files/directories; exit 1 if any is rejected\n"
+    "  convert   print Gloo 0.x (2018) objects of a file as modern Gloo v1 YAML (others unchanged)\n"
     "  version   print the version\n"
     "\n"
     "portico run flags:\n"
@@ -37,7 +42,8 @@ constexpr const char* kUsage =
     "  --drain-timeout DURATION  on SIGTERM, how long in-flight requests may finish (default 15s)\n"
     "  --max-request-body BYTES  answer 413 above this request body size (default 0 = unlimited)\n"
     "\n"
-    "portico validate [--log-level LEVEL] PATH...\n";
+    "portico validate [--log-level LEVEL] PATH...\n"
+    "portico convert FILE|-\n";
 
 int usageError(const std::string& message) {
   fprintf(stderr, "portico: %s\n\n%s", message.c_str(), kUsage);
@@ -124,6 +130,27 @@ int runValidate(const std::vector<std::string>& args) {
   }
   printf("%zu objects, %d rejected\n", controller.statuses().size(), rejected);
   return rejected ? 1 : 0;
+}
+
+int runConvert(const std::vector<std::string>& args) {
+  if (args.size() != 1) return usageError("convert: give exactly one file (or - for stdin)");
+  std::string text;
+  std::string source = args[0];
+  if (source == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    source = "<stdin>";
+  } else {
+    std::ifstream in(source, std::ios::binary);
+    if (!in) return usageError("convert: cannot read " + source + ": " + strerror(errno));
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  auto converted = config::convertToModern(text, source);
+  if (!converted.ok()) {
+    fprintf(stderr, "portico convert: %s\n", converted.error().c_str());
+    return 1;
+  }
+  fputs(converted->c_str(), stdout);
+  return 0;
 }
 
 int runServe(const std::vector<std::string>& args) {
@@ -250,5 +277,6 @@ int main(int argc, char** argv) {
   }
   if (command == "run") return runServe(args);
   if (command == "validate") return runValidate(args);
+  if (command == "convert") return runConvert(args);
   return usageError("unknown command \"" + command + "\"");
 }

@@ -61,7 +61,8 @@ bool findQueryParameter(std::string_view query, std::string_view name, DecodeBuf
     size_t eq = pair.find('=');
     std::string_view rawName = eq == std::string_view::npos ? pair : pair.substr(0, eq);
     if (!decodedEquals(rawName, name)) continue;
-    *value = eq == std::string_view::npos ? std::string_view() : scratch.decode(pair.substr(eq + 1));
+    *value =
+        eq == std::string_view::npos ? std::string_view() : scratch.decode(pair.substr(eq + 1));
     return true;
   }
   return false;

@@ -6,6 +6,7 @@ namespace portico::router {
 
 namespace {
 inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+inline size_t lengthSlot(size_t length) { return length < 255 ? length : 255; }
 
 /// One ascending list of candidate ranks and what a match through it means.
 struct Cursor {
@@ -63,12 +64,14 @@ std::shared_ptr<const RouteIndex> RouteIndex::build(const std::vector<RouteEntry
     for (size_t j = 0; j < matchers.size(); ++j) {
       const PathMatcher& m = matchers[j];
       auto rank = static_cast<uint32_t>(index->ranks_.size());
-      index->ranks_.push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(j), hasConditions(m)});
+      index->ranks_.push_back(
+          {static_cast<uint32_t>(i), static_cast<uint32_t>(j), hasConditions(m)});
       switch (m.type) {
       case PathMatcher::Type::Prefix:
         (m.caseSensitive ? index->prefixes_ : index->prefixesNoCase_).insert(m.value, rank);
         break;
       case PathMatcher::Type::Exact:
+        index->exactLengths_.set(lengthSlot(m.value.size()));
         if (m.caseSensitive)
           index->exact_[m.value].push_back(rank);
         else
@@ -89,20 +92,25 @@ RouteIndex::Result RouteIndex::match(const std::vector<RouteEntry>& routes,
                                      const RequestView& request) const {
   std::string_view path = request.path;
   Cursors cursors;
-  if (!exact_.empty()) {
-    auto it = exact_.find(path);
-    if (it != exact_.end()) cursors.add(it->second.data(), it->second.data() + it->second.size(), path.size(), false);
-  }
-  if (!exactNoCase_.empty()) {
-    auto it = exactNoCase_.find(path);
-    if (it != exactNoCase_.end()) cursors.add(it->second.data(), it->second.data() + it->second.size(), path.size(), false);
+  auto addList = [&](const RankList& ranks, size_t length, bool regex) {
+    cursors.add(ranks.data(), ranks.data() + ranks.size(), length, regex);
+  };
+  if (exactLengths_.test(lengthSlot(path.size()))) {
+    if (!exact_.empty()) {
+      auto it = exact_.find(path);
+      if (it != exact_.end()) addList(it->second, path.size(), false);
+    }
+    if (!exactNoCase_.empty()) {
+      auto it = exactNoCase_.find(path);
+      if (it != exactNoCase_.end()) addList(it->second, path.size(), false);
+    }
   }
   auto onPrefix = [&](std::span<const uint32_t> ranks, size_t length) {
     cursors.add(ranks.data(), ranks.data() + ranks.size(), length, false);
   };
   prefixes_.walk(path, onPrefix);
   prefixesNoCase_.walk(path, onPrefix);
-  cursors.add(regexes_.data(), regexes_.data() + regexes_.size(), path.size(), true);
+  addList(regexes_, path.size(), true);
 
   // Merge the ascending lists: the candidates come out in written order, so the first one
   // whose remaining tests hold is the route a linear scan would have found. Regexes ranked

@@ -3,6 +3,7 @@
 // keeping first-match-wins: every (route, matcher) has a rank, its order of appearance.
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -65,6 +66,9 @@ private:
   std::vector<Rank> ranks_;
   std::unordered_map<std::string, RankList, StringHash, std::equal_to<>> exact_;
   std::unordered_map<std::string, RankList, NoCaseHash, NoCaseEqual> exactNoCase_;
+  /// Lengths of the exact paths (255 stands for 255 and longer): most requests for prefix
+  /// routes skip hashing the path when no exact path has its length.
+  std::bitset<256> exactLengths_;
   PrefixTrie prefixes_{false};
   PrefixTrie prefixesNoCase_{true};
   RankList regexes_;

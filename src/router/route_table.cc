@@ -74,7 +74,7 @@ const VirtualHost* RouteTable::findVirtualHost(std::string_view host) const {
 }
 
 RouteTable::Match RouteTable::matchRoute(const VirtualHost& vhost, const RequestView& request) {
-  if (vhost.index && vhost.index->routeCount() == vhost.routes.size()) [[likely]] {
+  if (vhost.index && vhost.index->routeCount() == vhost.routes.size()) {
     RouteIndex::Result r = vhost.index->match(vhost.routes, request);
     if (r.route == RouteIndex::kNoRoute) return {};
     return {&vhost.routes[r.route], r.matchedLength};

@@ -51,9 +51,16 @@ const char* kPetstoreUpstream =
     "http://10.74.150.107:9000/swagger.json}}\n";
 
 TEST(Gloo0xTest, DocsUpstreamExamples) {
+  // Not convertible, but identifiable: the object exists and its decoder rejects it by name.
   auto lambda = rawOf(std::string(kLambdaUpstream) + kLambdaFunctions);
-  ASSERT_FALSE(lambda.ok());
-  EXPECT_EQ(lambda.error(), "functions: field not supported by Portico yet");
+  ASSERT_TRUE(lambda.ok()) << lambda.error();
+  EXPECT_EQ(lambda->key(), (ObjectKey{"Upstream", "gloo-system", "my-lambda-upstream"}));
+  EXPECT_EQ(lambda->conversionErrors, Strings{"functions: field not supported by Portico yet"});
+  {
+    Errors errors;
+    decodeUpstream(*lambda, errors);
+    EXPECT_EQ(errors.items(), Strings{"functions: field not supported by Portico yet"});
+  }
 
   EXPECT_EQ(converted(kLambdaUpstream), "apiVersion: gloo.solo.io/v1\n"
                                         "kind: Upstream\n"
@@ -78,9 +85,13 @@ TEST(Gloo0xTest, DocsUpstreamExamples) {
                         "functions:\n"
                         "- {name: findPetById, spec: {body: '', headers: {':method': GET}, path: "
                         "'/api/pets/{{ default(id, \"\") }}'}}\n");
-  ASSERT_FALSE(petstore.ok());
-  EXPECT_EQ(petstore.error(), "service_info: field not supported by Portico yet; functions: field "
-                              "not supported by Portico yet");
+  ASSERT_TRUE(petstore.ok()) << petstore.error();
+  {
+    Errors errors;
+    decodeUpstream(*petstore, errors);
+    EXPECT_EQ(errors.items(), (Strings{"service_info: field not supported by Portico yet",
+                                       "functions: field not supported by Portico yet"}));
+  }
 
   auto stat = rawOf(kPetstoreUpstream);
   ASSERT_TRUE(stat.ok()) << stat.error();
@@ -111,6 +122,17 @@ TEST(Gloo0xTest, DocsVirtualServiceExample) {
             "routes[1].single_destination.function: function destinations are not supported by "
             "Portico yet; routes[1].extensions.parameters: field not supported by Portico yet; "
             "ssl_config: TLS virtual services are not supported by Portico yet");
+  auto rejected = rawOf(vs);
+  ASSERT_TRUE(rejected.ok()) << rejected.error();
+  {
+    Errors errors;
+    decodeVirtualService(*rejected, errors);
+    EXPECT_EQ(errors.items(),
+              (Strings{"routes[1].single_destination.function: function destinations are not "
+                       "supported by Portico yet",
+                       "routes[1].extensions.parameters: field not supported by Portico yet",
+                       "ssl_config: TLS virtual services are not supported by Portico yet"}));
+  }
 
   // The part Portico serves: route 0, without TLS.
   auto obj = rawOf("name: default\n"
@@ -397,6 +419,16 @@ TEST(Gloo0xTest, DetectionAndPositions) {
   auto bad = rawOf("name: Bad_Name\ntype: static\nmetadata: {namespace: ns}\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().rfind("metadata.name: invalid name \"Bad_Name\"", 0), 0u) << bad.error();
+  bad = rawOf("name: Bad_Name\ntype: static\nfunctions: [{name: f}]\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().rfind("metadata.name: invalid name \"Bad_Name\"", 0), 0u) << bad.error();
+  EXPECT_NE(bad.error().find("; functions: field not supported by Portico yet"), std::string::npos)
+      << bad.error();
+  // Without a kind there is no object at all: the document fails.
+  bad = rawOf("name: x\nmetadata: {}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(), "cannot tell the kind of this Gloo 0.x object: an upstream has type, a "
+                         "virtual service has routes or domains");
 }
 
 TEST(Gloo0xTest, ConvertToModernFile) {
@@ -412,7 +444,9 @@ TEST(Gloo0xTest, ConvertToModernFile) {
                            "metadata: {name: gw}   # a comment\n"
                            "spec: {bindPort: 8080}\n"
                            "---\n"
-                           "name: default\n"
+                           "# the default virtual service\n"
+                           "\n"
+                           "name: default  # this comment is lost\n"
                            "routes:\n"
                            "- request_matcher: {path_prefix: /}\n"
                            "  single_destination: {upstream: {name: petstore}}\n";
@@ -431,6 +465,8 @@ TEST(Gloo0xTest, ConvertToModernFile) {
             "metadata: {name: gw}   # a comment\n"
             "spec: {bindPort: 8080}\n"
             "---\n"
+            "# the default virtual service\n"
+            "\n"
             "apiVersion: gateway.solo.io/v1\nkind: VirtualService\nmetadata:\n  name: default\n"
             "  namespace: gloo-system\nspec:\n  virtualHost:\n    routes:\n    - matchers:\n"
             "      - prefix: /\n      routeAction:\n        single:\n          upstream:\n"

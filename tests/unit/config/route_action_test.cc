@@ -109,6 +109,12 @@ TEST(DecodeRouteActionTest, RouteActionErrors) {
             Strings{p + ".upstreamGroup.name: required"});
   EXPECT_EQ(routeErrors("routeAction: {single: {upstream: {name: a, namespace: 'Bad_NS'}}}"),
             Strings{p + ".single.upstream.namespace: invalid namespace \"Bad_NS\""});
+  EXPECT_EQ(routeErrors("routeAction: {single: {upstream: web}}"),
+            Strings{p + ".single.upstream: expected a map, got string"});
+  EXPECT_EQ(routeErrors("routeAction: {multi: {destinations: {a: 1}}}"),
+            Strings{p + ".multi.destinations: expected a list, got map"});
+  EXPECT_EQ(routeErrors("routeAction: {multi: {destinations: [x]}}"),
+            Strings{p + ".multi.destinations[0]: expected a map, got string"});
   EXPECT_EQ(routeErrors("routeAction: {single: {kube: {ref: {name: svc}}}}"),
             Strings{p + ".single.kube: field not supported by Portico yet"});
 }

@@ -74,7 +74,8 @@ public:
     int depth = below(5);
     for (int i = 0; i < depth; ++i) p += std::string("/") + kSegments[below(7)];
     if (chance(20)) p += "/";
-    if (!p.empty() && chance(15)) p.resize(static_cast<size_t>(below(static_cast<int>(p.size()) + 1)));
+    if (!p.empty() && chance(15))
+      p.resize(static_cast<size_t>(below(static_cast<int>(p.size()) + 1)));
     return p;
   }
 

@@ -172,6 +172,18 @@ TEST(RouteTable, ManyNestedPrefixesOnOnePath) {
   EXPECT_EQ(outcome(indexedHost(routes), request(path)), (Outcome{100, 10}));
 }
 
+TEST(RouteTable, LongExactPaths) {
+  std::string p254(254, 'x'), p255(255, 'y'), p300(300, 'z');
+  std::vector<RouteEntry> routes{route(1, {exact(p254)}), route(2, {exact(p255)}),
+                                 route(3, {exact(p300, false)}), route(4, {prefix(p300 + "/")})};
+  EXPECT_EQ(matchBoth(routes, request(p254)), 1);
+  EXPECT_EQ(matchBoth(routes, request(p255)), 2);
+  EXPECT_EQ(matchBoth(routes, request(std::string(300, 'Z'))), 3);
+  EXPECT_EQ(matchBoth(routes, request(std::string(301, 'z'))), -1);
+  EXPECT_EQ(matchBoth(routes, request(std::string(256, 'y'))), -1);
+  EXPECT_EQ(matchBoth(routes, request(p300 + "/a")), 4);
+}
+
 TEST(RouteTable, StaleIndexFallsBackToTheScan) {
   VirtualHost v = indexedHost({route(1, {prefix("/a")})});
   v.routes.insert(v.routes.begin(), route(2, {prefix("/")}));

@@ -139,6 +139,16 @@ struct RegexRewrite {
   std::string substitution;
 };
 
+/// options.lbHash.hashPolicies[]: what a ringHash/maglev upstream hashes to pick a host.
+struct HashPolicy {
+  enum class Type { Header, Cookie, SourceIp };
+  Type type = Type::Header;
+  std::string name;  ///< header (lowercased) or cookie name
+  bool terminal = false;
+  int64_t cookieTtlMs = 0;  ///< cookie.ttl: when set, Portico issues the cookie if absent
+  std::string cookiePath;
+};
+
 /// Route options (and, for the fields that apply, virtual-host options).
 struct RouteOptions {
   std::optional<int64_t> timeoutMs;          ///< options.timeout ("15s", "250ms", "1.5s")
@@ -151,6 +161,7 @@ struct RouteOptions {
   std::optional<CorsPolicy> cors;
   std::optional<Faults> faults;
   std::optional<Shadowing> shadowing;
+  std::vector<HashPolicy> hashPolicies;  ///< lbHash.hashPolicies
 };
 
 /// A destination of routeAction.single / multi / an UpstreamGroup.
@@ -248,6 +259,67 @@ struct Gateway {
 
 // ---- Upstream -------------------------------------------------------------------------------
 
+/// One entry of spec.healthChecks (Envoy's HealthCheck as Gloo exposes it).
+struct HealthCheck {
+  enum class Type { Http, Tcp };
+  Type type = Type::Http;
+  int64_t timeoutMs = 1000;   ///< timeout (required by Gloo)
+  int64_t intervalMs = 5000;  ///< interval (required by Gloo)
+  int64_t intervalJitterMs = 0;
+  uint32_t intervalJitterPercent = 0;
+  int64_t initialJitterMs = 0;
+  uint32_t unhealthyThreshold = 3;
+  uint32_t healthyThreshold = 2;
+  // httpHealthCheck
+  std::string httpPath = "/";
+  std::string httpHost;  ///< empty: the upstream host's address
+  /// expectedStatuses[{start, end}]: [start, end); empty = 200 only.
+  std::vector<std::pair<uint32_t, uint32_t>> expectedStatuses;
+  // tcpHealthCheck: send/receive payloads ({text: hex}), already decoded to bytes
+  std::string tcpSend;
+  std::vector<std::string> tcpReceive;
+};
+
+/// spec.outlierDetection (Envoy's OutlierDetection; defaults are Envoy's).
+struct OutlierDetection {
+  uint32_t consecutive5xx = 5;
+  uint32_t consecutiveGatewayFailure = 5;
+  uint32_t enforcingConsecutive5xx = 100;            ///< percent
+  uint32_t enforcingConsecutiveGatewayFailure = 0;   ///< percent
+  int64_t intervalMs = 10000;
+  int64_t baseEjectionTimeMs = 30000;
+  int64_t maxEjectionTimeMs = 300000;
+  uint32_t maxEjectionPercent = 10;
+  uint32_t enforcingSuccessRate = 100;  ///< percent
+  uint32_t successRateMinimumHosts = 5;
+  uint32_t successRateRequestVolume = 100;
+  uint32_t successRateStdevFactor = 1900;  ///< divided by 1000
+};
+
+/// spec.circuitBreakers (Envoy's defaults).
+struct CircuitBreakers {
+  uint32_t maxConnections = 1024;
+  uint32_t maxPendingRequests = 1024;
+  uint32_t maxRequests = 1024;
+  uint32_t maxRetries = 3;
+};
+
+/// spec.loadBalancerConfig.
+struct LoadBalancerConfig {
+  enum class Policy { RoundRobin, LeastRequest, Random, RingHash, Maglev };
+  Policy policy = Policy::RoundRobin;
+  uint32_t choiceCount = 2;           ///< leastRequest.choiceCount
+  uint64_t minimumRingSize = 1024;    ///< ringHash.ringHashConfig.minimumRingSize
+  uint64_t maximumRingSize = 8388608; ///< ringHash.ringHashConfig.maximumRingSize
+  double healthyPanicThreshold = 50;  ///< percent; 0 disables panic mode
+};
+
+struct TcpKeepalive {
+  uint32_t probes = 0;      ///< keepaliveProbes; 0 = system default
+  int64_t timeMs = 0;       ///< keepaliveTime
+  int64_t intervalMs = 0;   ///< keepaliveInterval
+};
+
 struct Upstream {
   Metadata meta;
   /// The oneof field that names the upstream type ("static", later "aws", "kube", ...).
@@ -256,6 +328,13 @@ struct Upstream {
   Value typeSpec;
   /// connectionConfig.connectTimeout; Gloo's default is 5 s.
   int64_t connectTimeoutMs = 5000;
+  uint32_t maxRequestsPerConnection = 0;  ///< connectionConfig; 0 = unlimited
+  std::optional<TcpKeepalive> tcpKeepalive;  ///< connectionConfig.tcpKeepalive
+  uint32_t perConnectionBufferLimitBytes = 0;  ///< connectionConfig; 0 = Portico's default
+  LoadBalancerConfig loadBalancer;
+  std::vector<HealthCheck> healthChecks;
+  std::optional<OutlierDetection> outlierDetection;
+  CircuitBreakers circuitBreakers;
 };
 
 }  // namespace portico::config

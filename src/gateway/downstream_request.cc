@@ -67,6 +67,12 @@ http::ParserAction DownstreamConnection::onHeadersComplete() {
     return http::ParserAction::Continue;
   }
   requestChunked_ = parser_.chunked();
+  if (requestChunked_ && clientHttp10_) {
+    // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message is a framing fault.
+    closeAfterResponse_ = true;
+    localReply(400, "bad request: transfer-encoding in an HTTP/1.0 request");
+    return http::ParserAction::Continue;
+  }
   dispatch();
   return http::ParserAction::Continue;
 }
@@ -74,16 +80,32 @@ http::ParserAction DownstreamConnection::onHeadersComplete() {
 void DownstreamConnection::dispatch() {
   snapshot_ = worker_.acquireSnapshot();
   std::string_view rest = parser_.target();
-  host_ = {};
+  const std::string* hostHeader = nullptr;
+  for (const http::HeaderEntry& h : parser_.headers()) {
+    if (h.name != "host") continue;
+    if (hostHeader) {
+      // RFC 9112 §3.2: more than one Host is a 400 (two readers could pick different ones).
+      closeAfterResponse_ = true;
+      localReply(400, "bad request: more than one host header");
+      return;
+    }
+    hostHeader = &h.value;
+  }
+  host_ = hostHeader ? std::string_view(*hostHeader) : std::string_view();
   if (rest.starts_with("http://") || rest.starts_with("https://")) {
-    // absolute-form: the authority in the target is the host (RFC 9112 §3.2.2).
+    // absolute-form: the authority in the target is the host (RFC 9112 §3.2.2). A Host header
+    // naming another host is refused: a peer that routes on Host would see another request.
     rest.remove_prefix(rest[4] == 's' ? 8 : 7);
     size_t slash = rest.find_first_of("/?");
-    host_ = rest.substr(0, slash);
+    std::string_view authority = rest.substr(0, slash);
+    if (hostHeader && !http::equalsIgnoreCase(authority, *hostHeader)) {
+      closeAfterResponse_ = true;
+      localReply(400, "bad request: host header conflicts with the request target");
+      return;
+    }
+    host_ = authority;
     rest = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
-  } else if (const std::string* h = parser_.headers().get("host")) {
-    host_ = *h;
-  } else if (!clientHttp10_) {
+  } else if (!hostHeader && !clientHttp10_) {
     closeAfterResponse_ = true;
     localReply(400, "bad request: missing host header");
     return;
@@ -315,14 +337,7 @@ void DownstreamConnection::encodeRequestHead(Buffer& out, const upstream::Host& 
 }
 
 void DownstreamConnection::appendBody(Buffer& out, const char* data, size_t len) {
-  if (requestChunked_) {
-    out.appendHex(len);
-    out.append("\r\n");
-    out.append(data, len);
-    out.append("\r\n");
-  } else {
-    out.append(data, len);
-  }
+  appendBodyBytes(out, requestChunked_, data, len);
 }
 
 // ---- request body -------------------------------------------------------------------------------
@@ -451,14 +466,7 @@ http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser&
 }
 
 void DownstreamConnection::onUpstreamBody(const char* data, size_t len) {
-  if (responseChunked_) {
-    out_.appendHex(len);
-    out_.append("\r\n");
-    out_.append(data, len);
-    out_.append("\r\n");
-  } else {
-    out_.append(data, len);
-  }
+  appendBodyBytes(out_, responseChunked_, data, len);
   if (out_.size() >= kFlushNowBytes) flush();
   else scheduleFlush();
   if (upstream_ && out_.size() > worker_.settings().highWatermark) upstream_->pauseReading();

@@ -1,5 +1,5 @@
-// Header rules shared by both directions of the proxy: which headers are hop-by-hop and how a
-// header line is written.
+// Wire details shared by both directions of the proxy: which headers are hop-by-hop, how a
+// header line and a body chunk are written.
 #pragma once
 
 #include <string_view>
@@ -27,6 +27,18 @@ inline void appendHeader(Buffer& out, std::string_view name, std::string_view va
   out.append(": ");
   out.append(value);
   out.append("\r\n");
+}
+
+/// Appends body bytes as they go on the wire: one chunk when `chunked`, else as they are.
+inline void appendBodyBytes(Buffer& out, bool chunked, const char* data, size_t len) {
+  if (chunked) {
+    out.appendHex(len);
+    out.append("\r\n");
+    out.append(data, len);
+    out.append("\r\n");
+  } else {
+    out.append(data, len);
+  }
 }
 
 }  // namespace portico::gateway

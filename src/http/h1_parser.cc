@@ -44,6 +44,7 @@ struct H1Parser::Impl {
     s.contentLength_ = 0;
     s.inMessage_ = true;
     s.inHeaderField_ = false;
+    s.valuePieceEnd_ = nullptr;
     return 0;
   }
   static int onUrl(llhttp_t* p, const char* at, size_t len) {
@@ -97,7 +98,22 @@ struct H1Parser::Impl {
       s.error_ = ParseError::HeadersTooLarge;
       return -1;
     }
+    if (s.valuePieceEnd_ != nullptr) {
+      // A second piece of the same value. That is only a read boundary when the first piece
+      // ended its buffer and this one starts the next; anything else is an obs-fold (RFC 9112
+      // §5.2), which llhttp 8 unfolds silently and a proxy must reject.
+      if (s.valuePieceEnd_ != kEndedBuffer || at != s.bufferStart_) {
+        s.error_ = ParseError::Malformed;
+        s.customReason_ = "obsolete line folding in a header";
+        return -1;
+      }
+    }
     s.headers_.back().value.append(at, len);
+    s.valuePieceEnd_ = at + len;
+    return 0;
+  }
+  static int onHeaderValueComplete(llhttp_t* p) {
+    self(p).valuePieceEnd_ = nullptr;
     return 0;
   }
   static int onHeadersComplete(llhttp_t* p) {
@@ -123,6 +139,7 @@ H1Parser::H1Parser(Type type, H1ParserCallbacks& callbacks, ParserLimits limits)
   impl_->settings.on_header_field = &Impl::onHeaderField;
   impl_->settings.on_header_field_complete = &Impl::onHeaderFieldComplete;
   impl_->settings.on_header_value = &Impl::onHeaderValue;
+  impl_->settings.on_header_value_complete = &Impl::onHeaderValueComplete;
   impl_->settings.on_headers_complete = &Impl::onHeadersComplete;
   impl_->settings.on_body = &Impl::onBody;
   impl_->settings.on_message_complete = &Impl::onMessageComplete;
@@ -137,12 +154,18 @@ void H1Parser::reset() {
   impl_->parser.data = this;
   inMessage_ = false;
   inHeaderField_ = false;
+  valuePieceEnd_ = nullptr;
   error_ = ParseError::None;
   customReason_ = nullptr;
 }
 
 H1Parser::ExecResult H1Parser::execute(const char* data, size_t len) {
   ExecResult r;
+  // The previous buffer's end is remembered so that a value piece continuing at the start of
+  // this buffer is recognised as a read boundary (see onHeaderValue).
+  if (valuePieceEnd_ != nullptr && valuePieceEnd_ == bufferEnd_) valuePieceEnd_ = kEndedBuffer;
+  bufferStart_ = data;
+  bufferEnd_ = data + len;
   llhttp_errno_t err = llhttp_execute(&impl_->parser, data, len);
   if (err == HPE_OK) {
     r.consumed = len;

@@ -97,6 +97,12 @@ private:
   uint64_t contentLength_ = 0;
   bool inMessage_ = false;
   bool inHeaderField_ = false;
+  // obs-fold detection: where the current header value's last piece ended (kEndedBuffer: at
+  // the end of the previous buffer), and the bounds of the buffer being parsed.
+  static inline const char* const kEndedBuffer = reinterpret_cast<const char*>(1);
+  const char* valuePieceEnd_ = nullptr;
+  const char* bufferStart_ = nullptr;
+  const char* bufferEnd_ = nullptr;
   ParseError error_ = ParseError::None;
   const char* customReason_ = nullptr;
 };

@@ -169,6 +169,7 @@ TEST(H1Parser, RejectsMalformedAndSmuggling) {
       {"space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", ParseError::Malformed},
       {"bad request line", "GET/HTTP/1.1\r\n\r\n", ParseError::Malformed},
       {"nul in header", std::string("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 27), ParseError::Malformed},
+      {"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n", ParseError::Malformed},
       {"bad chunk size", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", ParseError::Malformed},
   };
   for (const auto& bc : cases) {
@@ -176,6 +177,14 @@ TEST(H1Parser, RejectsMalformedAndSmuggling) {
     EXPECT_FALSE(c.feed(bc.input, {})) << bc.name;
     EXPECT_EQ(c.parser.error(), bc.error) << bc.name;
     EXPECT_STRNE(c.parser.errorReason(), "") << bc.name;
+  }
+}
+
+TEST(H1Parser, ObsFoldIsRejectedWhereverTheReadsSplit) {
+  const std::string folded = "GET / HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n\ttwo\r\n\r\n";
+  for (size_t cut = 1; cut < folded.size(); ++cut) {
+    Collector c(H1Parser::Type::Request);
+    EXPECT_FALSE(c.feed(folded, {cut})) << "cut at " << cut;
   }
 }
 

@@ -350,9 +350,10 @@ class Backend:
             status, headers, body = http_request(a.port, "GET", "/echo")
     """
 
-    def __init__(self, name="backend", port=0):
+    def __init__(self, name="backend", port=0, fail_status=None):
         self.name = name
         self.requested_port = port
+        self.fail_status = fail_status
         self.port = None
         self.proc = None
         self._stderr = None
@@ -360,8 +361,11 @@ class Backend:
     def start(self):
         _require_executable(TEST_BACKEND, "portico_test_backend (PORTICO_TEST_BACKEND)")
         self._stderr = tempfile.TemporaryFile()
+        args = [str(TEST_BACKEND), "--port", str(self.requested_port), "--name", self.name]
+        if self.fail_status:
+            args += ["--fail-status", str(self.fail_status)]
         self.proc = subprocess.Popen(
-            [str(TEST_BACKEND), "--port", str(self.requested_port), "--name", self.name],
+            args,
             stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL)
         ready, _, _ = select.select([self.proc.stdout], [], [], 10.0)
         line = self.proc.stdout.readline().decode(errors="replace") if ready else ""

@@ -7,7 +7,7 @@
 // pipelined answers in order for free. Request bodies are never buffered beyond 4 KiB (they are
 // hashed with FNV-1a 64 as they stream by), so memory stays constant for any upload size.
 //
-// Usage: portico_test_backend --port N [--name NAME]    (port 0 = any free port)
+// Usage: portico_test_backend --port N [--name NAME] [--fail-status CODE]   (port 0 = any free port)
 // Prints "listening on PORT\n" to stdout once it accepts connections on 127.0.0.1.
 
 #include <arpa/inet.h>
@@ -52,6 +52,8 @@ constexpr std::string_view kPattern =
 static_assert(kPattern.size() == 64 && kWriteChunk % 64 == 0);
 
 std::string g_name = "backend";
+// --fail-status N: every request except /__log is answered N (outlier-detection tests).
+int g_failStatus = 0;
 std::atomic<uint64_t> g_next_connection_id{1};
 std::string g_pattern_block;  // kWriteChunk bytes of kPattern, built once in main()
 
@@ -487,7 +489,9 @@ int onMessageComplete(llhttp_t* p) {
       g_requestLog.push_back(std::string(method) + " " + c.url + " " + headerValue(c, "host"));
   }
 
-  if (path.starts_with("/flaky/")) {
+  if (g_failStatus != 0 && path != "/__log") {
+    ok = sendSimple(c, g_failStatus, "text/plain", "forced failure\n", keep_alive);
+  } else if (path.starts_with("/flaky/")) {
     // /flaky/N/KEY: 503 for the first N requests naming KEY, then 200 (retry tests).
     std::string_view rest = path.substr(7);
     size_t slash = rest.find('/');
@@ -664,7 +668,7 @@ int listenOn(uint16_t port, uint16_t* bound_port) {
 }
 
 int usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s --port N [--name NAME]   (port 0 = any free port)\n", argv0);
+  std::fprintf(stderr, "usage: %s --port N [--name NAME] [--fail-status CODE]   (port 0 = any free port)\n", argv0);
   return 2;
 }
 
@@ -678,6 +682,10 @@ int main(int argc, char** argv) {
       if (!parseDecimal(std::string_view(argv[++i]), port) || port > 65535) return usage(argv[0]);
     } else if (arg == "--name" && i + 1 < argc) {
       g_name = argv[++i];
+    } else if (arg == "--fail-status" && i + 1 < argc) {
+      if (!parseDecimal(std::string_view(argv[++i]), g_failStatus) || g_failStatus < 200 ||
+          g_failStatus > 599)
+        return usage(argv[0]);
     } else if (arg == "--help" || arg == "-h") {
       usage(argv[0]);
       return 0;

@@ -1,5 +1,6 @@
 // decodeGateway and decodeUpstream: gateway.solo.io/v1 Gateway and gloo.solo.io/v1 Upstream's
-// common fields. An upstream's type subtree (spec.static, ...) is left to its plugin.
+// common fields (the resilience ones via decode_upstream_options.cc). An upstream's type subtree
+// (spec.static, ...) is left to its plugin.
 #include <arpa/inet.h>
 
 #include "config/decode.h"
@@ -132,16 +133,17 @@ Upstream decodeUpstream(const RawObject& obj, Errors& errors) {
     }
   }
 
-  if (const Value* conn = s.take("connectionConfig")) {
-    MapReader c(*conn, s.pathOf("connectionConfig"), errors);
-    int64_t ms = 0;
-    if (c.readDurationMs("connectTimeout", ms)) {
-      if (ms > 0)
-        us.connectTimeoutMs = ms;
-      else
-        errors.add(c.pathOf("connectTimeout"), "must be greater than 0");
-    }
-  }
+  if (const Value* conn = s.take("connectionConfig"))
+    detail::decodeConnectionConfig(*conn, s.pathOf("connectionConfig"), us, errors);
+  if (const Value* lb = s.take("loadBalancerConfig"))
+    detail::decodeLoadBalancerConfig(*lb, s.pathOf("loadBalancerConfig"), us.loadBalancer, errors);
+  if (const Value* checks = s.take("healthChecks"))
+    detail::decodeHealthChecks(*checks, s.pathOf("healthChecks"), us.healthChecks, errors);
+  if (const Value* od = s.take("outlierDetection"))
+    detail::decodeOutlierDetection(*od, s.pathOf("outlierDetection"), us.outlierDetection.emplace(),
+                                   errors);
+  if (const Value* cb = s.take("circuitBreakers"))
+    detail::decodeCircuitBreakers(*cb, s.pathOf("circuitBreakers"), us.circuitBreakers, errors);
   // Written by discovery to describe what it found; carries no behaviour.
   s.ignore("discoveryMetadata");
   return us;

@@ -1,5 +1,5 @@
-// Pieces shared by the route decoders (VirtualService, RouteTable, UpstreamGroup, options):
-// internal to src/config — the public decoding API is decode.h. No yaml-cpp or RE2 here.
+// Pieces shared by the route and upstream decoders (VirtualService, RouteTable, UpstreamGroup,
+// options, Upstream): internal to src/config — the public API is decode.h. No yaml-cpp or RE2.
 #pragma once
 
 #include <string>
@@ -35,6 +35,13 @@ bool reportConversionErrors(const RawObject& obj, Errors& errors);
 
 /// True when `v` is a list; otherwise reports "<path>: expected a list, got <type>".
 bool expectList(const Value& v, std::string_view path, Errors& errors);
+/// True when `v` is a map; otherwise reports "<path>: expected a map, got <type>" (also for
+/// null: for list items, where null is not "unset").
+inline bool expectMap(const Value& v, std::string_view path, Errors& errors) {
+  if (v.isMap()) return true;
+  errors.add(path, std::string("expected a map, got ") + typeName(v.type));
+  return false;
+}
 
 /// {name, namespace}: name required; namespace defaults to `defaultNs` and must be valid.
 void decodeResourceRef(const Value& v, const std::string& path, const std::string& defaultNs,
@@ -56,5 +63,31 @@ void decodeRouteOptions(const Value& v, const std::string& path, const std::stri
 /// spec.virtualHost.options: headerManipulation, cors, retries and sortRoutes.
 void decodeVirtualHostOptions(const Value& v, const std::string& path, VirtualService& out,
                               Errors& errors);
+
+// ---- Upstream resilience fields (decode_upstream_options.cc) --------------------------------
+// Each reads one spec field found at `path` ("spec.loadBalancerConfig", ...) into the model,
+// whose defaults are Envoy's; what Portico does not implement is reported by path.
+
+/// spec.loadBalancerConfig: healthyPanicThreshold (a number or {value: N}, 0..100), at most one
+/// of roundRobin (the default), leastRequest{choiceCount}, random, ringHash{ringHashConfig},
+/// maglev; updateMergeWindow is checked and ignored.
+void decodeLoadBalancerConfig(const Value& v, const std::string& path, LoadBalancerConfig& out,
+                              Errors& errors);
+/// spec.healthChecks: at most one entry (as in Envoy) with timeout and interval required, and
+/// httpHealthCheck{path, host, expectedStatuses} or tcpHealthCheck{send, receive} (hex payloads
+/// decoded to bytes).
+void decodeHealthChecks(const Value& v, const std::string& path, std::vector<HealthCheck>& out,
+                        Errors& errors);
+/// spec.outlierDetection (present, even as {}, = enabled). An unset maxEjectionTime becomes
+/// max(300 s, baseEjectionTime), as in Envoy.
+void decodeOutlierDetection(const Value& v, const std::string& path, OutlierDetection& out,
+                            Errors& errors);
+/// spec.circuitBreakers: maxConnections, maxPendingRequests, maxRequests, maxRetries (each >= 1).
+void decodeCircuitBreakers(const Value& v, const std::string& path, CircuitBreakers& out,
+                           Errors& errors);
+/// spec.connectionConfig: connectTimeout, maxRequestsPerConnection, tcpKeepalive (durations
+/// rounded up to whole seconds), perConnectionBufferLimitBytes (>= 1024).
+void decodeConnectionConfig(const Value& v, const std::string& path, Upstream& out,
+                            Errors& errors);
 
 }  // namespace portico::config::detail

@@ -1,6 +1,7 @@
 // Route options and virtual-host options: rewrites, retries, header manipulation, CORS, faults,
-// shadowing. Every option Portico does not implement (transformations, extauth, ratelimit, waf,
-// jwt, rbac, ...) stays unread, so MapReader reports it by path.
+// shadowing, lbHash (routes only, as in Gloo). Every option Portico does not implement
+// (transformations, extauth, ratelimit, waf, jwt, rbac, ...) stays unread, so MapReader reports
+// it by path.
 #include <charconv>
 #include <cstdint>
 
@@ -317,6 +318,88 @@ void decodeRewrites(MapReader& r, RouteOptions& out) {
   if (r.readBool("autoHostRewrite", autoHost)) out.autoHostRewrite = autoHost;
 }
 
+// A Set-Cookie Path attribute value: a ';' or a control character would end or break the header.
+bool isCookiePath(std::string_view path) {
+  if (path.empty() || path[0] != '/') return false;
+  for (char c : path) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == ';' || u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+void decodeHashCookie(const Value& v, const std::string& path, HashPolicy& out, Errors& errors) {
+  MapReader c(v, path, errors);
+  if (!v.isMap()) return;  // reported by the reader
+  out.type = HashPolicy::Type::Cookie;
+  if (c.requireString("name", out.name) && !isToken(out.name))
+    errors.add(c.pathOf("name"), "invalid cookie name " + jsonQuote(out.name) +
+                                     ": expected a token (letters, digits and !#$%&'*+-.^_`|~)");
+  int64_t ttlMs = 0;
+  if (c.readDurationMs("ttl", ttlMs)) {
+    // Envoy reads ttl 0s as "generate a session cookie", which the model cannot say yet.
+    if (ttlMs > 0)
+      out.cookieTtlMs = ttlMs;
+    else
+      errors.add(c.pathOf("ttl"), "must be greater than 0 (session cookies, ttl 0s, are not "
+                                  "supported by Portico yet)");
+  }
+  std::string cookiePath;
+  if (c.readString("path", cookiePath) && !cookiePath.empty()) {
+    if (isCookiePath(cookiePath))
+      out.cookiePath = std::move(cookiePath);
+    else
+      errors.add(c.pathOf("path"), "invalid cookie path " + jsonQuote(cookiePath) +
+                                       ": expected a path starting with '/', without ';' or "
+                                       "control characters");
+  }
+}
+
+// options.lbHash: {hashPolicies: [{header | cookie{name, ttl, path} | sourceIp: true,
+// terminal}]}, for upstreams balanced by ringHash or maglev.
+void decodeLbHash(const Value& v, const std::string& path, std::vector<HashPolicy>& out,
+                  Errors& errors) {
+  MapReader r(v, path, errors);
+  const Value* policies = r.take("hashPolicies");
+  if (!policies) return;
+  std::string listPath = r.pathOf("hashPolicies");
+  if (!expectList(*policies, listPath, errors)) return;
+  for (size_t i = 0; i < policies->list.size(); ++i) {
+    std::string itemPath = indexPath(listPath, i);
+    if (!expectMap(policies->list[i], itemPath, errors)) continue;
+    MapReader p(policies->list[i], itemPath, errors);
+    HashPolicy policy;
+    size_t keys = static_cast<size_t>(p.has("header")) + p.has("cookie") + p.has("sourceIp");
+    if (keys > 1)
+      errors.add(itemPath, "only one of header, cookie, sourceIp may be set");
+    else if (keys == 0)
+      errors.add(itemPath, "one of header, cookie, sourceIp is required");
+    if (p.has("header")) {
+      std::string header;
+      policy.type = HashPolicy::Type::Header;
+      if (p.requireString("header", header)) {
+        if (isToken(header))
+          policy.name = lowerAscii(header);
+        else
+          errors.add(p.pathOf("header"),
+                     "invalid header name " + jsonQuote(header) +
+                         ": expected a token (letters, digits and !#$%&'*+-.^_`|~)");
+      }
+    }
+    if (const Value* cookie = p.take("cookie"))
+      decodeHashCookie(*cookie, p.pathOf("cookie"), policy, errors);
+    bool sourceIp = false;
+    if (p.readBool("sourceIp", sourceIp)) {
+      policy.type = HashPolicy::Type::SourceIp;
+      if (!sourceIp)
+        errors.add(p.pathOf("sourceIp"), "must be true: false hashes nothing (use header or "
+                                         "cookie to hash on something else)");
+    }
+    p.readBool("terminal", policy.terminal);
+    out.push_back(std::move(policy));
+  }
+}
+
 }  // namespace
 
 void decodeRouteOptions(const Value& v, const std::string& path, const std::string& defaultNs,
@@ -341,6 +424,8 @@ void decodeRouteOptions(const Value& v, const std::string& path, const std::stri
     decodeFaults(*faults, r.pathOf("faults"), out.faults.emplace(), errors);
   if (const Value* shadowing = r.take("shadowing"))
     decodeShadowing(*shadowing, r.pathOf("shadowing"), defaultNs, out.shadowing.emplace(), errors);
+  if (const Value* lbHash = r.take("lbHash"))
+    decodeLbHash(*lbHash, r.pathOf("lbHash"), out.hashPolicies, errors);
 }
 
 void decodeVirtualHostOptions(const Value& v, const std::string& path, VirtualService& out,

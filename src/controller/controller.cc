@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "config/decode.h"
+#include "controller/host_resolvers.h"
 #include "controller/route_translator.h"
 
 namespace portico::controller {
@@ -136,11 +137,43 @@ struct Controller::State {
 };
 
 Controller::Controller(store::ConfigStore& store, const PluginRegistry& plugins,
-                       gateway::SnapshotHolder* holder, ControllerOptions options)
+                       gateway::SnapshotHolder* holder, ControllerOptions options,
+                       HostnameResolver& resolver, CachingHostResolver* caching)
     : state_(std::make_unique<State>()), store_(store), plugins_(plugins), holder_(holder),
-      options_(options) {}
+      options_(options), resolver_(resolver), caching_(caching) {}
 
-Controller::~Controller() = default;
+Controller::~Controller() { stop(); }
+
+void Controller::start() {
+  thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(requestMutex_);
+    for (;;) {
+      requestCv_.wait(lock, [this] { return rebuildRequested_ || stopping_; });
+      if (stopping_) return;
+      rebuildRequested_ = false;
+      lock.unlock();
+      rebuild();
+      lock.lock();
+    }
+  });
+}
+
+void Controller::requestRebuild() {
+  {
+    std::lock_guard<std::mutex> lock(requestMutex_);
+    rebuildRequested_ = true;
+  }
+  requestCv_.notify_one();
+}
+
+void Controller::stop() {
+  {
+    std::lock_guard<std::mutex> lock(requestMutex_);
+    stopping_ = true;
+  }
+  requestCv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
 
 bool Controller::ready() const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -231,7 +264,7 @@ void Controller::rebuild() {
         if (errors.empty()) {
           const UpstreamPlugin* plugin = plugins_.upstreamPlugin(up.type);
           if (!plugin) errors.add("spec." + up.type, "upstream type \"" + up.type + "\" is not supported by this build");
-          else plugin->translate(up, *cluster, errors);
+          else plugin->translate(up, PluginContext{resolver_}, *cluster, errors);
         }
         return upstream::ClusterConstSharedPtr(cluster);
       },
@@ -393,6 +426,7 @@ void Controller::rebuild() {
     if (!conflicted.count(k)) st.inEffectStorage.push_back(v.raw);
   for (const auto& [k, v] : gateways) st.inEffectStorage.push_back(v.raw);
 
+  if (caching_) caching_->endBuild();
   ++st.builds;
   snap->version = st.builds;
   if (holder_) {

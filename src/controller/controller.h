@@ -3,11 +3,13 @@
 // bad edit is Rejected while the previous version keeps serving.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/model.h"
@@ -32,15 +34,26 @@ struct ControllerOptions {
   bool bindListeners = true;
 };
 
+class CachingHostResolver;
+
 class Controller {
 public:
-  /// `holder` may be null (validation only).
+  /// `holder` may be null (validation only). `resolver` answers plugins' hostname lookups;
+  /// when it is a CachingHostResolver, give it as `caching` too so that unused names are
+  /// dropped after each build.
   Controller(store::ConfigStore& store, const PluginRegistry& plugins,
-             gateway::SnapshotHolder* holder, ControllerOptions options);
+             gateway::SnapshotHolder* holder, ControllerOptions options,
+             HostnameResolver& resolver, CachingHostResolver* caching = nullptr);
   ~Controller();
 
   /// Reads the store, rebuilds and publishes. Serialized; safe from any thread.
   void rebuild();
+  /// Starts the controller thread, which rebuilds after requestRebuild() (coalescing bursts).
+  void start();
+  /// Thread-safe and cheap: asks the controller thread for a rebuild (store change, DNS answer).
+  void requestRebuild();
+  /// Stops the controller thread (a rebuild in progress finishes first).
+  void stop();
   /// Called after each publish (to wake the workers).
   void setOnPublish(std::function<void()> fn) { onPublish_ = std::move(fn); }
 
@@ -59,7 +72,15 @@ private:
   gateway::SnapshotHolder* holder_;
   ControllerOptions options_;
   std::function<void()> onPublish_;
+  HostnameResolver& resolver_;
+  CachingHostResolver* caching_;
   mutable std::mutex mutex_;
+  // Rebuild requests for the controller thread.
+  std::mutex requestMutex_;
+  std::condition_variable requestCv_;
+  bool rebuildRequested_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 /// JSON array of status entries ({kind, namespace, name, state, reason}).

@@ -16,6 +16,8 @@
 #include "common/log.h"
 #include "config/decode.h"
 #include "controller/controller.h"
+#include "controller/host_resolvers.h"
+#include "net/dns_resolver.h"
 #include "gateway/worker.h"
 #include "store/file_store.h"
 #include "store/memory_store.h"
@@ -117,7 +119,8 @@ int runValidate(const std::vector<std::string>& args) {
   store::MemoryStore store(store::FileStore::loadPaths(paths));
   PluginRegistry plugins;
   registerBuiltinPlugins(plugins);
-  controller::Controller controller(store, plugins, nullptr, {1, false});
+  controller::BlockingHostResolver resolver;
+  controller::Controller controller(store, plugins, nullptr, {1, false}, resolver);
   controller.rebuild();
   int rejected = 0;
   for (const auto& s : controller.statuses()) {
@@ -212,7 +215,18 @@ int runServe(const std::vector<std::string>& args) {
   PluginRegistry plugins;
   registerBuiltinPlugins(plugins);
   gateway::SnapshotHolder holder;
-  controller::Controller controller(**store, plugins, &holder, {flags.workers, true});
+  auto dns = net::DnsResolver::create();
+  if (!dns.ok()) {
+    LOG_ERROR("dns resolver: %s", dns.error().c_str());
+    return 1;
+  }
+  controller::Controller* controllerPtr = nullptr;
+  controller::CachingHostResolver resolver(**dns, [&controllerPtr] {
+    if (controllerPtr) controllerPtr->requestRebuild();
+  });
+  controller::Controller controller(**store, plugins, &holder, {flags.workers, true}, resolver,
+                                    &resolver);
+  controllerPtr = &controller;
 
   std::vector<std::unique_ptr<gateway::Worker>> workers;
   for (size_t i = 0; i < flags.workers; ++i)
@@ -235,7 +249,8 @@ int runServe(const std::vector<std::string>& args) {
     for (auto& w : workers) w->stop();
     return 1;
   }
-  s = (*store)->watch([&controller] { controller.rebuild(); });
+  controller.start();
+  s = (*store)->watch([&controller] { controller.requestRebuild(); });
   if (!s.ok()) LOG_WARN("--config-dir: not watching for changes: %s", s.message().c_str());
   LOG_INFO("portico %s: %zu workers, config %s, admin http://%s", PORTICO_VERSION, flags.workers,
            flags.configDir.c_str(), adminServer.address().toString().c_str());
@@ -245,7 +260,7 @@ int runServe(const std::vector<std::string>& args) {
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
       LOG_INFO("SIGHUP: reloading config");
-      controller.rebuild();
+      controller.requestRebuild();
       continue;
     }
     LOG_INFO("%s: draining (up to %lld ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -253,6 +268,8 @@ int runServe(const std::vector<std::string>& args) {
     break;
   }
   (*store)->stop();
+  controller.stop();
+  (*dns)->stop();
   for (auto& w : workers) w->drain();
   for (auto& w : workers) w->join();
   adminServer.stop();

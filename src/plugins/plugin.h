@@ -7,11 +7,28 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "config/errors.h"
 #include "config/model.h"
+#include "net/address.h"
 #include "upstream/cluster.h"
 
 namespace portico {
+
+/// Name resolution as plugins see it. The gateway's implementation never blocks: it answers
+/// from the cache of an asynchronous resolver and starts resolving names it has not seen (a
+/// rebuild follows the answer); `portico validate` resolves on the spot.
+class HostnameResolver {
+public:
+  virtual ~HostnameResolver() = default;
+  /// The addresses of `hostname` with `port`, or an error saying why there are none (yet).
+  virtual Result<std::vector<net::Address>> resolve(const std::string& hostname, uint16_t port) = 0;
+};
+
+/// What a plugin may use while translating.
+struct PluginContext {
+  HostnameResolver& resolver;
+};
 
 /// Turns one upstream type's spec (spec.<type>) into a Cluster.
 class UpstreamPlugin {
@@ -22,8 +39,8 @@ public:
   /// Decodes upstream.typeSpec and fills `cluster.hosts` (and type-specific settings).
   /// Problems go to `errors` with paths from the document root ("spec.static.hosts[0].port").
   /// Runs on the controller thread, never on a worker.
-  virtual void translate(const config::Upstream& upstream, upstream::Cluster& cluster,
-                         config::Errors& errors) const = 0;
+  virtual void translate(const config::Upstream& upstream, const PluginContext& context,
+                         upstream::Cluster& cluster, config::Errors& errors) const = 0;
 };
 
 class PluginRegistry {

@@ -1,22 +1,29 @@
-// Cluster: the runtime form of one Upstream — its hosts and connection settings — as the data
-// plane uses it. Built by upstream plugins in the controller; immutable inside a Snapshot.
+// Cluster: the runtime form of one Upstream — its hosts, connection settings and resilience
+// settings — as the data plane uses it. Built by upstream plugins in the controller; immutable
+// inside a Snapshot.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "config/model.h"
 #include "net/address.h"
 
 namespace portico::upstream {
 
+struct ClusterLbData;  // upstream/load_balancer.h
+
 struct Host {
   net::Address address;
-  /// "10.0.0.1:8080": identifies the host's connection pool across snapshots.
+  /// "10.0.0.1:8080": identifies the host's connection pool and its shared health state
+  /// (HostHealthRegistry) across snapshots.
   std::string key;
   /// Hostname as configured (for Host-less logs); empty when configured as an IP.
   std::string hostname;
+  /// Relative share of traffic (static: loadBalancingWeight). Balancers treat 0 as 1.
   uint32_t weight = 1;
 };
 
@@ -24,6 +31,20 @@ struct Cluster {
   std::string name;  ///< "petstore.gloo-system"
   std::vector<Host> hosts;
   int64_t connectTimeoutMs = 5000;
+  /// Hostnames that gave no address (yet): "name: reason". Shown by the admin API.
+  std::vector<std::string> unresolved;
+
+  // Resilience settings, copied from the Upstream by the controller.
+  config::LoadBalancerConfig loadBalancer;        ///< spec.loadBalancerConfig
+  std::vector<config::HealthCheck> healthChecks;  ///< spec.healthChecks (index = check index)
+  std::optional<config::OutlierDetection> outlierDetection;  ///< spec.outlierDetection
+  config::CircuitBreakers circuitBreakers;                  ///< spec.circuitBreakers
+
+  /// Shared, immutable balancing data (host health pointers, ring / Maglev table), built once
+  /// per cluster by buildClusterLbData() after `hosts` is final and before the Cluster is
+  /// published. Null when the controller did not build it (the gateway then cannot balance
+  /// by health).
+  std::shared_ptr<const ClusterLbData> lbData;
 };
 
 using ClusterConstSharedPtr = std::shared_ptr<const Cluster>;

@@ -1,7 +1,4 @@
 // The static upstream type (spec.static): a fixed list of hosts, IPs or hostnames.
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include "config/field_reader.h"
 #include "plugins/plugin.h"
 
@@ -12,8 +9,8 @@ class StaticPlugin final : public UpstreamPlugin {
 public:
   std::string_view type() const override { return "static"; }
 
-  void translate(const config::Upstream& upstream, upstream::Cluster& cluster,
-                 config::Errors& errors) const override {
+  void translate(const config::Upstream& upstream, const PluginContext& context,
+                 upstream::Cluster& cluster, config::Errors& errors) const override {
     config::MapReader spec(upstream.typeSpec, "spec.static", errors);
     const config::Value* hosts = spec.take("hosts");
     std::string hostsPath = spec.pathOf("hosts");
@@ -22,7 +19,7 @@ public:
                                                       : "at least one host is required");
     } else {
       for (size_t i = 0; i < hosts->list.size(); ++i)
-        translateHost(hosts->list[i], config::indexPath(hostsPath, i), cluster, errors);
+        translateHost(hosts->list[i], config::indexPath(hostsPath, i), context, cluster, errors);
     }
     // useTls / serviceSpec / autoSniRewrite... are reported by finish() as not supported yet.
     spec.finish();
@@ -30,7 +27,8 @@ public:
 
 private:
   static void translateHost(const config::Value& v, const std::string& path,
-                            upstream::Cluster& cluster, config::Errors& errors) {
+                            const PluginContext& context, upstream::Cluster& cluster,
+                            config::Errors& errors) {
     config::MapReader host(v, path, errors);
     std::string addr;
     int64_t port = 0, weight = 1;
@@ -40,31 +38,31 @@ private:
       ok = false;
     }
     host.readInt("loadBalancingWeight", 1, 1 << 24, weight);
+    host.ignore("sniAddr");  // only meaningful with TLS, which rejects its own fields
     host.finish();
     if (!ok) return;
 
-    upstream::Host h;
     auto ip = net::Address::fromIp(addr, static_cast<uint16_t>(port));
     if (ip.ok()) {
-      h.address = *ip;
-    } else {
-      // A hostname. TODO(issue 4): asynchronous c-ares resolution with TTL re-resolution; until
-      // then the name is resolved once per snapshot build, on the controller thread.
-      addrinfo hints{};
-      hints.ai_family = AF_UNSPEC;
-      hints.ai_socktype = SOCK_STREAM;
-      addrinfo* res = nullptr;
-      int rc = getaddrinfo(addr.c_str(), std::to_string(port).c_str(), &hints, &res);
-      if (rc != 0 || !res) {
-        errors.add(config::joinPath(path, "addr"),
-                   "cannot resolve \"" + addr + "\": " + gai_strerror(rc));
-        return;
-      }
-      h.address = net::Address::fromSockaddr(res->ai_addr, res->ai_addrlen);
-      h.hostname = addr;
-      freeaddrinfo(res);
+      addHost(cluster, *ip, "", weight);
+      return;
     }
-    h.key = h.address.toString();
+    // A hostname: every address it resolves to is a host. Until the first answer arrives the
+    // upstream simply has no host for it (the controller rebuilds when the answer comes).
+    auto addresses = context.resolver.resolve(addr, static_cast<uint16_t>(port));
+    if (!addresses.ok()) {
+      cluster.unresolved.push_back(addr + ": " + addresses.error());
+      return;
+    }
+    for (const net::Address& a : *addresses) addHost(cluster, a, addr, weight);
+  }
+
+  static void addHost(upstream::Cluster& cluster, const net::Address& address,
+                      const std::string& hostname, int64_t weight) {
+    upstream::Host h;
+    h.address = address;
+    h.key = address.toString();
+    h.hostname = hostname;
     h.weight = static_cast<uint32_t>(weight);
     cluster.hosts.push_back(std::move(h));
   }

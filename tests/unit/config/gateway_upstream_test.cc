@@ -148,6 +148,7 @@ TEST(DecodeUpstreamTest, Errors) {
       upstreamErrors("  static: {}\n  kube: {}\n"),
       std::vector<std::string>{
           "spec: only one of static, kube, aws, azure, consul, awsEc2, gcp, pipe may be set"});
+  // The resilience fields are decoded (upstream_options_test.cc); the rest are still reported.
   EXPECT_EQ(
       upstreamErrors("  static: {}\n"
                      "  sslConfig: {sni: x}\n"
@@ -155,16 +156,12 @@ TEST(DecodeUpstreamTest, Errors) {
                      "  loadBalancerConfig: {roundRobin: {}}\n"
                      "  healthChecks: []\n"
                      "  outlierDetection: {}\n"),
-      (std::vector<std::string>{"spec.sslConfig: field not supported by Portico yet",
-                                "spec.circuitBreakers: field not supported by Portico yet",
-                                "spec.loadBalancerConfig: field not supported by Portico yet",
-                                "spec.healthChecks: field not supported by Portico yet",
-                                "spec.outlierDetection: field not supported by Portico yet"}));
+      (std::vector<std::string>{"spec.sslConfig: field not supported by Portico yet"}));
   EXPECT_EQ(upstreamErrors("  static: {}\n  connectionConfig: {connectTimeout: 0s, "
-                           "maxRequestsPerConnection: 5}\n"),
+                           "maxRequestsPerConnection: 5, http2ProtocolOptions: {}}\n"),
             (std::vector<std::string>{
                 "spec.connectionConfig.connectTimeout: must be greater than 0",
-                "spec.connectionConfig.maxRequestsPerConnection: field not supported by Portico "
+                "spec.connectionConfig.http2ProtocolOptions: field not supported by Portico "
                 "yet"}));
   Errors errors;
   decodeUpstream(raw("apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: x}\n"), errors);

@@ -3,6 +3,7 @@
 
 #include "config/decode.h"
 #include "controller/controller.h"
+#include "controller/host_resolvers.h"
 #include "store/memory_store.h"
 
 namespace portico::controller {
@@ -56,12 +57,13 @@ class ControllerTest : public ::testing::Test {
 protected:
   PluginRegistry plugins;
   gateway::SnapshotHolder holder;
+  BlockingHostResolver resolver;
   void SetUp() override { registerBuiltinPlugins(plugins); }
 };
 
 TEST_F(ControllerTest, AcceptsAndTranslates) {
   store::MemoryStore store(load(std::string(kUpstream) + "---" + virtualService("petstore")));
-  Controller c(store, plugins, &holder, {1, false});
+  Controller c(store, plugins, &holder, {1, false}, resolver);
   EXPECT_FALSE(c.ready());
   c.rebuild();
   EXPECT_TRUE(c.ready());
@@ -88,7 +90,7 @@ TEST_F(ControllerTest, AcceptsAndTranslates) {
 
 TEST_F(ControllerTest, MissingUpstreamIsRejectedWithFieldPath) {
   store::MemoryStore store(load(virtualService("nope")));
-  Controller c(store, plugins, &holder, {1, false});
+  Controller c(store, plugins, &holder, {1, false}, resolver);
   c.rebuild();
   auto statuses = c.statuses();
   const auto* vs = find(statuses, "VirtualService", "default");
@@ -103,7 +105,7 @@ TEST_F(ControllerTest, MissingUpstreamIsRejectedWithFieldPath) {
 
 TEST_F(ControllerTest, RejectedEditKeepsLastAcceptedVersion) {
   store::MemoryStore store(load(std::string(kUpstream) + "---" + virtualService("petstore")));
-  Controller c(store, plugins, &holder, {1, false});
+  Controller c(store, plugins, &holder, {1, false}, resolver);
   c.rebuild();
   auto bad = load(virtualService("missing"));
   ASSERT_TRUE(store.put(bad.objects[0]).ok());
@@ -132,9 +134,9 @@ kind: Upstream
 metadata: {name: breaker, namespace: gloo-system}
 spec:
   static: {hosts: [{addr: 127.0.0.1, port: 1}]}
-  circuitBreakers: {maxConnections: 1}
+  circuitBreakers: {trackRemaining: true}
 )"));
-  Controller c(store, plugins, &holder, {1, false});
+  Controller c(store, plugins, &holder, {1, false}, resolver);
   c.rebuild();
   auto statuses = c.statuses();
   const auto* rt = find(statuses, "AuthConfig", "rt");
@@ -150,7 +152,7 @@ TEST_F(ControllerTest, DomainClashRejectsTheSecondVirtualService) {
   std::string second = virtualService("petstore", "['a.com']");
   second.replace(second.find("name: default"), 13, "name: other");
   store::MemoryStore store(load(std::string(kUpstream) + "---" + virtualService("petstore", "['a.com', 'b.com']") + "---" + second));
-  Controller c(store, plugins, &holder, {1, false});
+  Controller c(store, plugins, &holder, {1, false}, resolver);
   c.rebuild();
   auto statuses = c.statuses();
   const auto* other = find(statuses, "VirtualService", "other");

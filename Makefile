@@ -3,8 +3,9 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure build run test bench clean install
+.PHONY: all deps configure build run test bench fuzz clean install
 
 all: build
 
@@ -25,6 +26,10 @@ test: build
 
 bench: build
 	@./bench/run.sh $(BUILD_DIR)
+
+# libFuzzer targets (clang, ASan + UBSan) in build-fuzz/, FUZZ_SECONDS each; see scripts/fuzz.sh.
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
 
 install: build
 	@cmake --install $(BUILD_DIR)

@@ -64,12 +64,13 @@ done
 # ---- build ---------------------------------------------------------------------------------------
 start=$(date +%s)
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-  CC=clang CXX=clang++ cmake -S "$FUZZ_DIR" -B "$BUILD_DIR" -G Ninja >"$BUILD_DIR.configure.log" 2>&1 || {
-    cat "$BUILD_DIR.configure.log" >&2
+  mkdir -p "$BUILD_DIR"
+  CC=clang CXX=clang++ cmake -S "$FUZZ_DIR" -B "$BUILD_DIR" -G Ninja >"$BUILD_DIR/configure.log" 2>&1 || {
+    cat "$BUILD_DIR/configure.log" >&2
     echo "fuzz.sh: configuring $BUILD_DIR failed" >&2
     exit 2
   }
-  rm -f "$BUILD_DIR.configure.log"
+  rm -f "$BUILD_DIR/configure.log"
 fi
 build_targets=()
 for t in "${targets[@]}"; do build_targets+=("${t}_fuzz"); done

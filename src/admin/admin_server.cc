@@ -121,6 +121,8 @@ void AdminServer::route(std::string_view method, std::string_view path, int& sta
     body = controller::statusesJson(controller_.statuses());
   } else if (path == "/config_dump") {
     body = controller_.configDumpJson();
+  } else if (path == "/upstreams") {
+    body = controller_.upstreamsJson();
   } else if (path == "/metrics") {
     // Placeholder until the observability issue: the controller's own counters only.
     contentType = "text/plain; version=0.0.4";
@@ -138,7 +140,7 @@ void AdminServer::route(std::string_view method, std::string_view path, int& sta
            "portico_controller_objects{state=\"rejected\"} " + std::to_string(rejected) + "\n";
   } else if (path == "/") {
     contentType = "text/plain";
-    body = "portico admin: /ready /statuses /config_dump /metrics\n";
+    body = "portico admin: /ready /statuses /config_dump /upstreams /metrics\n";
   } else {
     status = 404;
     contentType = "text/plain";

@@ -8,6 +8,11 @@
 #include "config/decode.h"
 #include "controller/host_resolvers.h"
 #include "controller/route_translator.h"
+#include "controller/upstream_status.h"
+#include "upstream/circuit_breaker.h"
+#include "upstream/health_checker.h"
+#include "upstream/load_balancer.h"
+#include "upstream/outlier_detector.h"
 
 namespace portico::controller {
 
@@ -130,6 +135,10 @@ struct Controller::State {
   std::map<ObjectKey, Accepted<config::RouteTable>> lastRouteTables;
   std::map<std::string, std::shared_ptr<gateway::ListenSocketSet>> sockets;  // by address
   std::map<ObjectKey, std::string> fileOfObject;  // where each object was last read from
+  // Upstream runtime state that outlives snapshots (by cluster name).
+  std::unique_ptr<upstream::HostHealthRegistry> healthRegistry;
+  std::map<std::string, std::shared_ptr<const upstream::ClusterLbData>> lbData;
+  std::map<std::string, std::shared_ptr<upstream::ClusterBreakers>> breakers;
   std::vector<StatusEntry> statuses;
   std::vector<RawObject> inEffectStorage;
   bool published = false;
@@ -140,11 +149,68 @@ Controller::Controller(store::ConfigStore& store, const PluginRegistry& plugins,
                        gateway::SnapshotHolder* holder, ControllerOptions options,
                        HostnameResolver& resolver, CachingHostResolver* caching)
     : state_(std::make_unique<State>()), store_(store), plugins_(plugins), holder_(holder),
-      options_(options), resolver_(resolver), caching_(caching) {}
+      options_(options), resolver_(resolver), caching_(caching) {
+  state_->healthRegistry = std::make_unique<upstream::HostHealthRegistry>(options_.workers);
+}
 
-Controller::~Controller() { stop(); }
+Controller::~Controller() {
+  stop();
+  // The detector runs on the checker's loop: stop the thread, then destroy detector, checker.
+  if (healthChecker_) healthChecker_->stop();
+  outlierDetector_.reset();
+  healthChecker_.reset();
+}
+
+void Controller::attachRuntime(State& st, upstream::Cluster& cluster) {
+  auto previous = st.lbData.find(cluster.name);
+  cluster.lbData = upstream::buildClusterLbData(
+      cluster, *st.healthRegistry, previous == st.lbData.end() ? nullptr : previous->second.get());
+  auto& breakers = st.breakers[cluster.name];
+  if (!breakers) {
+    breakers = std::make_shared<upstream::ClusterBreakers>();
+    for (size_t w = 0; w < options_.workers; ++w)
+      breakers->perWorker.push_back(std::make_unique<upstream::CircuitBreaker>());
+  }
+  for (size_t w = 0; w < options_.workers; ++w)
+    breakers->perWorker[w]->setLimits(
+        upstream::workerShare(cluster.circuitBreakers, options_.workers, w));
+  cluster.breakers = breakers;
+}
+
+void Controller::updateChecks(State& st, const gateway::Snapshot& snap) {
+  std::map<std::string, std::shared_ptr<const upstream::ClusterLbData>> lbData;
+  std::vector<upstream::HealthCheckTarget> targets;
+  std::vector<upstream::OutlierCluster> outliers;
+  std::set<std::string> names;
+  for (const auto& cluster : snap.clusters) {
+    names.insert(cluster->name);
+    if (!cluster->lbData) continue;
+    lbData[cluster->name] = cluster->lbData;
+    if (!cluster->healthChecks.empty()) {
+      auto t = upstream::healthCheckTargets(*cluster, *cluster->lbData);
+      std::move(t.begin(), t.end(), std::back_inserter(targets));
+    }
+    if (cluster->outlierDetection) outliers.push_back(upstream::outlierCluster(*cluster, *cluster->lbData));
+  }
+  st.lbData = std::move(lbData);
+  std::erase_if(st.breakers, [&](const auto& kv) { return !names.count(kv.first); });
+  if (healthChecker_) healthChecker_->update(std::move(targets));
+  if (outlierDetector_) outlierDetector_->update(std::move(outliers));
+}
 
 void Controller::start() {
+  auto checker = upstream::HealthChecker::create();
+  if (checker.ok() && (*checker)->start().ok()) {
+    healthChecker_ = std::move(*checker);
+    outlierDetector_ = std::make_unique<upstream::OutlierDetector>(healthChecker_->loop());
+    // The first build happened before start(): give the checker what it has.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (holder_) {
+      if (auto snap = holder_->load()) updateChecks(*state_, *snap);
+    }
+  } else {
+    LOG_ERROR("health checker: %s", checker.ok() ? "cannot start its thread" : checker.error().c_str());
+  }
   thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(requestMutex_);
     for (;;) {
@@ -186,8 +252,33 @@ uint64_t Controller::builds() const {
 }
 
 std::vector<StatusEntry> Controller::statuses() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return state_->statuses;
+  std::vector<StatusEntry> out;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    out = state_->statuses;
+  }
+  auto snap = holder_ ? holder_->load() : nullptr;
+  if (!snap) return out;
+  for (StatusEntry& e : out) {
+    if (e.kind != "Upstream") continue;
+    std::string name = e.name + "." + e.ns;
+    for (const auto& cluster : snap->clusters)
+      if (cluster->name == name) e.details = clusterHostsJson(*cluster, options_.workers);
+  }
+  return out;
+}
+
+std::string Controller::upstreamsJson() const {
+  auto snap = holder_ ? holder_->load() : nullptr;
+  std::string out = "[";
+  if (snap) {
+    for (size_t i = 0; i < snap->clusters.size(); ++i) {
+      if (i) out += ",";
+      out += "{\"name\":" + config::jsonQuote(snap->clusters[i]->name) + "," +
+             clusterHostsJson(*snap->clusters[i], options_.workers) + "}";
+    }
+  }
+  return out + "]";
 }
 
 void Controller::rebuild() {
@@ -261,11 +352,19 @@ void Controller::rebuild() {
         auto cluster = std::make_shared<upstream::Cluster>();
         cluster->name = raw.meta.name + "." + raw.meta.ns;
         cluster->connectTimeoutMs = up.connectTimeoutMs;
+        cluster->loadBalancer = up.loadBalancer;
+        cluster->healthChecks = up.healthChecks;
+        cluster->outlierDetection = up.outlierDetection;
+        cluster->circuitBreakers = up.circuitBreakers;
+        cluster->maxRequestsPerConnection = up.maxRequestsPerConnection;
+        cluster->tcpKeepalive = up.tcpKeepalive;
+        cluster->perConnectionBufferLimitBytes = up.perConnectionBufferLimitBytes;
         if (errors.empty()) {
           const UpstreamPlugin* plugin = plugins_.upstreamPlugin(up.type);
           if (!plugin) errors.add("spec." + up.type, "upstream type \"" + up.type + "\" is not supported by this build");
           else plugin->translate(up, PluginContext{resolver_}, *cluster, errors);
         }
+        if (errors.empty()) attachRuntime(st, *cluster);
         return upstream::ClusterConstSharedPtr(cluster);
       },
       [](const upstream::ClusterConstSharedPtr&, Errors&) {}, accept, reject);
@@ -412,6 +511,7 @@ void Controller::rebuild() {
     snap->listeners.push_back(std::move(listener));
   }
   st.sockets = std::move(socketsInUse);
+  updateChecks(st, *snap);
 
   // ---- statuses and what is in effect ----
   st.statuses = fileErrors;
@@ -468,7 +568,8 @@ std::string statusesJson(const std::vector<StatusEntry>& entries) {
     out += "{\"kind\":" + config::jsonQuote(e.kind) + ",\"namespace\":" + config::jsonQuote(e.ns) +
            ",\"name\":" + config::jsonQuote(e.name) +
            ",\"state\":" + config::jsonQuote(config::toString(e.status.state)) +
-           ",\"reason\":" + config::jsonQuote(e.status.reason) + "}";
+           ",\"reason\":" + config::jsonQuote(e.status.reason) +
+           (e.details.empty() ? "" : "," + e.details) + "}";
   }
   out += "]";
   return out;

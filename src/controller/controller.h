@@ -18,6 +18,12 @@
 #include "plugins/plugin.h"
 #include "store/config_store.h"
 
+namespace portico::upstream {
+struct Cluster;
+class HealthChecker;
+class OutlierDetector;
+}  // namespace portico::upstream
+
 namespace portico::controller {
 
 /// One line of /statuses and `portico validate`.
@@ -26,6 +32,8 @@ struct StatusEntry {
   std::string ns;
   std::string name;
   config::ObjectStatus status;
+  /// Extra JSON members (without braces) shown with the status: an Upstream's live hosts.
+  std::string details;
 };
 
 struct ControllerOptions {
@@ -54,6 +62,10 @@ public:
   void requestRebuild();
   /// Stops the controller thread (a rebuild in progress finishes first).
   void stop();
+  /// The outlier detector workers report to (null before start()).
+  upstream::OutlierDetector* outlierDetector() const { return outlierDetector_.get(); }
+  /// JSON of every cluster in effect: hosts with their health, ejections and breaker state.
+  std::string upstreamsJson() const;
   /// Called after each publish (to wake the workers).
   void setOnPublish(std::function<void()> fn) { onPublish_ = std::move(fn); }
 
@@ -66,7 +78,14 @@ public:
 
 private:
   struct State;
+  /// Builds the cluster's balancing data (shared host health) and attaches its breakers.
+  void attachRuntime(State& st, upstream::Cluster& cluster);
+  /// Hands the active health checker and the outlier detector their new targets.
+  void updateChecks(State& st, const gateway::Snapshot& snap);
+
   std::unique_ptr<State> state_;
+  std::unique_ptr<upstream::HealthChecker> healthChecker_;    ///< run mode only (start())
+  std::unique_ptr<upstream::OutlierDetector> outlierDetector_;  ///< on the checker's thread
   store::ConfigStore& store_;
   const PluginRegistry& plugins_;
   gateway::SnapshotHolder* holder_;

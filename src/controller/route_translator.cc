@@ -180,6 +180,7 @@ config::RouteOptions inheritOptions(const config::RouteOptions& own,
   if (!o.cors) o.cors = parent.cors;
   if (!o.faults) o.faults = parent.faults;
   if (!o.shadowing) o.shadowing = parent.shadowing;
+  if (o.hashPolicies.empty()) o.hashPolicies = parent.hashPolicies;
   return o;
 }
 
@@ -338,6 +339,17 @@ router::RouteEntry translateRoute(const FlatRoute& flat, const RouteContext& ctx
       f.delayMs = o.faults->delay->fixedDelayMs;
     }
     e.faults = f;
+  }
+  for (const config::HashPolicy& hp : o.hashPolicies) {
+    router::HashPolicyConfig h;
+    h.type = hp.type == config::HashPolicy::Type::Header   ? router::HashPolicyConfig::Type::Header
+             : hp.type == config::HashPolicy::Type::Cookie ? router::HashPolicyConfig::Type::Cookie
+                                                           : router::HashPolicyConfig::Type::SourceIp;
+    h.name = hp.name;
+    h.terminal = hp.terminal;
+    h.cookieTtlMs = hp.cookieTtlMs;
+    h.cookiePath = hp.cookiePath;
+    e.hashPolicies.push_back(std::move(h));
   }
   if (o.shadowing) {
     e.shadow = router::ShadowConfig{ctx.clusterIndex.at(upstreamKey(o.shadowing->upstream)),

@@ -210,6 +210,7 @@ void DownstreamConnection::respond(int status, std::string_view extraHeaders,
 }
 
 void DownstreamConnection::finishStream() {
+  releaseSlots();
   inRequest_ = false;
   perTryTimer_.cancel();
   retryTimer_.cancel();
@@ -314,6 +315,7 @@ void DownstreamConnection::onIdleTimer() {
 void DownstreamConnection::close() {
   if (closed_) return;
   closed_ = true;
+  releaseSlots();
   if (upstream_) {
     upstream_->abort();
     upstream_ = nullptr;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,9 +15,10 @@
 #include "net/event_loop.h"
 
 namespace portico::upstream {
+class CircuitBreaker;
 struct Cluster;
 struct Host;
-}
+}  // namespace portico::upstream
 namespace portico::router {
 struct RouteEntry;
 }
@@ -60,6 +62,7 @@ private:
   void onUpstreamComplete(UpstreamConnection& conn, bool reusable) override;
   void onUpstreamFailure(UpstreamFailure failure, bool responseStarted) override;
   void onUpstreamDrained() override;
+  void onUpstreamConnected() override;
 
   // Connection side (downstream_connection.cc).
   void processInput();
@@ -90,6 +93,16 @@ private:
   void encodeRequestHead(Buffer& out, const upstream::Host& host, bool shadow);
   void appendBody(Buffer& out, const char* data, size_t len);
   void startShadow();
+  void computeRequestHash();
+  std::string_view cookieValue(std::string_view name) const;
+  /// The current attempt ended: the balancer's active count, the outlier recorder (`status`:
+  /// the response status, 0 for a local failure; `record` false when the attempt was
+  /// abandoned), the pending-request slot.
+  void endAttempt(int status, bool record);
+  bool takeRetrySlot();
+  /// Gives back every breaker slot the request holds (end of the request or the connection).
+  void releaseSlots();
+  void overloadedReply(const char* limit);
 
   Worker& worker_;
   std::shared_ptr<ListenerHandler> listener_;
@@ -147,6 +160,13 @@ private:
   std::string_view corsOrigin_;  // an allowed Origin: CORS headers go on the response
   HostPool* hostPool_ = nullptr;
   UpstreamConnection* upstream_ = nullptr;
+  std::optional<uint64_t> requestHash_;  // from the route's hash policies (ring hash, Maglev)
+  std::string setCookie_;                // a hash cookie the gateway issued
+  upstream::CircuitBreaker* breaker_ = nullptr;  // this worker's breaker for the cluster
+  bool requestSlot_ = false;
+  bool pendingSlot_ = false;
+  bool retrySlot_ = false;
+  bool attemptActive_ = false;
 };
 
 }  // namespace portico::gateway

@@ -12,6 +12,10 @@
 #include "gateway/shadow_request.h"
 #include "gateway/worker.h"
 #include "http/local_reply.h"
+#include "upstream/circuit_breaker.h"
+#include "upstream/hash.h"
+#include "upstream/load_balancer.h"
+#include "upstream/outlier_detector.h"
 
 namespace portico::gateway {
 
@@ -42,6 +46,8 @@ http::ParserAction DownstreamConnection::onHeadersComplete() {
   keepBodyCopy_ = false;
   replayBody_.clear();
   corsOrigin_ = {};
+  requestHash_.reset();
+  setCookie_.clear();
   requestBodyBytes_ = 0;
   isHead_ = parser_.isHead();
   clientHttp10_ = parser_.versionMinor() == 0;
@@ -179,6 +185,15 @@ void DownstreamConnection::dispatch() {
     localReply(503, "no healthy upstream");
     return;
   }
+  if (cluster_->breakers && worker_.index() < cluster_->breakers->perWorker.size()) {
+    breaker_ = cluster_->breakers->perWorker[worker_.index()].get();
+    if (!breaker_->tryAcquireRequest()) {
+      overloadedReply("maxRequests");
+      return;
+    }
+    requestSlot_ = true;
+  }
+  if (!route_->hashPolicies.empty()) computeRequestHash();
   if (route_->faults) {
     const router::FaultConfig& f = *route_->faults;
     if (f.abortPerMillion && sampled(worker_, f.abortPerMillion)) {
@@ -212,23 +227,102 @@ void DownstreamConnection::onDelayDone() {
   }
 }
 
+void DownstreamConnection::computeRequestHash() {
+  // Envoy's combination: each policy that yields a value mixes it in; a terminal one that
+  // yields a value ends the list.
+  for (const router::HashPolicyConfig& p : route_->hashPolicies) {
+    std::optional<uint64_t> h;
+    switch (p.type) {
+    case router::HashPolicyConfig::Type::Header:
+      if (const std::string* v = parser_.headers().get(p.name)) h = upstream::hashBytes(*v);
+      break;
+    case router::HashPolicyConfig::Type::SourceIp:
+      h = upstream::hashBytes(peerIp_);
+      break;
+    case router::HashPolicyConfig::Type::Cookie: {
+      std::string_view value = cookieValue(p.name);
+      if (!value.empty()) {
+        h = upstream::hashBytes(value);
+      } else if (p.cookieTtlMs > 0) {
+        // Issue the cookie so that the client's next requests stick to the same host.
+        char id[36];
+        worker_.newRequestId(id);
+        std::string_view v(id, sizeof(id));
+        h = upstream::hashBytes(v);
+        setCookie_ = p.name + "=" + std::string(v) + "; Max-Age=" + std::to_string(p.cookieTtlMs / 1000) +
+                     (p.cookiePath.empty() ? "" : "; Path=" + p.cookiePath) + "; HttpOnly";
+      }
+      break;
+    }
+    }
+    if (!h) continue;
+    requestHash_ = requestHash_ ? ((*requestHash_ << 1) | (*requestHash_ >> 63)) ^ *h : *h;
+    if (p.terminal) break;
+  }
+}
+
+std::string_view DownstreamConnection::cookieValue(std::string_view name) const {
+  for (const http::HeaderEntry& h : parser_.headers()) {
+    if (h.name != "cookie") continue;
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      size_t semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      size_t eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+    }
+  }
+  return {};
+}
+
 // ---- upstream attempts ----------------------------------------------------------------------------
 
 bool DownstreamConnection::startAttempt() {
   const auto& pools = snapshot_->pools[clusterIndex_];
-  hostIndex_ = snapshot_->cursors[clusterIndex_]++ % pools.size();
+  upstream::LoadBalancer* lb = snapshot_->balancers[clusterIndex_].get();
+  if (lb) {
+    int picked = lb->pick({requestHash_, worker_.loop().now(), worker_.random()});
+    if (picked < 0) {
+      localReply(503, "no healthy upstream");
+      return false;
+    }
+    hostIndex_ = static_cast<size_t>(picked);
+  } else {
+    hostIndex_ = snapshot_->cursors[clusterIndex_]++ % pools.size();
+  }
   hostPool_ = pools[hostIndex_];
   ++attempts_;
-  auto conn = hostPool_->acquire(cluster_->connectTimeoutMs, freshConnection_);
+  bool overloaded = false;
+  auto conn = hostPool_->acquire(*cluster_, freshConnection_, overloaded);
   freshConnection_ = false;
   if (!conn.ok()) {
+    if (overloaded) {
+      overloadedReply("maxConnections");
+      return false;
+    }
     LOG_WARN("upstream %s (%s): %s", cluster_->name.c_str(), hostPool_->key().c_str(),
              conn.error().c_str());
+    attemptActive_ = true;  // counted as an attempt that failed locally
+    if (lb) lb->onRequestStart(static_cast<int>(hostIndex_));
     onUpstreamFailure(UpstreamFailure::ConnectFailed, false);
     return false;
   }
   upstream_ = *conn;
   upstreamReused_ = upstream_->reused();
+  if (!upstream_->connected() && breaker_) {
+    // Waiting for a new connection: a pending request (maxPendingRequests).
+    if (!breaker_->tryAcquirePendingRequest()) {
+      upstream_->abort();
+      upstream_ = nullptr;
+      overloadedReply("maxPendingRequests");
+      return false;
+    }
+    pendingSlot_ = true;
+  }
+  attemptActive_ = true;
+  if (lb) lb->onRequestStart(static_cast<int>(hostIndex_));
   upstream_->attach(this, isHead_);
   Buffer& out = upstream_->output();
   encodeRequestHead(out, cluster_->hosts[hostIndex_], false);
@@ -252,6 +346,51 @@ bool DownstreamConnection::canRetry() const {
          attempts_ <= route_->retries->numRetries;
 }
 
+bool DownstreamConnection::takeRetrySlot() {
+  if (!breaker_) return true;
+  if (!breaker_->tryAcquireRetry()) return false;  // maxRetries: answer with what we have
+  if (retrySlot_) breaker_->releaseRetry();        // one slot per request in retry
+  retrySlot_ = true;
+  return true;
+}
+
+void DownstreamConnection::endAttempt(int status, bool record) {
+  if (!attemptActive_) return;
+  attemptActive_ = false;
+  if (upstream::LoadBalancer* lb = snapshot_->balancers[clusterIndex_].get())
+    lb->onRequestEnd(static_cast<int>(hostIndex_));
+  if (record) {
+    if (upstream::OutlierRecorder* r = snapshot_->recorders[clusterIndex_].get())
+      r->recordResult(static_cast<int>(hostIndex_), status);
+  }
+  if (pendingSlot_) {
+    breaker_->releasePendingRequest();
+    pendingSlot_ = false;
+  }
+}
+
+void DownstreamConnection::releaseSlots() {
+  endAttempt(0, false);
+  if (breaker_) {
+    if (requestSlot_) breaker_->releaseRequest();
+    if (retrySlot_) breaker_->releaseRetry();
+  }
+  requestSlot_ = retrySlot_ = false;
+  breaker_ = nullptr;
+}
+
+void DownstreamConnection::overloadedReply(const char* limit) {
+  LOG_DEBUG("upstream %s: %s reached", cluster_->name.c_str(), limit);
+  respond(503, "x-portico-overloaded: true\r\n", "upstream overloaded\n");
+}
+
+void DownstreamConnection::onUpstreamConnected() {
+  if (pendingSlot_) {
+    breaker_->releasePendingRequest();
+    pendingSlot_ = false;
+  }
+}
+
 void DownstreamConnection::scheduleRetry() {
   int64_t cap = std::min(kRetryMaxMs, kRetryBaseMs << std::min<uint32_t>(attempts_ - 1, 4));
   int64_t wait = 1 + static_cast<int64_t>(worker_.random() % static_cast<uint64_t>(cap));
@@ -269,8 +408,9 @@ void DownstreamConnection::onPerTryTimeout() {
   if (!upstream_ || responseStarted_) return;
   upstream_->abort();
   upstream_ = nullptr;
+  endAttempt(0, true);
   const router::RetryConfig* r = route_->retries ? &*route_->retries : nullptr;
-  if (r && (r->on5xx || r->onGatewayError) && canRetry()) {
+  if (r && (r->on5xx || r->onGatewayError) && canRetry() && takeRetrySlot()) {
     scheduleRetry();
     return;
   }
@@ -399,7 +539,7 @@ void DownstreamConnection::startShadow() {
   encodeRequestHead(request, shadowCluster.hosts[hi], true);
   if (!replayBody_.empty()) appendBody(request, replayBody_.data(), replayBody_.size());
   if (requestChunked_) request.append("0\r\n\r\n");
-  ShadowRequest::start(worker_, *pools[hi], shadowCluster.connectTimeoutMs,
+  ShadowRequest::start(worker_, *pools[hi], shadowCluster,
                        route_->timeoutMs > 0 ? route_->timeoutMs : 15000, std::move(request));
 }
 
@@ -414,7 +554,8 @@ bool DownstreamConnection::retriableStatus(int status) const {
 
 http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser& response) {
   int status = response.statusCode();
-  if (route_->retries && retriableStatus(status) && canRetry()) {
+  endAttempt(status, true);
+  if (route_->retries && retriableStatus(status) && canRetry() && takeRetrySlot()) {
     // Not relayed: this attempt's answer is dropped with its connection, the next one is sent.
     perTryTimer_.cancel();
     upstream_->abort();
@@ -445,6 +586,7 @@ http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser&
   }
   if (!ops.empty()) appendAddedHeaders(out_, ops);
   if (!corsOrigin_.empty()) appendCorsResponseHeaders(out_, *route_->cors, corsOrigin_);
+  if (!setCookie_.empty()) appendHeader(out_, "set-cookie", setCookie_);
   if (!noBody) {
     if (response.hasContentLength()) {
       out_.append("content-length: ");
@@ -494,6 +636,7 @@ void DownstreamConnection::onUpstreamComplete(UpstreamConnection& conn, bool reu
 void DownstreamConnection::onUpstreamFailure(UpstreamFailure failure, bool responseStarted) {
   upstream_ = nullptr;
   perTryTimer_.cancel();
+  endAttempt(0, true);
   if (responseStarted) {
     LOG_DEBUG("upstream %s: %s mid-response", hostPool_->key().c_str(), toString(failure));
     close();  // the client sees the connection end before the response does
@@ -514,7 +657,8 @@ void DownstreamConnection::onUpstreamFailure(UpstreamFailure failure, bool respo
     const router::RetryConfig& r = *route_->retries;
     bool connect = failure == UpstreamFailure::ConnectFailed || failure == UpstreamFailure::ConnectTimeout;
     bool reset = failure == UpstreamFailure::Reset || failure == UpstreamFailure::Closed;
-    if (r.on5xx || r.onGatewayError || (connect && r.onConnectFailure) || (reset && r.onReset)) {
+    if ((r.on5xx || r.onGatewayError || (connect && r.onConnectFailure) || (reset && r.onReset)) &&
+        takeRetrySlot()) {
       scheduleRetry();
       return;
     }

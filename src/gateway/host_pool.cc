@@ -1,6 +1,8 @@
 #include "gateway/host_pool.h"
 
 #include "gateway/upstream_connection.h"
+#include "upstream/circuit_breaker.h"
+#include "upstream/cluster.h"
 #include "gateway/worker.h"
 
 namespace portico::gateway {
@@ -17,15 +19,32 @@ HostPool::~HostPool() {
   }
 }
 
-Result<UpstreamConnection*> HostPool::acquire(int64_t connectTimeoutMs, bool fresh) {
+Result<UpstreamConnection*> HostPool::acquire(const upstream::Cluster& cluster, bool fresh,
+                                             bool& overloaded) {
+  overloaded = false;
   if (idleHead_ && !fresh) {
     UpstreamConnection* c = idleHead_;
     unlinkIdle(c);
     return c;
   }
+  upstream::CircuitBreaker* breaker = nullptr;
+  if (cluster.breakers && worker_.index() < cluster.breakers->perWorker.size()) {
+    breaker = cluster.breakers->perWorker[worker_.index()].get();
+    if (!breaker->tryAcquireConnection()) {
+      overloaded = true;
+      return Status::error("maxConnections reached");
+    }
+  }
   auto fd = net::connectTcp(address_);
-  if (!fd.ok()) return fd.status();
-  auto conn = std::make_unique<UpstreamConnection>(worker_, *this, *fd, connectTimeoutMs);
+  if (!fd.ok()) {
+    if (breaker) breaker->releaseConnection();
+    return fd.status();
+  }
+  if (cluster.tcpKeepalive) net::setKeepalive(*fd, cluster.tcpKeepalive->probes,
+                                              cluster.tcpKeepalive->timeMs,
+                                              cluster.tcpKeepalive->intervalMs);
+  auto conn = std::make_unique<UpstreamConnection>(worker_, *this, *fd, cluster,
+                                                   breaker ? cluster.breakers : nullptr);
   ++total_;
   return conn.release();  // owned by itself from now on: it deletes itself (deferred) on close
 }

@@ -7,6 +7,10 @@
 #include "common/status.h"
 #include "net/address.h"
 
+namespace portico::upstream {
+struct Cluster;
+}
+
 namespace portico::gateway {
 
 class UpstreamConnection;
@@ -19,8 +23,11 @@ public:
   HostPool(const HostPool&) = delete;
   HostPool& operator=(const HostPool&) = delete;
 
-  /// An idle connection, or a new one being connected (`fresh` forces a new one).
-  Result<UpstreamConnection*> acquire(int64_t connectTimeoutMs, bool fresh = false);
+  /// An idle connection, or a new one being connected (`fresh` forces a new one) with the
+  /// cluster's connection settings. A new connection takes a slot of this worker's
+  /// maxConnections breaker; when none is left, fails with `overloaded` set.
+  Result<UpstreamConnection*> acquire(const upstream::Cluster& cluster, bool fresh,
+                                      bool& overloaded);
   /// Returns a connection whose exchange finished cleanly to the idle list.
   void release(UpstreamConnection* conn);
   /// Forgets a connection that is closing (it deletes itself, deferred).

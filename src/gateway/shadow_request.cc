@@ -6,9 +6,10 @@
 
 namespace portico::gateway {
 
-void ShadowRequest::start(Worker& worker, HostPool& pool, int64_t connectTimeoutMs,
+void ShadowRequest::start(Worker& worker, HostPool& pool, const upstream::Cluster& cluster,
                           int64_t timeoutMs, Buffer&& request) {
-  auto conn = pool.acquire(connectTimeoutMs);
+  bool overloaded = false;
+  auto conn = pool.acquire(cluster, false, overloaded);
   if (!conn.ok()) {
     LOG_DEBUG("shadow %s: %s", pool.key().c_str(), conn.error().c_str());
     return;

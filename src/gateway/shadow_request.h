@@ -6,6 +6,10 @@
 #include "gateway/upstream_connection.h"
 #include "net/event_loop.h"
 
+namespace portico::upstream {
+struct Cluster;
+}
+
 namespace portico::gateway {
 
 class HostPool;
@@ -15,8 +19,8 @@ class ShadowRequest final : public net::Deferred, private UpstreamCallbacks {
 public:
   /// Sends `request` (head and whole body, already encoded) on a connection from `pool`; owns
   /// itself and deletes itself (deferred) when the exchange ends or `timeoutMs` passes.
-  static void start(Worker& worker, HostPool& pool, int64_t connectTimeoutMs, int64_t timeoutMs,
-                    Buffer&& request);
+  static void start(Worker& worker, HostPool& pool, const upstream::Cluster& cluster,
+                    int64_t timeoutMs, Buffer&& request);
 
 private:
   ShadowRequest(Worker& worker, HostPool& pool, int64_t timeoutMs);

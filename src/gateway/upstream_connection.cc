@@ -8,6 +8,8 @@
 #include "common/log.h"
 #include "gateway/host_pool.h"
 #include "gateway/worker.h"
+#include "upstream/circuit_breaker.h"
+#include "upstream/cluster.h"
 
 namespace portico::gateway {
 
@@ -27,7 +29,8 @@ const char* toString(UpstreamFailure f) {
 }
 
 UpstreamConnection::UpstreamConnection(Worker& worker, HostPool& pool, int fd,
-                                       int64_t connectTimeoutMs)
+                                       const upstream::Cluster& cluster,
+                                       std::shared_ptr<upstream::ClusterBreakers> breakers)
     : worker_(worker), pool_(pool), fd_(fd), parser_(http::H1Parser::Type::Response, *this),
       timer_(worker.loop(), [this] {
         if (!connected_) {
@@ -35,12 +38,20 @@ UpstreamConnection::UpstreamConnection(Worker& worker, HostPool& pool, int fd,
         } else if (pooled_) {
           abort();  // idle too long in the pool
         }
-      }) {
+      }),
+      breakers_(std::move(breakers)),
+      highWatermark_(cluster.perConnectionBufferLimitBytes ? cluster.perConnectionBufferLimitBytes
+                                                           : worker.settings().highWatermark),
+      lowWatermark_(cluster.perConnectionBufferLimitBytes ? cluster.perConnectionBufferLimitBytes / 4
+                                                          : worker.settings().lowWatermark),
+      maxExchanges_(cluster.maxRequestsPerConnection) {
   worker_.loop().add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
-  timer_.arm(connectTimeoutMs);
+  timer_.arm(cluster.connectTimeoutMs);
 }
 
 UpstreamConnection::~UpstreamConnection() { closeSocket(); }
+
+size_t UpstreamConnection::highWatermark() const { return highWatermark_; }
 
 void UpstreamConnection::closeSocket() {
   if (fd_ >= 0) {
@@ -79,6 +90,7 @@ void UpstreamConnection::abort() {
   callbacks_ = nullptr;
   timer_.cancel();
   closeSocket();
+  if (breakers_) breakers_->perWorker[worker_.index()]->releaseConnection();
   pool_.forget(this);
   worker_.loop().deferDelete(std::unique_ptr<net::Deferred>(this));
 }
@@ -122,7 +134,11 @@ void UpstreamConnection::onEvents(uint32_t events) {
 
 void UpstreamConnection::onConnected() {
   connected_ = true;
-  if (callbacks_) timer_.cancel();
+  if (callbacks_) {
+    timer_.cancel();
+    callbacks_->onUpstreamConnected();
+    if (closed_) return;
+  }
   flush();
 }
 
@@ -139,10 +155,9 @@ void UpstreamConnection::flush() {
     fail(UpstreamFailure::Reset);
     return;
   }
-  const WorkerSettings& s = worker_.settings();
-  if (out_.size() > s.highWatermark) {
+  if (out_.size() > highWatermark_) {
     aboveHighWatermark_ = true;
-  } else if (aboveHighWatermark_ && out_.size() <= s.lowWatermark) {
+  } else if (aboveHighWatermark_ && out_.size() <= lowWatermark_) {
     aboveHighWatermark_ = false;
     if (callbacks_) callbacks_->onUpstreamDrained();
   }
@@ -177,7 +192,8 @@ bool UpstreamConnection::parse(const char* data, size_t len) {
       ++exchanges_;
       UpstreamCallbacks* cb = callbacks_;
       callbacks_ = nullptr;
-      bool reusable = off == len && pendingIn_.empty() && parser_.keepAlive();
+      bool reusable = off == len && pendingIn_.empty() && parser_.keepAlive() &&
+                      (maxExchanges_ == 0 || exchanges_ < maxExchanges_);
       if (!reusable) {
         cb->onUpstreamComplete(*this, false);
         abort();

@@ -2,11 +2,17 @@
 // HostPool; lent to one stream at a time, which writes the request and receives the response.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "common/buffer.h"
 #include "http/h1_parser.h"
 #include "net/event_loop.h"
+
+namespace portico::upstream {
+struct Cluster;
+struct ClusterBreakers;
+}  // namespace portico::upstream
 
 namespace portico::gateway {
 
@@ -32,13 +38,18 @@ public:
   virtual void onUpstreamFailure(UpstreamFailure failure, bool responseStarted) = 0;
   /// The request bytes queued so far dropped below the low watermark (resume reading the client).
   virtual void onUpstreamDrained() = 0;
+  /// The TCP connection is established (only for new connections).
+  virtual void onUpstreamConnected() {}
 };
 
 class UpstreamConnection final : public net::EventHandler,
                                  public net::Deferred,
                                  private http::H1ParserCallbacks {
 public:
-  UpstreamConnection(Worker& worker, HostPool& pool, int fd, int64_t connectTimeoutMs);
+  /// `breakers`: the cluster's breakers when this connection holds a maxConnections slot of
+  /// this worker's breaker (released when the connection closes), else null.
+  UpstreamConnection(Worker& worker, HostPool& pool, int fd, const upstream::Cluster& cluster,
+                     std::shared_ptr<upstream::ClusterBreakers> breakers);
   ~UpstreamConnection() override;
 
   /// Lends the connection to a stream. `headRequest`: the response has no body.
@@ -47,6 +58,9 @@ public:
   Buffer& output() { return out_; }
   void flush();
   size_t pendingOutput() const { return out_.size(); }
+  /// Above this many queued request bytes the client side stops being read.
+  size_t highWatermark() const;
+  bool connected() const { return connected_; }
   /// Downstream backpressure: stop/continue reading the response.
   void pauseReading() { readPaused_ = true; }
   void resumeReading();
@@ -83,6 +97,10 @@ private:
   Buffer pendingIn_;  // response bytes read but not yet parsed (reading paused)
   UpstreamCallbacks* callbacks_ = nullptr;
   net::Timer timer_;  // connect timeout, then idle timeout while pooled
+  std::shared_ptr<upstream::ClusterBreakers> breakers_;
+  size_t highWatermark_;
+  size_t lowWatermark_;
+  uint32_t maxExchanges_;  // connectionConfig.maxRequestsPerConnection; 0 = unlimited
   bool connected_ = false;
   bool closed_ = false;
   bool readPaused_ = false;

@@ -6,6 +6,8 @@
 #include "gateway/downstream_connection.h"
 #include "gateway/host_pool.h"
 #include "gateway/listener.h"
+#include "upstream/load_balancer.h"
+#include "upstream/outlier_detector.h"
 
 namespace portico::gateway {
 
@@ -17,6 +19,9 @@ uint64_t splitmix64(uint64_t& x) {
   return z ^ (z >> 31);
 }
 }  // namespace
+
+WorkerSnapshot::WorkerSnapshot() = default;
+WorkerSnapshot::~WorkerSnapshot() = default;
 
 Worker::Worker(size_t index, SnapshotHolder& holder, WorkerSettings settings)
     : index_(index), holder_(holder), settings_(settings), scratch_(64 * 1024) {
@@ -124,8 +129,17 @@ void Worker::adoptSnapshot() {
   if (snap) {
     ws->pools.resize(snap->clusters.size());
     ws->cursors.assign(snap->clusters.size(), static_cast<uint32_t>(index_));
-    for (size_t i = 0; i < snap->clusters.size(); ++i)
-      for (const upstream::Host& h : snap->clusters[i]->hosts) ws->pools[i].push_back(poolFor(h));
+    ws->balancers.resize(snap->clusters.size());
+    ws->recorders.resize(snap->clusters.size());
+    for (size_t i = 0; i < snap->clusters.size(); ++i) {
+      const upstream::Cluster& cluster = *snap->clusters[i];
+      for (const upstream::Host& h : cluster.hosts) ws->pools[i].push_back(poolFor(h));
+      if (!cluster.lbData) continue;
+      ws->balancers[i] = upstream::createLoadBalancer(cluster, *cluster.lbData);
+      if (cluster.outlierDetection)
+        ws->recorders[i] = std::make_unique<upstream::OutlierRecorder>(
+            *cluster.lbData, *cluster.outlierDetection, index_, settings_.outlierDetector);
+    }
   }
 
   // Listeners: keep the ones whose socket set survives, start new ones, stop removed ones.

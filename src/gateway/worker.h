@@ -13,6 +13,12 @@
 #include "gateway/snapshot.h"
 #include "net/event_loop.h"
 
+namespace portico::upstream {
+class LoadBalancer;
+class OutlierDetector;
+class OutlierRecorder;
+}  // namespace portico::upstream
+
 namespace portico::gateway {
 
 class DownstreamConnection;
@@ -28,14 +34,23 @@ struct WorkerSettings {
   size_t maxRequestHeaderBytes = 60 * 1024;
   size_t highWatermark = 1 << 20;  ///< pause the other side above this many queued bytes
   size_t lowWatermark = 256 << 10;
+  /// Where workers report hosts whose failure streak reached the threshold (the controller's;
+  /// null: outlier detection only counts).
+  upstream::OutlierDetector* outlierDetector = nullptr;
 };
 
 /// A snapshot as one worker uses it: per-cluster host pools and balancer cursors, and a
 /// worker-local reference count (streams hold it without touching shared atomics).
 struct WorkerSnapshot {
+  WorkerSnapshot();
+  ~WorkerSnapshot();
   SnapshotConstSharedPtr snapshot;
   std::vector<std::vector<HostPool*>> pools;  ///< [cluster][host]
   std::vector<uint32_t> cursors;              ///< round-robin position per cluster
+  /// [cluster]: this worker's balancer (null when the cluster has no balancing data) and
+  /// outlier recorder (null without outlier detection).
+  std::vector<std::unique_ptr<upstream::LoadBalancer>> balancers;
+  std::vector<std::unique_ptr<upstream::OutlierRecorder>> recorders;
   uint32_t refs = 0;
 };
 

@@ -1,5 +1,6 @@
 // The `portico` entry point: `run` (controller + gateway on a config directory), `validate`,
 // `version`. Flags are parsed here; errors name the flag and exit 2.
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cerrno>
@@ -228,13 +229,19 @@ int runServe(const std::vector<std::string>& args) {
                                     &resolver);
   controllerPtr = &controller;
 
+  // The first snapshot is built before the workers start; the controller thread (with the
+  // health checker and outlier detector) starts before them so that workers can report.
   std::vector<std::unique_ptr<gateway::Worker>> workers;
-  for (size_t i = 0; i < flags.workers; ++i)
-    workers.push_back(std::make_unique<gateway::Worker>(i, holder, flags.settings));
-  controller.setOnPublish([&workers] {
+  std::atomic<bool> workersReady{false};  // publishes before that are picked up at start
+  controller.setOnPublish([&workers, &workersReady] {
+    if (!workersReady.load(std::memory_order_acquire)) return;
     for (auto& w : workers) w->notifySnapshot();
   });
   controller.rebuild();
+  controller.start();
+  flags.settings.outlierDetector = controller.outlierDetector();
+  for (size_t i = 0; i < flags.workers; ++i)
+    workers.push_back(std::make_unique<gateway::Worker>(i, holder, flags.settings));
   for (auto& w : workers) {
     Status s = w->start();
     if (!s.ok()) {
@@ -242,6 +249,8 @@ int runServe(const std::vector<std::string>& args) {
       return 1;
     }
   }
+  workersReady.store(true, std::memory_order_release);
+  for (auto& w : workers) w->notifySnapshot();  // anything published while they started
   admin::AdminServer adminServer(controller);
   Status s = adminServer.start(*adminAddress);
   if (!s.ok()) {
@@ -249,7 +258,6 @@ int runServe(const std::vector<std::string>& args) {
     for (auto& w : workers) w->stop();
     return 1;
   }
-  controller.start();
   s = (*store)->watch([&controller] { controller.requestRebuild(); });
   if (!s.ok()) LOG_WARN("--config-dir: not watching for changes: %s", s.message().c_str());
   LOG_INFO("portico %s: %zu workers, config %s, admin http://%s", PORTICO_VERSION, flags.workers,

@@ -122,6 +122,23 @@ void setNoDelay(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+void setKeepalive(int fd, uint32_t probes, int64_t idleMs, int64_t intervalMs) {
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+  if (probes > 0) {
+    int v = static_cast<int>(probes);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(v));
+  }
+  if (idleMs > 0) {
+    int v = static_cast<int>((idleMs + 999) / 1000);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v));
+  }
+  if (intervalMs > 0) {
+    int v = static_cast<int>((intervalMs + 999) / 1000);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v));
+  }
+}
+
 Address localAddress(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);

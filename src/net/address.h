@@ -43,6 +43,9 @@ Result<int> listenTcp(const Address& address, int backlog = 4096);
 Result<int> connectTcp(const Address& address);
 /// TCP_NODELAY on; errors ignored (best effort on an already connected socket).
 void setNoDelay(int fd);
+/// SO_KEEPALIVE with the given probe count, idle time and interval (0 = system default for
+/// each); errors ignored (best effort).
+void setKeepalive(int fd, uint32_t probes, int64_t idleMs, int64_t intervalMs);
 /// The locally bound address of a socket (to learn the port after binding port 0).
 Address localAddress(int fd);
 

@@ -90,6 +90,17 @@ struct ShadowConfig {
   uint32_t perMillion = 1000000;
 };
 
+/// lbHash: what a ringHash/maglev upstream hashes to pick a host (first producing policy wins
+/// when terminal; otherwise the hashes of all producing policies are combined).
+struct HashPolicyConfig {
+  enum class Type { Header, Cookie, SourceIp };
+  Type type = Type::Header;
+  std::string name;  ///< header (lowercase) or cookie name
+  bool terminal = false;
+  int64_t cookieTtlMs = 0;  ///< > 0: the gateway issues the cookie when the request has none
+  std::string cookiePath;
+};
+
 struct RedirectConfig {
   std::string hostRedirect;  ///< empty = keep
   bool hasPathRedirect = false;
@@ -128,6 +139,7 @@ struct RouteEntry {
   std::optional<CorsConfig> cors;
   std::optional<FaultConfig> faults;
   std::optional<ShadowConfig> shadow;
+  std::vector<HashPolicyConfig> hashPolicies;
 };
 
 }  // namespace portico::router

@@ -15,6 +15,13 @@
 namespace portico::upstream {
 
 struct ClusterLbData;  // upstream/load_balancer.h
+class CircuitBreaker;  // upstream/circuit_breaker.h
+
+/// One cluster's circuit breakers, one per worker (index = worker index). Kept by the controller
+/// per cluster name across snapshots so that requests in flight during a reload stay counted.
+struct ClusterBreakers {
+  std::vector<std::unique_ptr<CircuitBreaker>> perWorker;
+};
 
 struct Host {
   net::Address address;
@@ -38,7 +45,15 @@ struct Cluster {
   config::LoadBalancerConfig loadBalancer;        ///< spec.loadBalancerConfig
   std::vector<config::HealthCheck> healthChecks;  ///< spec.healthChecks (index = check index)
   std::optional<config::OutlierDetection> outlierDetection;  ///< spec.outlierDetection
-  config::CircuitBreakers circuitBreakers;                  ///< spec.circuitBreakers
+  config::CircuitBreakers circuitBreakers;                   ///< spec.circuitBreakers
+  // connectionConfig
+  uint32_t maxRequestsPerConnection = 0;  ///< 0 = unlimited
+  std::optional<config::TcpKeepalive> tcpKeepalive;
+  uint32_t perConnectionBufferLimitBytes = 0;  ///< 0 = the gateway's default watermark
+
+  /// The workers' breakers for this cluster (shared across snapshots); null until the
+  /// controller attached them.
+  std::shared_ptr<ClusterBreakers> breakers;
 
   /// Shared, immutable balancing data (host health pointers, ring / Maglev table), built once
   /// per cluster by buildClusterLbData() after `hosts` is final and before the Cluster is

@@ -55,9 +55,9 @@ std::shared_ptr<const RingHashTable> RingHashTable::build(const std::vector<Host
   if (totalUnits * r > maxSize) r = maxSize / totalUnits;  // may be 0: handled below
   for (size_t i = 0; i < hosts.size(); ++i) {
     points[i] = r > 0 ? units[i] * r
-                      : std::max<uint64_t>(1, static_cast<uint64_t>(
-                                                  static_cast<double>(units[i]) * maxSize /
-                                                  static_cast<double>(totalUnits)));
+                      : std::max<uint64_t>(
+                            1, static_cast<uint64_t>(static_cast<double>(units[i]) * maxSize /
+                                                     static_cast<double>(totalUnits)));
   }
 
   std::vector<std::pair<uint64_t, uint32_t>> ring;
@@ -81,8 +81,8 @@ std::shared_ptr<const RingHashTable> RingHashTable::build(const std::vector<Host
 }
 
 size_t RingHashTable::find(uint64_t hash) const {
-  auto it = std::lower_bound(hashes_.begin(), hashes_.end(), hash);
-  return it == hashes_.end() ? 0 : static_cast<size_t>(it - hashes_.begin());
+  size_t i = lowerBound(hashes_.data(), hashes_.size(), hash);
+  return i == hashes_.size() ? 0 : i;
 }
 
 bool RingHashTable::builtFrom(const std::vector<Host>& hosts, uint64_t minSize,

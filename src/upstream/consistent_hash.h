@@ -12,6 +12,20 @@
 
 namespace portico::upstream {
 
+/// Index of the first of the `n` sorted values at `a` that is ≥ `x` (n when none): the same
+/// answer as std::lower_bound, without data-dependent branches (the comparison feeds a
+/// conditional move), which is ~2× faster on random keys because nothing is mispredicted.
+inline size_t lowerBound(const uint64_t* a, size_t n, uint64_t x) {
+  if (n == 0) return 0;
+  const uint64_t* base = a;
+  while (n > 1) {
+    size_t half = n / 2;
+    base = base[half] < x ? base + half : base;
+    n -= half;
+  }
+  return static_cast<size_t>(base - a) + (*base < x ? 1 : 0);
+}
+
 /// A ketama-style consistent-hash ring: each host owns `weight × R` points at
 /// hashBytes("<host key>_<i>"); a request hash belongs to the first point at or after it
 /// (wrapping). R is 160 points per unit of (gcd-normalized) weight, raised so that the ring

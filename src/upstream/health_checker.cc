@@ -1,12 +1,13 @@
 #include "upstream/health_checker.h"
 
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <unordered_set>
 
 #include "common/buffer.h"
@@ -90,7 +91,9 @@ class HealthChecker::Probe final : public net::EventHandler,
                                    public http::H1ParserCallbacks {
 public:
   Probe(HealthChecker::Session& session, net::EventLoop& loop, const HealthCheckTarget& target)
-      : session_(&session), loop_(loop), target_(target),
+      : session_(&session),
+        loop_(loop),
+        target_(target),
         timeout_(loop, [this] { complete(false, "timeout"); }),
         parser_(http::H1Parser::Type::Response, *this) {}
 
@@ -148,7 +151,8 @@ private:
 class HealthChecker::Session {
 public:
   Session(HealthChecker& owner, HealthCheckTarget target)
-      : owner_(owner), target_(std::move(target)),
+      : owner_(owner),
+        target_(std::move(target)),
         timer_(*owner.loop_, [this] { runCheck(); }),
         healthy_(target_.health->checkVerdict(target_.checkIndex)) {}
 
@@ -169,14 +173,16 @@ public:
     if (ok) {
       ++successes_;
       failures_ = 0;
-      if (!healthy_ && successes_ >= std::max<uint32_t>(c.healthyThreshold, 1)) setHealthy(true, {});
     } else {
       ++failures_;
       successes_ = 0;
-      if (healthy_ && failures_ >= std::max<uint32_t>(c.unhealthyThreshold, 1))
-        setHealthy(false, reason);
     }
+    // Counters first, verdict second: whoever sees the new verdict also sees why.
     target_.health->recordCheck(ok, failures_, reason);
+    if (ok && !healthy_ && successes_ >= std::max<uint32_t>(c.healthyThreshold, 1))
+      setHealthy(true, {});
+    else if (!ok && healthy_ && failures_ >= std::max<uint32_t>(c.unhealthyThreshold, 1))
+      setHealthy(false, reason);
     int64_t next = interval();
     if (c.intervalJitterMs > 0) next += owner_.randomBelow(c.intervalJitterMs);
     if (c.intervalJitterPercent > 0)
@@ -259,7 +265,7 @@ void HealthChecker::Probe::onEvents(uint32_t events) {
 void HealthChecker::Probe::onConnected() {
   const config::HealthCheck& c = target_.check;
   if (c.type == config::HealthCheck::Type::Http) {
-    const std::string& host = !c.httpHost.empty()        ? c.httpHost
+    const std::string& host = !c.httpHost.empty()         ? c.httpHost
                               : !target_.hostname.empty() ? target_.hostname
                                                           : target_.hostKey;
     out_.append("GET ");
@@ -355,7 +361,8 @@ void HealthChecker::Probe::complete(bool ok, std::string reason) {
 Result<std::unique_ptr<HealthChecker>> HealthChecker::create(uint64_t seed) {
   auto loop = net::EventLoop::create();
   if (!loop.ok()) return loop.status();
-  if (seed == 0) seed = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+  if (seed == 0)
+    seed = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
   return std::unique_ptr<HealthChecker>(new HealthChecker(std::move(*loop), seed));
 }
 

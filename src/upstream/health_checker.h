@@ -24,10 +24,10 @@ struct ClusterLbData;
 
 /// One host checked by one of its cluster's health checks.
 struct HealthCheckTarget {
-  std::string cluster;   ///< cluster name
-  std::string hostKey;   ///< Host::key
-  net::Address address;  ///< where to connect
-  std::string hostname;  ///< Host header when check.httpHost is empty (else the address)
+  std::string cluster;      ///< cluster name
+  std::string hostKey;      ///< Host::key
+  net::Address address;     ///< where to connect
+  std::string hostname;     ///< Host header when check.httpHost is empty (else the address)
   uint32_t checkIndex = 0;  ///< index in Cluster::healthChecks (< 32)
   config::HealthCheck check;
   HostHealthSharedPtr health;  ///< the host's shared state (ClusterLbData::health)

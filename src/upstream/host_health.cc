@@ -7,7 +7,9 @@ namespace portico::upstream {
 // ---- HostHealth ---------------------------------------------------------------------------------
 
 HostHealth::HostHealth(std::shared_ptr<ClusterHealth> cluster, std::string key, size_t workers)
-    : cluster_(std::move(cluster)), key_(std::move(key)), workers_(std::max<size_t>(workers, 1)),
+    : cluster_(std::move(cluster)),
+      key_(std::move(key)),
+      workers_(std::max<size_t>(workers, 1)),
       slots_(new WorkerSlot[workers_]) {}
 
 bool HostHealth::setCheckVerdict(uint32_t checkIndex, bool healthy) {
@@ -56,8 +58,7 @@ uint64_t HostHealth::requestsTotal() const {
 
 uint64_t HostHealth::successesTotal() const {
   uint64_t sum = 0;
-  for (size_t i = 0; i < workers_; ++i)
-    sum += slots_[i].successes.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < workers_; ++i) sum += slots_[i].successes.load(std::memory_order_relaxed);
   return sum;
 }
 

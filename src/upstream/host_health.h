@@ -104,7 +104,7 @@ public:
   /// Bookkeeping only the detector thread reads or writes.
   struct DetectorState {
     bool ejected = false;
-    MonoMs lastUnejectMs = 0;  ///< when the last ejection ended (0 = never ejected)
+    MonoMs lastUnejectMs = 0;   ///< when the last ejection ended (0 = never ejected)
     uint64_t lastRequests = 0;  ///< totals seen at the previous interval
     uint64_t lastSuccesses = 0;
   };

@@ -51,8 +51,7 @@ namespace {
 /// otherwise a refresh is one acquire load and one compare.
 class HostSet {
 public:
-  explicit HostSet(const ClusterLbData& data)
-      : data_(data), usable_(data.health.size(), 0) {}
+  explicit HostSet(const ClusterLbData& data) : data_(data), usable_(data.health.size(), 0) {}
 
   /// False when there is nothing to pick from.
   bool refresh(MonoMs now) {
@@ -70,10 +69,9 @@ public:
   /// An active host drawn with probability weight / Σweight of the active hosts.
   uint32_t pickWeighted(uint64_t r) const {
     if (equalWeights_) return active_[r % active_.size()];
+    // The first prefix sum > x, i.e. ≥ x + 1.
     uint64_t x = r % totalWeight_;
-    size_t i = static_cast<size_t>(std::upper_bound(cumulative_.begin(), cumulative_.end(), x) -
-                                   cumulative_.begin());
-    return active_[i];
+    return active_[lowerBound(cumulative_.data(), cumulative_.size(), x + 1)];
   }
 
 private:
@@ -115,8 +113,8 @@ private:
   uint64_t epoch_ = std::numeric_limits<uint64_t>::max();
   MonoMs validUntil_ = std::numeric_limits<MonoMs>::min();  // forces the first rebuild
   std::vector<uint32_t> active_;
-  std::vector<uint8_t> usable_;        // [host]
-  std::vector<uint64_t> cumulative_;   // prefix sums of active_ weights
+  std::vector<uint8_t> usable_;       // [host]
+  std::vector<uint64_t> cumulative_;  // prefix sums of active_ weights
   uint64_t totalWeight_ = 0;
   bool panic_ = false;
   bool equalWeights_ = true;
@@ -173,7 +171,8 @@ private:
 class LeastRequestBalancer final : public LoadBalancer {
 public:
   explicit LeastRequestBalancer(const ClusterLbData& data)
-      : set_(data), inFlight_(data.health.size(), 0),
+      : set_(data),
+        inFlight_(data.health.size(), 0),
         choices_(std::clamp<uint32_t>(data.config.choiceCount, 1, 32)) {}
 
   int pick(const PickContext& ctx) override {

@@ -70,7 +70,6 @@ public:
 
 /// The balancer for `data.config.policy`. `cluster` must be the cluster `data` was built from.
 /// Worker thread.
-std::unique_ptr<LoadBalancer> createLoadBalancer(const Cluster& cluster,
-                                                 const ClusterLbData& data);
+std::unique_ptr<LoadBalancer> createLoadBalancer(const Cluster& cluster, const ClusterLbData& data);
 
 }  // namespace portico::upstream

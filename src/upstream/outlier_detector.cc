@@ -46,9 +46,9 @@ void startWatching(HostHealth& h) {
 
 OutlierDetector::OutlierDetector(net::EventLoop& loop, uint64_t seed)
     : loop_(loop),
-      rng_(seed != 0 ? seed
-                     : (static_cast<uint64_t>(std::random_device{}()) << 32) ^
-                           std::random_device{}()) {}
+      rng_(seed != 0
+               ? seed
+               : (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}()) {}
 
 OutlierDetector::~OutlierDetector() = default;
 
@@ -60,9 +60,8 @@ void OutlierDetector::update(std::vector<OutlierCluster> clusters) {
 void OutlierDetector::requestEjection(HostHealthSharedPtr host, EjectionReason reason) {
   // The shared_ptr keeps the host alive until the loop thread looks at it, even if the snapshot
   // that held it is released meanwhile.
-  loop_.post([this, host = std::move(host), reason] {
-    requestEjectionAt(*host, reason, monotonicMs());
-  });
+  loop_.post(
+      [this, host = std::move(host), reason] { requestEjectionAt(*host, reason, monotonicMs()); });
 }
 
 void OutlierDetector::updateAt(std::vector<OutlierCluster> clusters, MonoMs now) {
@@ -135,12 +134,11 @@ uint32_t OutlierDetector::enforcingPercent(const config::OutlierDetection& cfg,
   return 0;
 }
 
-bool OutlierDetector::eject(ClusterState& c, HostHealth& host, EjectionReason reason,
-                            MonoMs now) {
+bool OutlierDetector::eject(ClusterState& c, HostHealth& host, EjectionReason reason, MonoMs now) {
   auto& st = host.detectorState();
   if (st.ejected) {
     if (now < host.ejectedUntil()) return false;  // already out
-    host.uneject();  // its time is up but the sweep has not run yet
+    host.uneject();                               // its time is up but the sweep has not run yet
     st.lastUnejectMs = now;
   }
   uint32_t percent = std::min<uint32_t>(enforcingPercent(c.config, reason), 100);
@@ -205,8 +203,9 @@ void OutlierDetector::successRate(ClusterState& c, MonoMs now) {
   for (const auto& hp : c.hosts) {
     HostHealth& h = *hp;
     auto& st = h.detectorState();
-    // Read successes first: a worker stores requests before successes, so this order never sees
-    // more successes than requests for the same responses (and the min() guards the rest).
+    // The two counters are read without a common snapshot (relaxed loads of monotonic values):
+    // a response counted between the loads can show up in one and not the other, so the success
+    // delta is clamped to the request delta; the next interval picks up the remainder.
     uint64_t successes = h.successesTotal();
     uint64_t requests = h.requestsTotal();
     uint64_t dReq = requests - st.lastRequests;
@@ -242,11 +241,20 @@ OutlierDetector::Stats OutlierDetector::stats() const {
   return s;
 }
 
+OutlierCluster outlierCluster(const Cluster& cluster, const ClusterLbData& data) {
+  OutlierCluster out;
+  out.name = cluster.name;
+  out.config = cluster.outlierDetection.value_or(config::OutlierDetection{});
+  std::unordered_set<HostHealth*> seen;
+  for (const auto& h : data.health)
+    if (seen.insert(h.get()).second) out.hosts.push_back(h);
+  return out;
+}
+
 // ---- OutlierRecorder ----------------------------------------------------------------------------
 
-OutlierRecorder::OutlierRecorder(const ClusterLbData& data,
-                                 const config::OutlierDetection& config, size_t worker,
-                                 OutlierDetector* detector)
+OutlierRecorder::OutlierRecorder(const ClusterLbData& data, const config::OutlierDetection& config,
+                                 size_t worker, OutlierDetector* detector)
     : data_(data), config_(config), worker_(worker), detector_(detector) {}
 
 void OutlierRecorder::recordResult(int host, int status) {
@@ -256,9 +264,7 @@ void OutlierRecorder::recordResult(int host, int status) {
   const bool local = status == 0;
   const bool serverError = local || status >= 500;
   // Owner-only counters: load + store, no locked instruction (the detector only reads them).
-  // requests before successes: see OutlierDetector::successRate().
-  slot.requests.store(slot.requests.load(std::memory_order_relaxed) + 1,
-                      std::memory_order_relaxed);
+  slot.requests.store(slot.requests.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   if (!serverError) {
     slot.successes.store(slot.successes.load(std::memory_order_relaxed) + 1,
                          std::memory_order_relaxed);

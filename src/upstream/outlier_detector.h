@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "config/model.h"
 #include "net/event_loop.h"
+#include "upstream/cluster.h"
 #include "upstream/host_health.h"
 
 namespace portico::upstream {
@@ -29,6 +30,10 @@ struct OutlierCluster {
   config::OutlierDetection config;
   std::vector<HostHealthSharedPtr> hosts;  ///< distinct hosts (ClusterLbData::health)
 };
+
+/// The OutlierCluster of `cluster` (its outlierDetection settings, Envoy's defaults when unset)
+/// with the distinct hosts of `data` (built from `cluster`). Any thread.
+OutlierCluster outlierCluster(const Cluster& cluster, const ClusterLbData& data);
 
 /// Ejects hosts: on request from a worker whose consecutive-failure streak for a host reached
 /// its threshold, and every `interval` per cluster by success rate (Envoy's algorithm: hosts
@@ -53,8 +58,9 @@ struct OutlierCluster {
 /// with an explicit clock, for tests and for the posted work.
 class OutlierDetector {
 public:
-  /// `loop`: the health checker's loop; must outlive this object. `seed` for the enforcement
-  /// draws; 0 = from std::random_device.
+  /// `loop`: the health checker's loop; must outlive this object, and this object must be
+  /// destroyed while the loop is not running (after HealthChecker::stop(), before the checker
+  /// is destroyed). `seed` for the enforcement draws; 0 = from std::random_device.
   explicit OutlierDetector(net::EventLoop& loop, uint64_t seed = 0);
   ~OutlierDetector();
   OutlierDetector(const OutlierDetector&) = delete;
@@ -78,7 +84,7 @@ public:
   struct Stats {
     uint64_t detected[kEjectionReasonCount] = {};  ///< outliers found
     uint64_t enforced[kEjectionReasonCount] = {};  ///< ejections made
-    uint64_t overflow = 0;  ///< refused by maxEjectionPercent
+    uint64_t overflow = 0;                         ///< refused by maxEjectionPercent
   };
   /// Any thread.
   Stats stats() const;
@@ -113,8 +119,8 @@ private:
 class OutlierRecorder {
 public:
   /// `detector` may be null (only counting). `worker` < the registry's worker count.
-  OutlierRecorder(const ClusterLbData& data, const config::OutlierDetection& config,
-                  size_t worker, OutlierDetector* detector);
+  OutlierRecorder(const ClusterLbData& data, const config::OutlierDetection& config, size_t worker,
+                  OutlierDetector* detector);
 
   /// The result of one request to host `host` (index in Cluster::hosts): its HTTP status, or 0
   /// for a locally originated failure (connect failure, reset, timeout), which counts as a 5xx

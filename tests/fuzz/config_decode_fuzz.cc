@@ -3,6 +3,7 @@
 // The input is the YAML text itself, so seeds are plain config files.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -77,13 +78,25 @@ void checkRoundTrip(const Value& root) {
                                             escaped(json, 2000) + "\nback: " + dump(*parsed));
 }
 
-/// Reference for metadata.name / metadata.namespace (DNS-1123 subdomain / label).
-bool refDnsName(std::string_view s, size_t maxLen, bool dots) {
+/// Reference for metadata.namespace: a DNS-1123 label (lowercase alphanumerics and '-',
+/// alphanumeric at both ends, at most `maxLen`).
+bool refDnsLabel(std::string_view s, size_t maxLen) {
   if (s.empty() || s.size() > maxLen) return false;
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
   for (char c : s)
-    if (!alnum(c) && c != '-' && !(dots && c == '.')) return false;
+    if (!alnum(c) && c != '-') return false;
   return alnum(s.front()) && alnum(s.back());
+}
+/// Reference for metadata.name: a DNS-1123 subdomain as Kubernetes checks it, dot-separated
+/// labels (so no empty label: "a..b" is invalid), at most 253 characters in all.
+bool refDnsSubdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (;;) {
+    size_t dot = s.find('.');
+    if (!refDnsLabel(s.substr(0, dot), 253)) return false;
+    if (dot == std::string_view::npos) return true;
+    s.remove_prefix(dot + 1);
+  }
 }
 
 void visitScalars(const Value& v, int depth) {
@@ -91,9 +104,9 @@ void visitScalars(const Value& v, int depth) {
   if (v.isScalar()) {
     int64_t ms = 0;
     (void)parseDurationMs(v.scalar, ms);
-    FUZZ_CHECK(isValidObjectName(v.scalar) == refDnsName(v.scalar, 253, true),
+    FUZZ_CHECK(isValidObjectName(v.scalar) == refDnsSubdomain(v.scalar),
                "isValidObjectName(" + escaped(v.scalar) + ")");
-    FUZZ_CHECK(isValidNamespace(v.scalar) == refDnsName(v.scalar, 63, false),
+    FUZZ_CHECK(isValidNamespace(v.scalar) == refDnsLabel(v.scalar, 63),
                "isValidNamespace(" + escaped(v.scalar) + ")");
     std::string q = jsonQuote(v.scalar);
     auto back = parseJson(q);
@@ -141,7 +154,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   auto modern = convertToModern(text, "fuzz.yaml");
-  if (modern.ok()) {
+  // Reported bug: NUL bytes or a UTF-16 byte order mark make yaml-cpp decode the text as
+  // UTF-16/32, and the text convertToModern passes through (with a '\n' added) then decodes
+  // differently.
+  bool utf16 = text.find('\0') != std::string_view::npos || text.starts_with("\xfe\xff") ||
+               text.starts_with("\xff\xfe");
+  bool tolerated = utf16 && portico::fuzz::knownBugTolerated("yaml-utf16");
+  // Reported bug: a first line starting with "---" that is not a marker ("---#", a scalar) is
+  // dropped by convertToModern's stripMarker.
+  if (text.starts_with("---") && text.size() > 3 && !std::strchr(" \t\r\n", text[3]) &&
+      portico::fuzz::knownBugTolerated("convert-dash-line"))
+    tolerated = true;
+  if (modern.ok() && !tolerated) {
     auto reparsed = parseYaml(*modern, "converted.yaml");
     FUZZ_CHECK(reparsed.ok(), "convertToModern output does not parse: " + reparsed.error() +
                                   "\noutput:\n" + escaped(*modern, 2000));

@@ -28,6 +28,16 @@ namespace portico::fuzz {
     if (!(cond)) ::portico::fuzz::fail(#cond, (detail));                                          \
   } while (0)
 
+/// True when $FUZZ_KNOWN_BUGS (comma-separated) names `bug`: lets a long run go past a reported,
+/// not yet fixed bug. CI never sets it; the checks are strict by default.
+inline bool knownBugTolerated(std::string_view bug) {
+  static const std::string list = [] {
+    const char* v = std::getenv("FUZZ_KNOWN_BUGS");
+    return "," + std::string(v ? v : "") + ",";
+  }();
+  return list.find("," + std::string(bug) + ",") != std::string::npos;
+}
+
 /// Printable form of bytes for failure messages.
 inline std::string escaped(std::string_view s, size_t max = 400) {
   std::string out;
@@ -113,10 +123,11 @@ public:
 
   http::H1Parser& parser() { return parser_; }
   Outcome& outcome() { return outcome_; }
-  /// True when the last pause came from one of our callbacks (not an upgrade).
-  bool takeOurPause() {
-    bool p = ourPause_;
-    ourPause_ = false;
+  enum class PausedAt { None, Headers, Body, MessageComplete };
+  /// Which of our callbacks asked for the last pause (None: llhttp paused by itself, an upgrade).
+  PausedAt takePause() {
+    PausedAt p = pausedAt_;
+    pausedAt_ = PausedAt::None;
     return p;
   }
 
@@ -141,13 +152,16 @@ public:
     outcome_.messages.push_back(std::move(m));
     if (type_ == http::H1Parser::Type::Response && policy_.skipBody)
       return http::ParserAction::SkipBody;
-    return pause(policy_.pauseOnHeaders);
+    return pause(policy_.pauseOnHeaders, PausedAt::Headers);
   }
   http::ParserAction onBody(const char* data, size_t len) override {
     FUZZ_CHECK(!outcome_.messages.empty(), "body before any head");
+    // Reported bug: after a Pause from onBody, llhttp re-opens the body span and H1Parser
+    // passes on a zero-length piece (the gateway would write it as "0\r\n\r\n", the last chunk).
+    if (len == 0 && knownBugTolerated("h1-empty-body-callback")) return http::ParserAction::Continue;
     FUZZ_CHECK(len > 0, "empty body callback");
     outcome_.messages.back().body.append(data, len);
-    return pause(policy_.pauseOnBody);
+    return pause(policy_.pauseOnBody, PausedAt::Body);
   }
   http::ParserAction onMessageComplete() override {
     FUZZ_CHECK(!outcome_.messages.empty(), "message complete before any head");
@@ -155,20 +169,22 @@ public:
     FUZZ_CHECK(!m.complete, "message completed twice");
     m.complete = true;
     FUZZ_CHECK(!parser_.inMessage(), "inMessage() after completion");
-    if (m.hasContentLength && !m.chunked && !(type_ == http::H1Parser::Type::Response &&
+    // Content-Length bodies arrive whole, except where there is no body: upgrades (CONNECT),
+    // HEAD answers (skipBody), 1xx / 204 / 304.
+    if (m.hasContentLength && !m.chunked && !m.upgrade && !(type_ == http::H1Parser::Type::Response &&
                                               (policy_.skipBody || m.status < 200 ||
                                                m.status == 204 || m.status == 304)))
       FUZZ_CHECK(m.body.size() == m.contentLength,
                  "body " + std::to_string(m.body.size()) + " != content-length " +
                      std::to_string(m.contentLength));
     // The gateway pauses at every message end and resumes when the exchange is done.
-    return pause(true);
+    return pause(true, PausedAt::MessageComplete);
   }
 
 private:
-  http::ParserAction pause(bool yes) {
+  http::ParserAction pause(bool yes, PausedAt where) {
     if (!yes) return http::ParserAction::Continue;
-    ourPause_ = true;
+    pausedAt_ = where;
     return http::ParserAction::Pause;
   }
 
@@ -176,6 +192,9 @@ private:
   /// values hold no CR/LF/NUL (no smuggled header lines), the target no whitespace.
   static void checkHead(const Message& m) {
     for (const auto& [n, v] : m.headers) {
+      // Reported bug: llhttp 8.1 takes ": x" as a header with an empty name, and H1Parser lets
+      // it through (the gateway forwards it upstream).
+      if (n.empty() && knownBugTolerated("h1-empty-header-name")) continue;
       FUZZ_CHECK(!n.empty(), "empty header name: " + m.describe());
       for (char c : n) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -194,7 +213,7 @@ private:
   Policy policy_;
   http::H1Parser parser_;
   Outcome outcome_;
-  bool ourPause_ = false;
+  PausedAt pausedAt_ = PausedAt::None;
 };
 
 /// Feeds `pieces` (each a separate heap allocation of exactly its size, so that ASan sees any
@@ -227,7 +246,8 @@ inline Outcome run(http::H1Parser::Type type, const Policy& policy,
         FUZZ_CHECK(r.consumed == len, "neither paused nor failed, yet bytes left");
         break;
       }
-      if (!rec.takeOurPause()) {
+      Recorder::PausedAt at = rec.takePause();
+      if (at == Recorder::PausedAt::None) {
         // Paused by llhttp itself: an upgrade (CONNECT, Upgrade:). The gateway stops parsing.
         Outcome& o = rec.outcome();
         o.upgraded = true;
@@ -235,7 +255,15 @@ inline Outcome run(http::H1Parser::Type type, const Policy& policy,
         return std::move(o);
       }
       parser.resume();
-      if (r.consumed == len) break;
+      if (r.consumed == len) {
+        if (at == Recorder::PausedAt::MessageComplete) break;  // as the gateway: next read
+        // Paused in onHeadersComplete / onBody on the buffer's last byte: llhttp's transitions
+        // after that callback (e.g. completing a message without a body) only run on the next
+        // execute(), so a caller with no bytes left must call execute() with none.
+        data += len;
+        len = 0;
+        continue;
+      }
       // The rest goes to a fresh buffer, as the gateway's pendingIn_ would hold it.
       std::unique_ptr<char[]> rest(new char[len - r.consumed]);
       std::memcpy(rest.get(), data + r.consumed, len - r.consumed);
@@ -290,7 +318,18 @@ inline void fuzzOne(http::H1Parser::Type type, const uint8_t* data, size_t size)
 
   std::string where = "pieces:";
   for (std::string_view p : pieces) where += " " + std::to_string(p.size());
-  FUZZ_CHECK(a.error == b.error && a.errorKind == b.errorKind && a.errorReason == b.errorReason,
+  // Both runs fail or neither does, with the same kind of error. One race is allowed: our own
+  // checks (limits, header-name bytes) run in llhttp's span callbacks, which fire at every buffer
+  // end, so with a split they can see bytes before llhttp reaches a malformed byte further on
+  // (and the reason text may differ). A head both too large and malformed may get 431 or 400.
+  auto isLimit = [](http::ParseError e) {
+    return e == http::ParseError::HeadersTooLarge || e == http::ParseError::TooManyHeaders ||
+           e == http::ParseError::UriTooLong;
+  };
+  bool sameKind = a.errorKind == b.errorKind ||
+                  (a.errorKind == http::ParseError::Malformed && isLimit(b.errorKind)) ||
+                  (b.errorKind == http::ParseError::Malformed && isLimit(a.errorKind));
+  FUZZ_CHECK(a.error == b.error && sameKind,
              where + "\nwhole: " + a.describe() + "split: " + b.describe());
   FUZZ_CHECK(a.upgraded == b.upgraded && a.upgradeOffset == b.upgradeOffset,
              where + "\nwhole: " + a.describe() + "split: " + b.describe());

@@ -2,6 +2,7 @@
 // Maglev (stickiness, minimal disruption), panic mode and skipping unavailable hosts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -286,14 +287,16 @@ TEST_P(ConsistentHash, UnavailableHostMovesOnlyItsKeys) {
     }
   }
   b.health(2).setCheckVerdict(0, true);
-  for (int k = 0; k < 5000; ++k) EXPECT_EQ(b.lb->pick(ctx(0, hashBytes(std::to_string(k)))), owner[k]);
+  for (int k = 0; k < 5000; ++k)
+    EXPECT_EQ(b.lb->pick(ctx(0, hashBytes(std::to_string(k)))), owner[k]);
 }
 
 TEST_P(ConsistentHash, WeightsAndHashlessPicks) {
   HostHealthRegistry registry(1);
   Balanced b(makeCluster(3, GetParam(), {1, 1, 2}), registry);
   std::vector<int> counts(3, 0);
-  for (int k = 0; k < 20000; ++k) ++counts[static_cast<size_t>(b.lb->pick(ctx(0, hashBytes("k" + std::to_string(k)))))];
+  for (int k = 0; k < 20000; ++k)
+    ++counts[static_cast<size_t>(b.lb->pick(ctx(0, hashBytes("k" + std::to_string(k)))))];
   EXPECT_NEAR(counts[0] / 20000.0, 0.25, 0.05);
   EXPECT_NEAR(counts[2] / 20000.0, 0.50, 0.05);
   // No hash: spread like random.
@@ -315,6 +318,19 @@ TEST(RingHashTable, SizeWithinMinAndMax) {
   EXPECT_EQ(RingHashTable::build(weighted.hosts, 64, 8388608)->size(), 640u);
 }
 
+TEST(RingHashTable, BranchlessLowerBoundMatchesStd) {
+  TestRandom rnd;
+  for (size_t n : {0u, 1u, 2u, 3u, 7u, 8u, 9u, 100u, 1025u}) {
+    std::vector<uint64_t> v;
+    for (size_t i = 0; i < n; ++i) v.push_back(rnd.next() % 1000);
+    std::sort(v.begin(), v.end());
+    for (uint64_t x = 0; x <= 1001; ++x) {
+      size_t expected = static_cast<size_t>(std::lower_bound(v.begin(), v.end(), x) - v.begin());
+      ASSERT_EQ(lowerBound(v.data(), v.size(), x), expected) << "n=" << n << " x=" << x;
+    }
+  }
+}
+
 TEST(MaglevTable, EveryHostOwnsItsShare) {
   Cluster c = makeCluster(7, Policy::Maglev, {1, 1, 1, 1, 1, 1, 4});
   auto t = MaglevTable::build(c.hosts);
@@ -334,7 +350,7 @@ TEST(LoadBalancerData, ReloadKeepsHealthAndReusesTables) {
   first->health[1]->setCheckVerdict(0, false);
 
   auto second = buildClusterLbData(c, registry, first.get());
-  EXPECT_EQ(second->maglev, first->maglev);       // same hosts: table shared
+  EXPECT_EQ(second->maglev, first->maglev);        // same hosts: table shared
   EXPECT_EQ(second->health[1], first->health[1]);  // same HostHealth object
   EXPECT_FALSE(second->health[1]->healthCheckHealthy());
 

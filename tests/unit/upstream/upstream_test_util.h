@@ -28,7 +28,8 @@ inline Cluster makeCluster(size_t n, Policy policy, const std::vector<uint32_t>&
   Cluster c;
   c.name = "test.default";
   c.loadBalancer.policy = policy;
-  for (size_t i = 0; i < n; ++i) c.hosts.push_back(numberedHost(i, i < weights.size() ? weights[i] : 1));
+  for (size_t i = 0; i < n; ++i)
+    c.hosts.push_back(numberedHost(i, i < weights.size() ? weights[i] : 1));
   return c;
 }
 

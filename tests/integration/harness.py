@@ -618,6 +618,13 @@ class Portico:
         return http_request(self.admin_port, "GET", path, host=f"{LOCALHOST}:{self.admin_port}",
                             timeout=timeout)
 
+    def admin_json(self, path):
+        """GET an admin endpoint that answers JSON (e.g. /upstreams); returns it parsed."""
+        status, _, body = self.admin_get(path)
+        if status != 200:
+            raise AssertionError(f"admin {path} answered {status}: {body[:200]!r}")
+        return json.loads(body)
+
     def statuses(self):
         """GET /statuses parsed: a list of {kind, namespace, name, state, reason}."""
         status, _, body = self.admin_get("/statuses")

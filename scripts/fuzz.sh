@@ -151,9 +151,9 @@ for t in "${targets[@]}"; do
   cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$status")
   ft=$(sed -nE 's/.* ft: ([0-9]+).*/\1/p' <<<"$status")
   corp=$(sed -nE 's/.* corp: ([0-9]+\/[0-9a-zA-Z]+).*/\1/p' <<<"$status")
-  execs=$(sed -nE 's/^stat::number_of_executed_units: ([0-9]+).*/\1/p' "$log" | tail -n 1)
-  eps=$(sed -nE 's/^stat::average_exec_per_sec: ([0-9]+).*/\1/p' "$log" | tail -n 1)
-  rss=$(sed -nE 's/^stat::peak_rss_mb: ([0-9]+).*/\1/p' "$log" | tail -n 1)
+  execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -n 1)
+  eps=$(sed -nE 's/^stat::average_exec_per_sec: *([0-9]+).*/\1/p' "$log" | tail -n 1)
+  rss=$(sed -nE 's/^stat::peak_rss_mb: *([0-9]+).*/\1/p' "$log" | tail -n 1)
   line=$(printf '%-14s runs %-10s exec/s %-7s cov %-6s ft %-7s corpus %-12s rss %sMB' \
     "$t" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${rss:-?}")
 

@@ -14,8 +14,15 @@ bool isBlank(std::string_view s) {
 
 // The chunk without its leading "---" line; false when that line also holds content
 // ("--- {a: 1}"), which cannot be dropped.
+/// A "---" document marker line: "---" alone or followed by whitespace ("---#" is content).
+bool startsWithMarker(std::string_view chunk) {
+  return chunk.substr(0, 3) == "---" &&
+         (chunk.size() == 3 || chunk[3] == ' ' || chunk[3] == '\t' || chunk[3] == '\r' ||
+          chunk[3] == '\n');
+}
+
 bool stripMarker(std::string_view chunk, std::string& out) {
-  if (chunk.substr(0, 3) == "---") {
+  if (startsWithMarker(chunk)) {
     size_t eol = chunk.find('\n');
     std::string_view rest = chunk.substr(3, eol == chunk.npos ? chunk.npos : eol - 3);
     size_t first = rest.find_first_not_of(" \t\r");
@@ -32,7 +39,7 @@ bool stripMarker(std::string_view chunk, std::string& out) {
 std::string leadingComments(std::string_view chunk) {
   std::string out;
   size_t pos = 0;
-  if (chunk.substr(0, 3) == "---") {
+  if (startsWithMarker(chunk)) {
     size_t eol = chunk.find('\n');
     pos = eol == chunk.npos ? chunk.size() : eol + 1;
   }

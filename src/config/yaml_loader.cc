@@ -187,6 +187,12 @@ Status parseAll(std::string_view text, std::string_view sourceName, ValueBuilder
 }  // namespace
 
 Result<std::vector<Document>> parseYaml(std::string_view text, std::string_view sourceName) {
+  // yaml-cpp guesses UTF-16/32 from NUL bytes or a byte-order mark; config is UTF-8 text and
+  // anything else would be read differently by different tools.
+  if (text.find('\0') != std::string_view::npos)
+    return Status::error(std::string(sourceName) + ": not UTF-8 text (contains NUL bytes)");
+  if (text.starts_with("\xfe\xff") || text.starts_with("\xff\xfe"))
+    return Status::error(std::string(sourceName) + ": not UTF-8 text (UTF-16 byte order mark)");
   ValueBuilder builder(/*keepNullDocuments=*/false);
   Status st = parseAll(text, sourceName, builder);
   if (!st.ok()) return st;

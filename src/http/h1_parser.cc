@@ -88,11 +88,23 @@ struct H1Parser::Impl {
     return 0;
   }
   static int onHeaderFieldComplete(llhttp_t* p) {
-    self(p).inHeaderField_ = false;
+    H1Parser& s = self(p);
+    if (!s.inHeaderField_ || s.headers_.back().name.empty()) {
+      // No name bytes at all (": value"): a field name must be a token of at least one char.
+      s.error_ = ParseError::Malformed;
+      s.customReason_ = "empty header name";
+      return -1;
+    }
+    s.inHeaderField_ = false;
     return 0;
   }
   static int onHeaderValue(llhttp_t* p, const char* at, size_t len) {
     H1Parser& s = self(p);
+    if (s.headers_.size() == 0) {
+      s.error_ = ParseError::Malformed;
+      s.customReason_ = "header value without a name";
+      return -1;
+    }
     s.headBytes_ += len;
     if (s.headBytes_ > s.limits_.maxHeaderBytes) {
       s.error_ = ParseError::HeadersTooLarge;
@@ -122,6 +134,7 @@ struct H1Parser::Impl {
     return toLlhttp(s.callbacks_.onHeadersComplete());
   }
   static int onBody(llhttp_t* p, const char* at, size_t len) {
+    if (len == 0) return 0;  // llhttp may report an empty span after a pause: nothing to pass on
     return toLlhttp(self(p).callbacks_.onBody(at, len));
   }
   static int onMessageComplete(llhttp_t* p) {

@@ -55,7 +55,11 @@ ConnectionTokens::ConnectionTokens(const std::string* value) {
 }
 
 bool ConnectionTokens::contains(std::string_view lowerName) const {
-  if (!overflow_.empty()) return listContainsToken(overflow_, lowerName);
+  if (!overflow_.empty()) {
+    // The long form keeps the whole list: the options every hop handles stay excluded.
+    if (lowerName == "close" || lowerName == "keep-alive" || lowerName == "upgrade") return false;
+    return listContainsToken(overflow_, lowerName);
+  }
   for (size_t i = 0; i < count_; ++i)
     if (equalsIgnoreCase(tokens_[i], lowerName)) return true;
   return false;

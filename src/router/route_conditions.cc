@@ -54,9 +54,11 @@ bool joinedFullMatch(const http::HeaderMap& headers, std::string_view name, size
     out = heap.data();
   }
   size_t at = 0;
+  bool first = true;
   for (const http::HeaderEntry& e : headers) {
     if (e.name != name) continue;
-    if (at > 0) out[at++] = ',';
+    if (!first) out[at++] = ',';  // also between empty values: "", "" joins to ","
+    first = false;
     std::copy(e.value.begin(), e.value.end(), out + at);
     at += e.value.size();
   }

@@ -213,5 +213,14 @@ TEST(SplitYamlDocumentsTest, EmptyText) {
   EXPECT_EQ(spans[0].end, 0u);
 }
 
+TEST(YamlLoaderEncoding, RejectsNonUtf8Text) {
+  // yaml-cpp would guess UTF-16 from these and read the file differently (config_decode fuzzer).
+  auto nul = parseYaml(std::string_view("a: 1\0", 5), "x.yaml");
+  ASSERT_FALSE(nul.ok());
+  EXPECT_NE(nul.error().find("not UTF-8"), std::string::npos);
+  EXPECT_FALSE(parseYaml("\xfe\xff\xff", "x.yaml").ok());
+  EXPECT_TRUE(parseYaml("\xef\xbb\xbf" "a: 1", "x.yaml").ok());  // a UTF-8 BOM is fine
+}
+
 }  // namespace
 }  // namespace portico::config

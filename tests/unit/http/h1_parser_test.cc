@@ -169,6 +169,7 @@ TEST(H1Parser, RejectsMalformedAndSmuggling) {
       {"space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", ParseError::Malformed},
       {"bad request line", "GET/HTTP/1.1\r\n\r\n", ParseError::Malformed},
       {"nul in header", std::string("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 27), ParseError::Malformed},
+      {"empty header name", "GET / HTTP/1.1\r\nHost: a\r\n: value\r\n\r\n", ParseError::Malformed},
       {"obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n", ParseError::Malformed},
       {"bad chunk size", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", ParseError::Malformed},
   };
@@ -237,6 +238,9 @@ TEST(HeaderMap, ConnectionTokensSkipConnectionOptions) {
   EXPECT_TRUE(ConnectionTokens(nullptr).empty());
   std::string many = "a,b,c,d,e,f,g,h,i,j";
   EXPECT_TRUE(ConnectionTokens(&many).contains("j"));  // beyond the inline slots
+  std::string manyWithUpgrade = "upgrade, a,b,c,d,e,f,g,h,i";  // found by the header_map fuzzer
+  EXPECT_FALSE(ConnectionTokens(&manyWithUpgrade).contains("upgrade"));
+  EXPECT_TRUE(ConnectionTokens(&manyWithUpgrade).contains("i"));
 }
 
 }  // namespace

@@ -284,6 +284,12 @@ bool DownstreamConnection::startAttempt() {
   upstream::LoadBalancer* lb = snapshot_->balancers[clusterIndex_].get();
   if (lb) {
     int picked = lb->pick({requestHash_, worker_.loop().now(), worker_.random()});
+    // A retry prefers another host than the one that just failed (a few tries; a hash-based
+    // balancer keeps answering the same host for the same hash, which is fine).
+    for (int i = 0; i < 3 && attempts_ > 0 && picked == static_cast<int>(hostIndex_) &&
+                    pools.size() > 1 && !requestHash_;
+         ++i)
+      picked = lb->pick({requestHash_, worker_.loop().now(), worker_.random()});
     if (picked < 0) {
       localReply(503, "no healthy upstream");
       return false;

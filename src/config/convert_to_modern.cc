@@ -29,8 +29,9 @@ bool stripMarker(std::string_view chunk, std::string& out) {
     if (first != rest.npos && rest[first] != '#') return false;
     chunk = eol == chunk.npos ? std::string_view() : chunk.substr(eol + 1);
   }
+  // Kept byte for byte: yaml-cpp can read a document differently with a newline added at its
+  // end (a tag at the end of the text), so the separator adds one only between documents.
   out.assign(chunk);
-  if (!out.empty() && out.back() != '\n') out.push_back('\n');
   return true;
 }
 
@@ -112,7 +113,10 @@ Result<std::string> convertToModern(std::string_view text, std::string_view sour
 
   std::string out;
   for (size_t i = 0; i < pieces.size(); ++i) {
-    if (i) out.append("---\n");
+    if (i) {
+      if (!out.empty() && out.back() != '\n') out.push_back('\n');
+      out.append("---\n");
+    }
     out.append(pieces[i]);
   }
   return out;

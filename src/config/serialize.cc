@@ -108,14 +108,26 @@ void emitBlock(std::string& out, const Value& v, size_t indent, bool continuatio
     for (const auto& [key, item] : v.map) {
       if (!(first && continuation)) out.append(indent, ' ');
       first = false;
-      appendYamlString(out, key);
+      std::string keyText;
+      appendYamlString(keyText, key);
+      // YAML limits implicit keys to 1024 characters; a longer one takes the explicit "? " form.
+      bool explicitKey = keyText.size() > 1000;
+      if (explicitKey) {
+        out.append("? ");
+        out.append(keyText);
+        out.push_back('\n');
+        out.append(indent, ' ');
+      } else {
+        out.append(keyText);
+      }
       out.push_back(':');
       if (item.isMap() && isBlock(item)) {
         out.push_back('\n');
         emitBlock(out, item, indent + 2, false);
       } else if (item.isList() && isBlock(item)) {
         out.push_back('\n');
-        emitBlock(out, item, indent, false);  // Kubernetes style: "- " at the key's column
+        // Kubernetes style: "- " at the key's column (indented under an explicit key).
+        emitBlock(out, item, explicitKey ? indent + 2 : indent, false);
       } else {
         out.push_back(' ');
         appendYamlScalar(out, item);

@@ -13,6 +13,8 @@ class Value {
 public:
   enum class Type { Null, Bool, Number, String, List, Map };
 
+  Value() = default;  // spelled out: clang 14 rejects the implicit one in C++20 (fuzz build)
+
   Type type = Type::Null;
   /// Text of a scalar exactly as written (Bool/Number/String); empty for Null/List/Map.
   std::string scalar;

@@ -261,7 +261,9 @@ http::ParserAction UpstreamConnection::onHeadersComplete() {
   if (!callbacks_) return http::ParserAction::Pause;
   responseStarted_ = true;
   http::ParserAction a = callbacks_->onUpstreamHeaders(parser_);
-  if (headRequest_) return http::ParserAction::SkipBody;
+  // No body after HEAD, 204 or 304, whatever Content-Length says (RFC 9112 §6.3); llhttp 8
+  // would read one for 204/304 and swallow the next response.
+  if (headRequest_ || status == 204 || status == 304) return http::ParserAction::SkipBody;
   return a;
 }
 

@@ -239,16 +239,12 @@ bool refPath(const PathMatcher& m, std::string_view path) {
 }
 
 bool refHeader(const HeaderMatch& h, const portico::http::HeaderMap* headers) {
-  // Reported bug: for regex conditions, joinedFullMatch puts a ',' only after a non-empty
-  // prefix, so empty values vanish from the join ("", "" → "" instead of ","). Tolerated: the
-  // reference joins the same way.
-  static const bool joinBug = portico::fuzz::knownBugTolerated("router-join-empty-values");
   bool found = false;
   std::string joined;
   if (headers) {
     for (const portico::http::HeaderEntry& e : *headers) {
       if (e.name != h.name) continue;
-      if (found && !(joinBug && h.regex && joined.empty())) joined.push_back(',');
+      if (found) joined.push_back(',');
       joined += e.value;
       found = true;
     }

@@ -57,7 +57,9 @@ int RouteTable::findDomain(std::string_view host) const {
 }
 
 const VirtualHost* RouteTable::findVirtualHost(std::string_view host) const {
-  char buf[256];
+  // A DNS name is at most 253 characters (259 with a port): a longer Host can only be served
+  // by the catch-all virtual host.
+  char buf[512];
   if (!host.empty() && host.size() <= sizeof(buf)) {
     for (size_t i = 0; i < host.size(); ++i) buf[i] = lower(host[i]);
     std::string_view h(buf, host.size());

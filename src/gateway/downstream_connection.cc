@@ -1,5 +1,6 @@
 #include "gateway/downstream_connection.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -44,7 +45,8 @@ DownstreamConnection::DownstreamConnection(Worker& worker,
       retryTimer_(worker.loop(), [this] { onRetryTimer(); }),
       delayTimer_(worker.loop(), [this] { onDelayDone(); }) {
   lastActivity_ = worker_.loop().now();
-  idleTimer_.arm(worker_.settings().idleTimeoutMs);
+  idleTimer_.arm(std::min(worker_.settings().idleTimeoutMs,
+                           worker_.settings().requestHeadersTimeoutMs));
 }
 
 DownstreamConnection::~DownstreamConnection() {
@@ -121,6 +123,7 @@ void DownstreamConnection::processInput() {
       data = worker_.scratch();
       len = static_cast<size_t>(n);
     }
+    if (!inRequest_ && !parser_.inMessage()) headStart_ = worker_.loop().now();  // a new head
     auto r = parser_.execute(data, len);
     if (closed_) return;
     // One send upstream for everything this read produced (head, body, chunk terminator).
@@ -294,22 +297,29 @@ void DownstreamConnection::onIdleTimer() {
     close();
     return;
   }
-  MonoMs idle = worker_.settings().idleTimeoutMs;
-  MonoMs elapsed = worker_.loop().now() - lastActivity_;
-  bool waitingForUpstream = inRequest_ && requestComplete_ && !responseComplete_;
-  if (waitingForUpstream || elapsed < idle) {
-    idleTimer_.arm(waitingForUpstream ? idle : idle - elapsed);
-    return;
-  }
-  if (!inRequest_ && parser_.inMessage() && out_.empty()) {
-    // A request head that never finished: tell the client why before closing.
+  // One lazy timer serves two limits: idleness (reset by any byte, so it is never re-armed per
+  // request) and the time a request head may take in all (slowloris: a byte now and then keeps
+  // a connection active but never completes the head).
+  const WorkerSettings& s = worker_.settings();
+  MonoMs now = worker_.loop().now();
+  bool inHead = !inRequest_ && parser_.inMessage();
+  if (inHead && now - headStart_ >= s.requestHeadersTimeoutMs && out_.empty()) {
+    // Tell the client why before closing.
     closeAfterResponse_ = true;
     inRequest_ = true;
     requestComplete_ = true;
     localReply(408, "request timeout");
     return;
   }
-  close();
+  MonoMs elapsed = now - lastActivity_;
+  bool waitingForUpstream = inRequest_ && requestComplete_ && !responseComplete_;
+  if (!waitingForUpstream && elapsed >= s.idleTimeoutMs) {
+    close();
+    return;
+  }
+  MonoMs next = waitingForUpstream ? s.idleTimeoutMs : s.idleTimeoutMs - elapsed;
+  if (inHead) next = std::min(next, headStart_ + s.requestHeadersTimeoutMs - now);
+  idleTimer_.arm(std::max<MonoMs>(next, 1));
 }
 
 void DownstreamConnection::close() {

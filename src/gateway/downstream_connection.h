@@ -117,6 +117,7 @@ private:
   net::Timer retryTimer_;
   net::Timer delayTimer_;
   MonoMs lastActivity_ = 0;
+  MonoMs headStart_ = 0;  // when the head of the request being read began
   bool closed_ = false;
   bool peerClosed_ = false;       // read side saw EOF
   bool closeAfterResponse_ = false;

@@ -28,6 +28,7 @@ class ListenerHandler;
 /// Data-plane settings fixed at start-up (flags).
 struct WorkerSettings {
   int64_t idleTimeoutMs = 60000;         ///< downstream keep-alive / header read idleness
+  int64_t requestHeadersTimeoutMs = 10000;  ///< a request head must arrive whole within this
   int64_t upstreamIdleTimeoutMs = 30000;  ///< pooled upstream connection idleness
   int64_t drainTimeoutMs = 15000;        ///< SIGTERM: how long in-flight requests may finish
   uint64_t maxRequestBodyBytes = 0;      ///< 0 = unlimited (bodies are streamed)

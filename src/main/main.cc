@@ -42,6 +42,8 @@ constexpr const char* kUsage =
     "  --workers N               worker threads (default: number of cores)\n"
     "  --log-level LEVEL         debug|info|warn|error (default info)\n"
     "  --idle-timeout DURATION   close idle client connections after this (default 60s)\n"
+    "  --request-headers-timeout DURATION\n"
+    "                            a request head must arrive whole within this, else 408 (default 10s)\n"
     "  --drain-timeout DURATION  on SIGTERM, how long in-flight requests may finish (default 15s)\n"
     "  --max-request-body BYTES  answer 413 above this request body size (default 0 = unlimited)\n"
     "\n"
@@ -178,6 +180,11 @@ int runServe(const std::vector<std::string>& args) {
       if (!config::parseDurationMs(v, ms) || ms <= 0)
         return usageError("--idle-timeout: \"" + v + "\" is not a positive duration (e.g. 60s)");
       flags.settings.idleTimeoutMs = ms;
+    } else if (takeValue(args, i, "--request-headers-timeout", v, error)) {
+      int64_t ms;
+      if (!config::parseDurationMs(v, ms) || ms <= 0)
+        return usageError("--request-headers-timeout: \"" + v + "\" is not a positive duration (e.g. 10s)");
+      flags.settings.requestHeadersTimeoutMs = ms;
     } else if (takeValue(args, i, "--drain-timeout", v, error)) {
       int64_t ms;
       if (!config::parseDurationMs(v, ms))

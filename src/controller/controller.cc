@@ -45,16 +45,6 @@ std::string fileOf(std::string source) {
   return source;
 }
 
-bool labelsMatch(const std::vector<std::pair<std::string, std::string>>& selector,
-                 const std::vector<std::pair<std::string, std::string>>& labels) {
-  for (const auto& [k, v] : selector) {
-    bool found = false;
-    for (const auto& [lk, lv] : labels) found |= lk == k && lv == v;
-    if (!found) return false;
-  }
-  return true;
-}
-
 
 /// Decodes every object of one kind. An object that fails to decode or whose `check` fails is
 /// Rejected and, when its last accepted version still passes `check`, that version is used.
@@ -467,8 +457,7 @@ void Controller::rebuild() {
         selected = selectAll;
       }
       const auto& nsList = gw.value.virtualServiceNamespaces;
-      if (selected && !nsList.empty() && std::find(nsList.begin(), nsList.end(), "*") == nsList.end())
-        selected = std::find(nsList.begin(), nsList.end(), vsKey.ns) != nsList.end();
+      if (selected && !nsList.empty()) selected = namespaceListed(nsList, vsKey.ns);
       if (!selected || conflicted.count(vsKey)) continue;
 
       std::vector<std::string> domains = vs.value.domains;

@@ -51,20 +51,10 @@ std::vector<ObjectKey> selectTables(const config::DelegateAction& d, const std::
     return {};
   }
   for (const auto& [key, table] : ctx.routeTables) {
-    bool nsOk = d.selectorNamespaces.empty()
-                    ? key.ns == ownerNs
-                    : std::find(d.selectorNamespaces.begin(), d.selectorNamespaces.end(), "*") !=
-                              d.selectorNamespaces.end() ||
-                          std::find(d.selectorNamespaces.begin(), d.selectorNamespaces.end(),
-                                    key.ns) != d.selectorNamespaces.end();
-    if (!nsOk) continue;
-    bool labelsOk = true;
-    for (const auto& [k, v] : d.selectorLabels) {
-      bool found = false;
-      for (const auto& [lk, lv] : table.meta.labels) found |= lk == k && lv == v;
-      labelsOk &= found;
-    }
-    if (labelsOk) picked.emplace_back(table.weight, key);
+    bool nsOk = d.selectorNamespaces.empty() ? key.ns == ownerNs
+                                             : namespaceListed(d.selectorNamespaces, key.ns);
+    if (nsOk && labelsMatch(d.selectorLabels, table.meta.labels))
+      picked.emplace_back(table.weight, key);
   }
   std::stable_sort(picked.begin(), picked.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -162,6 +152,21 @@ router::HeaderOps translateHeaderOps(const std::vector<config::HeaderValueOption
 }
 
 }  // namespace
+
+bool labelsMatch(const std::vector<std::pair<std::string, std::string>>& selector,
+                 const std::vector<std::pair<std::string, std::string>>& labels) {
+  for (const auto& [k, v] : selector) {
+    bool found = false;
+    for (const auto& [lk, lv] : labels) found |= lk == k && lv == v;
+    if (!found) return false;
+  }
+  return true;
+}
+
+bool namespaceListed(const std::vector<std::string>& namespaces, const std::string& ns) {
+  return std::find(namespaces.begin(), namespaces.end(), "*") != namespaces.end() ||
+         std::find(namespaces.begin(), namespaces.end(), ns) != namespaces.end();
+}
 
 config::RouteOptions inheritOptions(const config::RouteOptions& own,
                                     const config::RouteOptions& parent) {

@@ -46,6 +46,13 @@ std::vector<FlatRoute> flattenRoutes(const config::VirtualService& vs,
 /// The compiled route. References must have been checked.
 router::RouteEntry translateRoute(const FlatRoute& flat, const RouteContext& ctx);
 
+/// Label selector: every (key, value) of `selector` is among `labels` (an empty selector
+/// matches everything).
+bool labelsMatch(const std::vector<std::pair<std::string, std::string>>& selector,
+                 const std::vector<std::pair<std::string, std::string>>& labels);
+/// `ns` is in `namespaces`, or `namespaces` holds "*".
+bool namespaceListed(const std::vector<std::string>& namespaces, const std::string& ns);
+
 /// Per option: the route's value when set, else the parent's (virtual host or delegating route).
 config::RouteOptions inheritOptions(const config::RouteOptions& own,
                                     const config::RouteOptions& parent);

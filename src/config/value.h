@@ -13,7 +13,9 @@ class Value {
 public:
   enum class Type { Null, Bool, Number, String, List, Map };
 
-  Value() = default;  // spelled out: clang 14 rejects the implicit one in C++20 (fuzz build)
+  // Spelled out: clang (the fuzz build) otherwise instantiates the vector of pairs' default
+  // constructor while the pair's Value is still incomplete, and rejects it.
+  Value() = default;
 
   Type type = Type::Null;
   /// Text of a scalar exactly as written (Bool/Number/String); empty for Null/List/Map.

@@ -7,7 +7,8 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config git clang libclang-rt-14-dev
   # libraries
-  node-llhttp libyaml-cpp-dev libre2-dev libssl-dev libc-ares-dev
+  node-llhttp libyaml-cpp-dev libre2-dev libssl-dev libc-ares-dev nlohmann-json3-dev libnghttp2-dev
+  libcli11-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 curl nginx-light haproxy h2o wrk nghttp2-client valgrind procps iproute2

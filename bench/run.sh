@@ -4,6 +4,7 @@
 # Usage: bench/run.sh [BUILD_DIR]          (default: build; portico is BUILD_DIR/portico)
 # Env:   ROUNDS=3  DURATION=10 (s)  CONNECTIONS="32 256"  WARMUP=1 (s, 0 = none)
 #        PROXIES="direct portico nginx haproxy h2o"   (subset/order of targets)
+#        PORTICO_ARGS="--access-log FILE"              (extra portico run flags)
 # See bench/README.md for what the numbers mean (and do not mean) on a 2-core machine.
 set -uo pipefail
 
@@ -144,7 +145,9 @@ spec:
     - matchers: [{prefix: /}]
       routeAction: {single: {upstream: {name: origin, namespace: gloo-system}}}
 EOF
-  start portico "$PORTICO" run --config-dir "$cfg" --admin-address "127.0.0.1:$PORT_ADMIN" --workers 1
+  # PORTICO_ARGS: extra flags, e.g. PORTICO_ARGS="--access-log /tmp/bench-access.log".
+  # shellcheck disable=SC2086
+  start portico "$PORTICO" run --config-dir "$cfg" --admin-address "127.0.0.1:$PORT_ADMIN" --workers 1 ${PORTICO_ARGS:-}
   if ! wait_http "$PORT_ADMIN" /ready 10 || ! check_body "$PORT_PORTICO"; then
     log "portico failed to start or to proxy; benchmarking the peers only. Its output:"
     tail -n 20 "$WORK/portico.out" >&2

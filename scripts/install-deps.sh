@@ -13,6 +13,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 curl nginx-light haproxy h2o wrk nghttp2-client valgrind procps iproute2
   dnsmasq-base
+  prometheus  # promtool: checks /metrics in tests/integration/test_metrics.py
+  openssl
 )
 
 missing=()

@@ -2,7 +2,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -10,31 +12,69 @@
 
 #include "common/buffer.h"
 #include "common/log.h"
+#include "config/decode.h"
 #include "controller/controller.h"
 #include "http/h1_parser.h"
 #include "http/local_reply.h"
+#include "observability/observability.h"
 
 namespace portico::admin {
 
 namespace {
 
-/// Collects one request head; the admin API has no request bodies.
-class HeadCollector : public http::H1ParserCallbacks {
+/// Collects one request: its head, then its body (object writes) up to kMaxBodyBytes.
+class RequestCollector : public http::H1ParserCallbacks {
 public:
+  bool headDone = false;
   bool done = false;
+  bool tooLarge = false;
+  std::string body;
   http::ParserAction onHeadersComplete() override {
+    headDone = true;
+    return http::ParserAction::Pause;  // lets handle() answer "Expect: 100-continue"
+  }
+  http::ParserAction onBody(const char* data, size_t len) override {
+    if (body.size() + len > kMaxBodyBytes) {
+      tooLarge = true;
+      return http::ParserAction::Pause;
+    }
+    body.append(data, len);
+    return http::ParserAction::Continue;
+  }
+  http::ParserAction onMessageComplete() override {
     done = true;
     return http::ParserAction::Pause;
   }
-  http::ParserAction onBody(const char*, size_t) override { return http::ParserAction::Continue; }
-  http::ParserAction onMessageComplete() override { return http::ParserAction::Continue; }
+  static constexpr size_t kMaxBodyBytes = 4 * 1024 * 1024;
 };
+
+bool isLoopback(const net::Address& a) {
+  if (a.family() == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(a.sockaddrPtr());
+    return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (a.family() == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(a.sockaddrPtr());
+    return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+  }
+  return false;
+}
+
+/// Compares without an early exit, so that timing does not tell how much of a token matched.
+bool sameSecret(std::string_view given, std::string_view token) {
+  if (given.size() != token.size() || token.empty()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < token.size(); ++i)
+    diff |= static_cast<unsigned char>(given[i] ^ token[i]);
+  return diff == 0;
+}
 
 constexpr int kIoTimeoutMs = 2000;
 
 }  // namespace
 
-AdminServer::AdminServer(controller::Controller& controller) : controller_(controller) {}
+AdminServer::AdminServer(controller::Controller& controller)
+    : controller_(controller), objectApi_(controller) {}
 
 AdminServer::~AdminServer() { stop(); }
 
@@ -43,6 +83,7 @@ Status AdminServer::start(const net::Address& address) {
   if (!fd.ok()) return Status::error("--admin-address: " + fd.error());
   listenFd_ = *fd;
   address_ = net::localAddress(listenFd_);
+  loopback_ = isLoopback(address_);
   wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   thread_ = std::thread([this] { serve(); });
   return {};
@@ -73,27 +114,59 @@ void AdminServer::serve() {
 }
 
 void AdminServer::handle(int fd) {
-  HeadCollector collector;
+  RequestCollector collector;
   http::H1Parser parser(http::H1Parser::Type::Request, collector);
-  char buf[8192];
+  char buf[16384];
   Buffer out;
-  while (!collector.done) {
+  bool continueSent = false, failed = false;
+  while (!collector.done && !failed) {
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, kIoTimeoutMs) <= 0) return;  // a client that says nothing is dropped
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
     if (n <= 0) return;
-    auto r = parser.execute(buf, static_cast<size_t>(n));
-    if (r.error) {
-      http::writeLocalReply(out, 400, std::string("bad request: ") + parser.errorReason(), true);
-      break;
+    size_t off = 0;
+    for (;;) {
+      auto r = parser.execute(buf + off, static_cast<size_t>(n) - off);
+      off += r.consumed;
+      if (r.error) {
+        http::writeLocalReply(out, 400, std::string("bad request: ") + parser.errorReason(), true);
+        failed = true;
+        break;
+      }
+      if (collector.tooLarge) {
+        http::writeLocalReply(out, 413, "request body over 4 MiB", true);
+        failed = true;
+        break;
+      }
+      if (collector.headDone && !continueSent) {
+        continueSent = true;
+        const std::string* expect = parser.headers().get("expect");
+        if (expect && !collector.done) {
+          static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+          if (send(fd, kContinue, sizeof(kContinue) - 1, MSG_NOSIGNAL) < 0) return;
+        }
+      }
+      if (collector.done || !r.paused) break;
+      parser.resume();  // and run again, even with no byte left: completion may be pending
     }
   }
   if (collector.done) {
     std::string_view target = parser.target();
-    std::string_view path = target.substr(0, target.find('?'));
+    size_t q = target.find('?');
+    AdminRequest request{parser.method(), target.substr(0, q),
+                         q == std::string_view::npos ? std::string_view() : target.substr(q + 1),
+                         collector.body};
     int status = 200;
     std::string contentType = "application/json", body;
-    route(parser.method(), path, status, contentType, body);
+    const std::string* authorization = parser.headers().get("authorization");
+    AdminResponse denied;
+    const std::string* accept = parser.headers().get("accept");
+    if (request.path == "/metrics" && (request.method == "GET" || request.method == "HEAD"))
+      observability::serveMetrics(accept ? *accept : std::string_view(), contentType, body);
+    else if (authorized(request, authorization ? *authorization : std::string_view(), denied))
+      route(request, status, contentType, body);
+    else
+      status = denied.status, contentType = denied.contentType, body = denied.body;
     http::writeResponse(out, status, contentType, body, true, parser.isHead());
   }
   size_t off = 0;
@@ -104,9 +177,42 @@ void AdminServer::handle(int fd) {
   }
 }
 
-void AdminServer::route(std::string_view method, std::string_view path, int& status,
-                        std::string& contentType, std::string& body) {
-  if (method != "GET" && method != "HEAD") {
+bool AdminServer::authorized(const AdminRequest& request, std::string_view authorization,
+                             AdminResponse& response) const {
+  bool api = request.path.substr(0, 5) == "/api/";
+  bool open = request.path == "/" || request.path == "/ready" || request.path == "/metrics";
+  if (token_.empty()) {
+    if (!api || loopback_) return true;
+    response.status = 403;
+    response.body = "{\"error\":" +
+                    config::jsonQuote("the admin API listens on " + address_.toString() +
+                                      " (not loopback): start portico with --admin-token-file to "
+                                      "enable /api/") +
+                    "}";
+    return false;
+  }
+  if (open) return true;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.substr(0, kBearer.size()) == kBearer &&
+      sameSecret(authorization.substr(kBearer.size()), token_))
+    return true;
+  response.status = 401;
+  response.body = "{\"error\":\"missing or wrong Authorization: Bearer token (see --admin-token-file)\"}";
+  return false;
+}
+
+void AdminServer::route(const AdminRequest& request, int& status, std::string& contentType,
+                        std::string& body) {
+  std::string_view path = request.path;
+  if (path.substr(0, 5) == "/api/") {
+    AdminResponse response;
+    objectApi_.handle(request, response);
+    status = response.status;
+    contentType = std::move(response.contentType);
+    body = std::move(response.body);
+    return;
+  }
+  if (request.method != "GET" && request.method != "HEAD") {
     status = 405;
     contentType = "text/plain";
     body = "method not allowed\n";
@@ -124,23 +230,11 @@ void AdminServer::route(std::string_view method, std::string_view path, int& sta
   } else if (path == "/upstreams") {
     body = controller_.upstreamsJson();
   } else if (path == "/metrics") {
-    // Placeholder until the observability issue: the controller's own counters only.
-    contentType = "text/plain; version=0.0.4";
-    size_t rejected = 0, accepted = 0;
-    for (const auto& s : controller_.statuses()) {
-      if (s.status.state == config::ObjectStatus::State::Rejected) ++rejected;
-      if (s.status.state == config::ObjectStatus::State::Accepted) ++accepted;
-    }
-    body = "# HELP portico_controller_snapshot_builds_total Snapshots built.\n"
-           "# TYPE portico_controller_snapshot_builds_total counter\n"
-           "portico_controller_snapshot_builds_total " + std::to_string(controller_.builds()) + "\n"
-           "# HELP portico_controller_objects Config objects by state.\n"
-           "# TYPE portico_controller_objects gauge\n"
-           "portico_controller_objects{state=\"accepted\"} " + std::to_string(accepted) + "\n"
-           "portico_controller_objects{state=\"rejected\"} " + std::to_string(rejected) + "\n";
+    observability::serveMetrics({}, contentType, body);  // handle() passes Accept
   } else if (path == "/") {
     contentType = "text/plain";
-    body = "portico admin: /ready /statuses /config_dump /upstreams /metrics\n";
+    body = "portico admin: /ready /statuses /config_dump /upstreams /metrics /api/objects /api/apply "
+           "/api/version\n";
   } else {
     status = 404;
     contentType = "text/plain";

@@ -51,8 +51,8 @@ bool isValidObjectName(std::string_view name);
 /// ending with a letter or digit, at most 63 characters. Namespaces become directory names.
 bool isValidNamespace(std::string_view ns);
 
-/// Kinds Portico knows and their apiVersions: gloo.solo.io/v1 Upstream and UpstreamGroup,
-/// gateway.solo.io/v1 VirtualService, RouteTable and Gateway.
+/// Kinds Portico knows and their apiVersions: gloo.solo.io/v1 Upstream, UpstreamGroup and
+/// Secret, gateway.solo.io/v1 VirtualService, RouteTable and Gateway, v1 (Kubernetes) Secret.
 bool isKnownKind(std::string_view apiVersion, std::string_view kind);
 
 /// Typed decoders. On failure they append to `errors` (path from the document root) and the
@@ -68,6 +68,16 @@ Upstream decodeUpstream(const RawObject& obj, Errors& errors);
 RouteTable decodeRouteTable(const RawObject& obj, Errors& errors);
 /// gloo.solo.io/v1 UpstreamGroup: spec.destinations[{destination: {upstream}, weight}].
 UpstreamGroup decodeUpstreamGroup(const RawObject& obj, Errors& errors);
+/// gloo.solo.io/v1 Secret (spec, or the document root as Gloo's file store writes it: exactly
+/// one of tls{certChain, privateKey, rootCa}, aws{accessKey, secretKey, sessionToken},
+/// header{headers}, extensions{configs}) or Kubernetes v1 Secret (type kubernetes.io/tls with
+/// data/stringData tls.crt, tls.key, ca.crt; Opaque with aws_access_key_id,
+/// aws_secret_access_key, aws_session_token; data is base64). Errors never quote a value.
+/// PEM contents are checked by the controller (OpenSSL), not here.
+Secret decodeSecret(const RawObject& obj, Errors& errors);
+/// A Secret's document with every value below its identity (apiVersion, kind, metadata, type)
+/// replaced by "<redacted>": what /config_dump shows.
+Value redactSecretDocument(const Value& doc);
 
 /// A Gloo 0.x (2018) document: a map with a top-level `name` and no apiVersion or kind.
 bool isGloo0xDocument(const Value& doc);

@@ -63,6 +63,39 @@ void decodeHttpGateway(const Value& v, const std::string& path, const std::strin
   }
 }
 
+// spec.options (Gloo's ListenerOptions): only accessLoggingService with file sinks; every
+// other option and sub-field (grpcService, filter, …) is reported as not supported.
+void decodeListenerOptions(const Value& v, const std::string& path, Gateway& out, Errors& errors) {
+  MapReader r(v, path, errors);
+  const Value* als = r.take("accessLoggingService");
+  if (!als) return;
+  MapReader service(*als, r.pathOf("accessLoggingService"), errors);
+  const Value* list = service.take("accessLog");
+  if (!list) return;
+  std::string listPath = service.pathOf("accessLog");
+  if (!list->isList()) {
+    errors.add(listPath, std::string("expected a list, got ") + typeName(list->type));
+    return;
+  }
+  for (size_t i = 0; i < list->list.size(); ++i) {
+    MapReader entry(list->list[i], indexPath(listPath, i), errors);
+    const Value* file = entry.take("fileSink");
+    if (!file) {
+      if (entry.presentCount() == 0) errors.add(entry.path(), "fileSink is required");
+      continue;  // grpcService and the rest: reported as not supported by the reader
+    }
+    AccessLogSpec spec;
+    spec.fieldPath = entry.pathOf("fileSink");
+    MapReader sink(*file, spec.fieldPath, errors);
+    sink.requireString("path", spec.path);
+    bool text = sink.readString("stringFormat", spec.stringFormat);
+    spec.json = sink.readStringMap("jsonFormat", spec.jsonFormat);
+    if (text && spec.json)
+      errors.add(spec.fieldPath, "set only one of stringFormat and jsonFormat");
+    out.accessLogs.push_back(std::move(spec));
+  }
+}
+
 }  // namespace
 
 Gateway decodeGateway(const RawObject& obj, Errors& errors) {
@@ -92,9 +125,8 @@ Gateway decodeGateway(const RawObject& obj, Errors& errors) {
   else if (s.readInt("bindPort", 1, 65535, port))
     gw.bindPort = static_cast<uint16_t>(port);
 
-  bool ssl = false;
-  if (s.readBool("ssl", ssl) && ssl)
-    errors.add(s.pathOf("ssl"), "TLS gateways are not supported by Portico yet");
+  // ssl: HTTPS with the certificates of the virtual services it serves (those with sslConfig).
+  s.readBool("ssl", gw.ssl);
   bool proxyProto = false;
   if (s.readBool("useProxyProto", proxyProto) && proxyProto)
     errors.add(s.pathOf("useProxyProto"), "field not supported by Portico yet");
@@ -103,6 +135,8 @@ Gateway decodeGateway(const RawObject& obj, Errors& errors) {
   s.readStringList("proxyNames", proxyNames);
 
   // No gateway type given means an HTTP gateway over every virtual service, as in Gloo.
+  if (const Value* options = s.take("options"))
+    decodeListenerOptions(*options, s.pathOf("options"), gw, errors);
   if (const Value* http = s.take("httpGateway"))
     decodeHttpGateway(*http, s.pathOf("httpGateway"), obj.meta.ns, gw, errors);
   return gw;
@@ -129,6 +163,16 @@ Upstream decodeUpstream(const RawObject& obj, Errors& errors) {
       if (us.type.empty()) {
         us.type = t;
         us.typeSpec = *typeSpec;  // decoded by the plugin registered for this type
+        // serviceSpec (REST functions) is common to host-based types: decoded here, not by
+        // the type's plugin.
+        auto& fields = us.typeSpec.map;
+        for (auto it = fields.begin(); it != fields.end(); ++it) {
+          if (it->first != "serviceSpec") continue;
+          if (!it->second.isNull())
+            detail::decodeServiceSpec(it->second, s.pathOf(t) + ".serviceSpec", us, errors);
+          fields.erase(it);
+          break;
+        }
       }
     }
   }

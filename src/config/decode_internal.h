@@ -57,6 +57,30 @@ void decodeWeightedDestinations(const Value& v, const std::string& path,
                                 const std::string& defaultNs, std::vector<WeightedDestination>& out,
                                 Errors& errors);
 
+/// matchers[]: prefix | exact | regex, caseSensitive, headers, queryParameters, methods.
+void decodeMatcher(const Value& v, const std::string& path, Matcher& out, Errors& errors);
+/// headers[] of a matcher: {name, value, regex, invertMatch}.
+/// `responseMatchers`: ":status" is a valid name (stagedTransformations responseTransforms).
+void decodeHeaderMatchers(const Value& v, const std::string& path, std::vector<HeaderMatcher>& out,
+                          Errors& errors, bool responseMatchers = false);
+
+// ---- Transformations and REST functions (decode_transformation.cc) --------------------------
+
+/// options.transformations {requestTransformation, responseTransformation, clearRouteCache}.
+void decodeTransformations(const Value& v, const std::string& path, Transformations& out,
+                           Errors& errors);
+/// options.stagedTransformations {early, regular, inheritTransformation}.
+void decodeStagedTransformations(const Value& v, const std::string& path, Transformations& out,
+                                 Errors& errors);
+/// A transformationTemplate.
+void decodeTransformationTemplate(const Value& v, const std::string& path,
+                                  TransformationTemplate& out, Errors& errors);
+/// destinationSpec.rest {functionName, parameters{headers, path}}.
+void decodeRestDestination(const Value& v, const std::string& path, RestDestination& out,
+                           Errors& errors);
+/// spec.<type>.serviceSpec {rest: {transformations, swaggerInfo}}: the REST functions.
+void decodeServiceSpec(const Value& v, const std::string& path, Upstream& out, Errors& errors);
+
 /// Route `options` (RouteOptions).
 void decodeRouteOptions(const Value& v, const std::string& path, const std::string& defaultNs,
                         RouteOptions& out, Errors& errors);

@@ -1,6 +1,6 @@
 // Route options and virtual-host options: rewrites, retries, header manipulation, CORS, faults,
 // shadowing, lbHash (routes only, as in Gloo). Every option Portico does not implement
-// (transformations, extauth, ratelimit, waf, jwt, rbac, ...) stays unread, so MapReader reports
+// (extauth, ratelimit, waf, jwt, rbac, ...) stays unread, so MapReader reports
 // it by path.
 #include <charconv>
 #include <cstdint>
@@ -400,6 +400,17 @@ void decodeLbHash(const Value& v, const std::string& path, std::vector<HashPolic
   }
 }
 
+// transformations (legacy, one unconditional regular-stage rule) and stagedTransformations.
+void decodeTransformationOptions(MapReader& r, RouteOptions& out) {
+  if (r.has("transformations") && r.has("stagedTransformations"))
+    r.errors().add(r.path(), "only one of transformations, stagedTransformations may be set");
+  if (const Value* t = r.take("transformations"))
+    decodeTransformations(*t, r.pathOf("transformations"), out.transformations.emplace(), r.errors());
+  if (const Value* t = r.take("stagedTransformations"))
+    decodeStagedTransformations(*t, r.pathOf("stagedTransformations"),
+                                out.transformations.emplace(), r.errors());
+}
+
 }  // namespace
 
 void decodeRouteOptions(const Value& v, const std::string& path, const std::string& defaultNs,
@@ -424,6 +435,7 @@ void decodeRouteOptions(const Value& v, const std::string& path, const std::stri
     decodeFaults(*faults, r.pathOf("faults"), out.faults.emplace(), errors);
   if (const Value* shadowing = r.take("shadowing"))
     decodeShadowing(*shadowing, r.pathOf("shadowing"), defaultNs, out.shadowing.emplace(), errors);
+  decodeTransformationOptions(r, out);
   if (const Value* lbHash = r.take("lbHash"))
     decodeLbHash(*lbHash, r.pathOf("lbHash"), out.hashPolicies, errors);
 }
@@ -439,6 +451,7 @@ void decodeVirtualHostOptions(const Value& v, const std::string& path, VirtualSe
     decodeCors(*cors, r.pathOf("cors"), options.cors.emplace(), errors);
   if (const Value* retries = r.take("retries"))
     decodeRetries(*retries, r.pathOf("retries"), options.retries.emplace(), errors);
+  decodeTransformationOptions(r, options);
   r.readBool("sortRoutes", out.sortRoutes);
 }
 

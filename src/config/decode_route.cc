@@ -30,15 +30,17 @@ constexpr RedirectCode kRedirectCodes[] = {{"MOVED_PERMANENTLY", 301},
                                            {"TEMPORARY_REDIRECT", 307},
                                            {"PERMANENT_REDIRECT", 308}};
 
+}  // namespace
+
 void decodeHeaderMatchers(const Value& v, const std::string& path, std::vector<HeaderMatcher>& out,
-                          Errors& errors) {
+                          Errors& errors, bool responseMatchers) {
   if (!expectList(v, path, errors)) return;
   for (size_t i = 0; i < v.list.size(); ++i) {
     MapReader r(v.list[i], indexPath(path, i), errors);
     if (!v.list[i].isMap()) continue;  // reported by the reader
     HeaderMatcher h;
     if (r.requireString("name", h.name)) {
-      if (!isToken(h.name))
+      if (!isToken(h.name) && !(responseMatchers && h.name == ":status"))
         errors.add(r.pathOf("name"),
                    "invalid header name " + jsonQuote(h.name) + ": " + kTokenForm);
       h.name = lowerAscii(h.name);
@@ -50,6 +52,8 @@ void decodeHeaderMatchers(const Value& v, const std::string& path, std::vector<H
     out.push_back(std::move(h));
   }
 }
+
+namespace {
 
 void decodeQueryMatchers(const Value& v, const std::string& path,
                          std::vector<QueryParameterMatcher>& out, Errors& errors) {
@@ -81,6 +85,8 @@ void decodeMethods(MapReader& r, std::vector<std::string>& out) {
     out.push_back(upperAscii(methods[i]));
   }
 }
+
+}  // namespace
 
 void decodeMatcher(const Value& v, const std::string& path, Matcher& out, Errors& errors) {
   MapReader r(v, path, errors);
@@ -117,8 +123,11 @@ void decodeMatcher(const Value& v, const std::string& path, Matcher& out, Errors
   decodeMethods(r, out.methods);
 }
 
-// {upstream: {name, namespace}} of routeAction.single and of a weighted destination; kube,
-// consul, destinationSpec and subset stay unread (reported as unsupported).
+namespace {
+
+// {upstream: {name, namespace}, destinationSpec: {rest}} of routeAction.single and of a weighted
+// destination; kube, consul, other destinationSpecs and subset stay unread (reported as
+// unsupported).
 void decodeDestination(const Value& v, const std::string& path, const std::string& defaultNs,
                        Destination& out, Errors& errors) {
   MapReader dest(v, path, errors);
@@ -129,6 +138,13 @@ void decodeDestination(const Value& v, const std::string& path, const std::strin
     return;
   }
   decodeResourceRef(*upstream, out.fieldPath, defaultNs, out.upstream, errors);
+  if (const Value* spec = dest.take("destinationSpec")) {
+    MapReader s(*spec, dest.pathOf("destinationSpec"), errors);
+    if (const Value* rest = s.take("rest")) {
+      out.rest.emplace();
+      decodeRestDestination(*rest, s.pathOf("rest"), *out.rest, errors);
+    }
+  }
 }
 
 void decodeRouteAction(const Value& v, const std::string& path, const std::string& defaultNs,
@@ -144,6 +160,7 @@ void decodeRouteAction(const Value& v, const std::string& path, const std::strin
     decodeDestination(*single, a.pathOf("single"), defaultNs, d, errors);
     out.type = RouteAction::Type::Single;
     out.upstream = std::move(d.upstream);
+    out.rest = std::move(d.rest);
     out.fieldPath = std::move(d.fieldPath);
   }
   if (const Value* multi = a.take("multi")) {

@@ -51,6 +51,45 @@ void decodeVirtualHost(const Value& v, const std::string& path, const std::strin
     detail::decodeVirtualHostOptions(*options, r.pathOf("options"), out, errors);
 }
 
+// spec.sslConfig: secretRef | sslFiles{tlsCert, tlsKey, rootCa}, sniDomains,
+// verifySubjectAltName. Certificates themselves are loaded (and judged) by the controller.
+void decodeSslConfig(const Value& v, const std::string& path, const std::string& defaultNs,
+                     SslConfig& out, Errors& errors) {
+  MapReader r(v, path, errors);
+  bool hasRef = r.has("secretRef"), hasFiles = r.has("sslFiles");
+  if (hasRef && hasFiles) errors.add(path, "only one of secretRef, sslFiles may be set");
+  if (!hasRef && !hasFiles && !r.has("sds") && v.isMap())
+    errors.add(path, "one of secretRef, sslFiles is required");
+  if (const Value* ref = r.take("secretRef")) {
+    ResourceRef secret;
+    detail::decodeResourceRef(*ref, r.pathOf("secretRef"), defaultNs, secret, errors);
+    out.secretRef = std::move(secret);
+  }
+  if (const Value* files = r.take("sslFiles")) {
+    MapReader f(*files, r.pathOf("sslFiles"), errors);
+    f.requireString("tlsCert", out.tlsCert);
+    f.requireString("tlsKey", out.tlsKey);
+    f.readString("rootCa", out.rootCa);
+  }
+  std::vector<std::string> sni;
+  if (r.readStringList("sniDomains", sni)) {
+    for (size_t i = 0; i < sni.size(); ++i) {
+      std::string name = detail::lowerAscii(sni[i]);
+      if (name.empty() || name.find(':') != std::string::npos || !detail::isValidDomain(name)) {
+        errors.add(indexPath(r.pathOf("sniDomains"), i),
+                   "invalid SNI name " + jsonQuote(sni[i]) +
+                       ": expected a host name, \"*.suffix\" or \"*\" (no port)");
+        continue;
+      }
+      out.sniDomains.push_back(std::move(name));
+    }
+  }
+  r.readStringList("verifySubjectAltName", out.verifySubjectAltName);
+  if (!out.verifySubjectAltName.empty() && out.rootCa.empty() && !out.secretRef)
+    errors.add(r.pathOf("verifySubjectAltName"),
+               "needs sslFiles.rootCa (the CA that client certificates are verified against)");
+}
+
 // The document root of every kind: identity was read by toRawObject, status is Portico's own
 // output. Returns spec, or reports "spec: required".
 const Value* takeSpec(MapReader& root, Errors& errors) {
@@ -77,6 +116,8 @@ VirtualService decodeVirtualService(const RawObject& obj, Errors& errors) {
     decodeVirtualHost(*vh, s.pathOf("virtualHost"), obj.meta.ns, vs, errors);
   else if (spec->isMap())
     errors.add(s.pathOf("virtualHost"), "required");
+  if (const Value* ssl = s.take("sslConfig"))
+    decodeSslConfig(*ssl, s.pathOf("sslConfig"), obj.meta.ns, vs.sslConfig.emplace(), errors);
   return vs;
 }
 

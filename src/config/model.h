@@ -149,6 +149,101 @@ struct HashPolicy {
   std::string cookiePath;
 };
 
+// ---- Transformations (options.transformations / stagedTransformations, REST functions) ------
+
+/// transformationTemplate.extractors.<name>: a value taken out of a header or the body by an RE2
+/// pattern that must match the whole source.
+struct Extractor {
+  enum class Mode { Extract, SingleReplace, ReplaceAll };
+  std::string name;
+  bool fromBody = false;
+  std::string header;  ///< lowercased; pseudo-headers (":path", ":method") allowed
+  std::string regex;   ///< validated
+  uint32_t subgroup = 0;
+  std::string replacementText;  ///< SingleReplace / ReplaceAll
+  Mode mode = Mode::Extract;
+  /// REST function parameters: no match leaves the variable to the JSON body (Gloo 0.x).
+  bool optional = false;
+};
+
+/// A template's source text and where it came from (templates are compiled by the translator,
+/// which reports syntax errors at `fieldPath`).
+struct TemplateText {
+  std::string text;
+  std::string fieldPath;
+};
+
+/// mergeJsonKeys.jsonKeys.<key>: {tmpl: {text}, overrideEmpty}.
+struct MergeJsonKey {
+  std::string key;  ///< a dotted path into the body ("a.b")
+  TemplateText tmpl;
+  bool overrideEmpty = false;  ///< an empty rendering still replaces the key
+};
+
+/// transformationTemplate.
+struct TransformationTemplate {
+  bool advancedTemplates = false;
+  std::vector<Extractor> extractors;
+  std::vector<std::pair<std::string, TemplateText>> headers;          ///< name lowercased
+  std::vector<std::pair<std::string, TemplateText>> headersToAppend;  ///< name lowercased
+  std::vector<std::string> headersToRemove;                           ///< lowercased
+  enum class Body { Keep, Text, Passthrough, MergeExtractorsToBody, MergeJsonKeys };
+  Body body = Body::Keep;  ///< Keep: none of body/passthrough/merge* set
+  TemplateText bodyText;
+  std::vector<MergeJsonKey> mergeJsonKeys;
+  bool parseBodyAsJson = true;  ///< parseBodyBehavior ParseAsJson (default) / DontParse
+  bool ignoreErrorOnParse = false;
+  bool escapeCharacters = false;
+  std::string fieldPath;
+};
+
+/// A Transformation: a template, or headerBodyTransform (the message becomes JSON
+/// {"headers": {...}, "body": "..."}).
+struct Transformation {
+  enum class Type { Template, HeaderBody };
+  Type type = Type::Template;
+  TransformationTemplate tmpl;
+  std::string fieldPath;
+};
+
+/// stagedTransformations.<stage>.requestTransforms[]: the first whose matcher matches applies.
+struct RequestTransformRule {
+  std::optional<Matcher> matcher;  ///< absent = every request
+  std::optional<Transformation> request;
+  std::optional<Transformation> response;
+};
+
+/// stagedTransformations.<stage>.responseTransforms[]: used when no requestTransform matched.
+struct ResponseTransformRule {
+  std::vector<HeaderMatcher> matchers;  ///< response headers (":status" allowed); all must hold
+  Transformation response;
+};
+
+struct TransformationStage {
+  std::vector<RequestTransformRule> requestTransforms;
+  std::vector<ResponseTransformRule> responseTransforms;
+};
+
+/// options.transformations (one unconditional rule of the regular stage) or
+/// options.stagedTransformations.
+struct Transformations {
+  TransformationStage early;
+  TransformationStage regular;
+  bool inheritTransformation = false;  ///< a child's rules come before its parent's, not instead
+  bool empty() const {
+    return early.requestTransforms.empty() && early.responseTransforms.empty() &&
+           regular.requestTransforms.empty() && regular.responseTransforms.empty();
+  }
+};
+
+/// destinationSpec.rest: call one function of the upstream's serviceSpec.rest.
+struct RestDestination {
+  std::string functionName;
+  std::vector<std::pair<std::string, std::string>> headerParameters;  ///< name lowercased -> "{id}"
+  std::string pathParameter;  ///< "/users/{id}"; empty = none
+  std::string fieldPath;      ///< "...destinationSpec.rest", for errors
+};
+
 /// Route options (and, for the fields that apply, virtual-host options).
 struct RouteOptions {
   std::optional<int64_t> timeoutMs;          ///< options.timeout ("15s", "250ms", "1.5s")
@@ -162,12 +257,14 @@ struct RouteOptions {
   std::optional<Faults> faults;
   std::optional<Shadowing> shadowing;
   std::vector<HashPolicy> hashPolicies;  ///< lbHash.hashPolicies
+  std::optional<Transformations> transformations;  ///< transformations / stagedTransformations
 };
 
 /// A destination of routeAction.single / multi / an UpstreamGroup.
 struct Destination {
   ResourceRef upstream;
   std::string fieldPath;  ///< "spec.virtualHost.routes[2].routeAction.single.upstream", for errors
+  std::optional<RestDestination> rest;  ///< destinationSpec.rest
 };
 
 struct WeightedDestination {
@@ -203,6 +300,7 @@ struct RouteAction {
   enum class Type { Single, Multi, UpstreamGroup, Redirect, DirectResponse, Delegate };
   Type type = Type::Single;
   ResourceRef upstream;   ///< Single: routeAction.single.upstream
+  std::optional<RestDestination> rest;  ///< Single: routeAction.single.destinationSpec.rest
   std::string fieldPath;  ///< Single: "...routeAction.single.upstream"; others: the action's path
   std::vector<WeightedDestination> multi;  ///< Multi: routeAction.multi.destinations
   ResourceRef upstreamGroup;               ///< UpstreamGroup: routeAction.upstreamGroup
@@ -219,6 +317,18 @@ struct Route {
   std::string fieldPath;  ///< "spec.virtualHost.routes[2]" / "spec.routes[0]", for errors
 };
 
+/// VirtualService.sslConfig: the certificate an HTTPS gateway serves for this virtual service.
+struct SslConfig {
+  std::optional<ResourceRef> secretRef;  ///< a Secret with tls{certChain, privateKey, rootCa}
+  /// sslFiles: PEM file paths (relative ones are relative to the gateway's working directory).
+  std::string tlsCert;
+  std::string tlsKey;
+  std::string rootCa;  ///< sslFiles.rootCa; non-empty = client certificates required
+  /// SNI names this certificate answers; empty = the virtual service's domains (ports dropped).
+  std::vector<std::string> sniDomains;
+  std::vector<std::string> verifySubjectAltName;  ///< client certificate SANs accepted
+};
+
 struct VirtualService {
   Metadata meta;
   std::vector<std::string> domains;  ///< empty = ["*"]
@@ -228,6 +338,8 @@ struct VirtualService {
   RouteOptions options;
   /// virtualHost.options.sortRoutes (Portico extension): most specific route first.
   bool sortRoutes = false;
+  /// spec.sslConfig: served only by ssl gateways (and then only with it), as in Gloo.
+  std::optional<SslConfig> sslConfig;
 };
 
 /// gateway.solo.io/v1 RouteTable: routes a VirtualService delegates to.
@@ -245,8 +357,19 @@ struct UpstreamGroup {
 
 // ---- Gateway --------------------------------------------------------------------------------
 
+/// One spec.options.accessLoggingService.accessLog[] entry (Gloo's AccessLog with a fileSink).
+struct AccessLogSpec {
+  std::string path;          ///< fileSink.path ("/dev/stdout" works)
+  std::string stringFormat;  ///< fileSink.stringFormat; empty = Envoy's default format
+  std::vector<std::pair<std::string, std::string>> jsonFormat;  ///< fileSink.jsonFormat
+  bool json = false;         ///< jsonFormat was given
+  std::string fieldPath;     ///< "spec.options.accessLoggingService.accessLog[0].fileSink"
+};
+
 struct Gateway {
   Metadata meta;
+  /// spec.options.accessLoggingService.accessLog (empty: no access log, or --access-log).
+  std::vector<AccessLogSpec> accessLogs;
   std::string bindAddress = "::";
   uint16_t bindPort = 8080;
   /// httpGateway.virtualServices; empty with no selector/namespaces = every virtual service.
@@ -255,7 +378,32 @@ struct Gateway {
   std::vector<std::pair<std::string, std::string>> virtualServiceSelector;
   /// httpGateway.virtualServiceNamespaces ("*" = all).
   std::vector<std::string> virtualServiceNamespaces;
+  /// spec.ssl: HTTPS, serving only virtual services with sslConfig (plain: only those without).
+  bool ssl = false;
 };
+
+// ---- Secret ---------------------------------------------------------------------------------
+
+/// gloo.solo.io/v1 Secret, or a Kubernetes v1 Secret (kubernetes.io/tls, or Opaque with AWS
+/// keys). Values are credentials: never logged, dumped or put in a status.
+struct Secret {
+  enum class Type { Tls, Aws, Header, Extensions };
+  Metadata meta;
+  Type type = Type::Tls;
+  // tls (Kubernetes: data tls.crt, tls.key, ca.crt)
+  std::string certChain;
+  std::string privateKey;
+  std::string rootCa;
+  // aws (Kubernetes: data aws_access_key_id, aws_secret_access_key, aws_session_token)
+  std::string accessKey;
+  std::string secretKey;
+  std::string sessionToken;
+  /// header.headers, or extensions.configs flattened to name → JSON text.
+  std::vector<std::pair<std::string, std::string>> values;
+};
+
+/// "tls", "aws", "header", "extensions".
+const char* toString(Secret::Type t);
 
 // ---- Upstream -------------------------------------------------------------------------------
 
@@ -335,6 +483,8 @@ struct Upstream {
   std::vector<HealthCheck> healthChecks;
   std::optional<OutlierDetection> outlierDetection;
   CircuitBreakers circuitBreakers;
+  /// spec.<type>.serviceSpec.rest.transformations: function name -> request template.
+  std::vector<std::pair<std::string, TransformationTemplate>> restFunctions;
 };
 
 }  // namespace portico::config

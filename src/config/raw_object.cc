@@ -114,7 +114,9 @@ Result<RawObject> toRawObject(const Document& doc) {
 }
 
 bool isKnownKind(std::string_view apiVersion, std::string_view kind) {
-  if (apiVersion == "gloo.solo.io/v1") return kind == "Upstream" || kind == "UpstreamGroup";
+  if (apiVersion == "gloo.solo.io/v1")
+    return kind == "Upstream" || kind == "UpstreamGroup" || kind == "Secret";
+  if (apiVersion == "v1") return kind == "Secret";  // Kubernetes Secrets load as they are
   if (apiVersion == "gateway.solo.io/v1")
     return kind == "VirtualService" || kind == "Gateway" || kind == "RouteTable";
   return false;

@@ -1,6 +1,7 @@
 #include "controller/controller.h"
 
 #include <algorithm>
+#include <chrono>
 #include <re2/re2.h>
 #include <set>
 
@@ -8,7 +9,9 @@
 #include "config/decode.h"
 #include "controller/host_resolvers.h"
 #include "controller/route_translator.h"
+#include "controller/tls_contexts.h"
 #include "controller/upstream_status.h"
+#include "observability/observability.h"
 #include "upstream/circuit_breaker.h"
 #include "upstream/health_checker.h"
 #include "upstream/load_balancer.h"
@@ -89,13 +92,26 @@ void decodeKind(const std::vector<const RawObject*>& raws, const std::set<Object
   }
 }
 
-/// Gloo's default when no Gateway exists: one HTTP gateway on [::]:8080 serving every
-/// virtual service.
-RawObject defaultGatewayObject() {
+/// The SNI names of a virtual service: sslConfig.sniDomains, else its domains without ports
+/// (IP literals dropped: SNI never carries one), lowercased and without duplicates.
+std::vector<std::string> sniNamesOf(const config::SslConfig& ssl, const std::vector<std::string>& domains) {
+  std::vector<std::string> out;
+  for (std::string name : ssl.sniDomains.empty() ? domains : ssl.sniDomains) {
+    if (name.empty() || name[0] == '[') continue;
+    size_t colon = name.rfind(':');
+    if (colon != std::string::npos) name.resize(colon);
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+  }
+  return out;
+}
+
+/// Gloo's defaults when no Gateway exists: gateway-proxy, HTTP on [::]:8080, and (when a
+/// virtual service has sslConfig) gateway-proxy-ssl, HTTPS on [::]:8443.
+RawObject defaultGatewayObject(bool ssl = false) {
   RawObject raw;
   raw.apiVersion = "gateway.solo.io/v1";
   raw.kind = "Gateway";
-  raw.meta.name = "gateway-proxy";
+  raw.meta.name = ssl ? "gateway-proxy-ssl" : "gateway-proxy";
   raw.meta.ns = config::kDefaultNamespace;
   raw.source = "(default)";
   raw.doc = config::Value::makeMap();
@@ -109,8 +125,14 @@ RawObject defaultGatewayObject() {
   spec.set("bindAddress", config::Value::makeString("::"));
   config::Value port;
   port.type = config::Value::Type::Number;
-  port.scalar = "8080";
+  port.scalar = ssl ? "8443" : "8080";
   spec.set("bindPort", std::move(port));
+  if (ssl) {
+    config::Value on;
+    on.type = config::Value::Type::Bool;
+    on.scalar = "true";
+    spec.set("ssl", std::move(on));
+  }
   raw.doc.set("spec", std::move(spec));
   return raw;
 }
@@ -123,6 +145,8 @@ struct Controller::State {
   std::map<ObjectKey, Accepted<config::Gateway>> lastGateways;
   std::map<ObjectKey, Accepted<config::UpstreamGroup>> lastUpstreamGroups;
   std::map<ObjectKey, Accepted<config::RouteTable>> lastRouteTables;
+  std::map<ObjectKey, Accepted<config::Secret>> lastSecrets;
+  TlsContexts tls;  // SSL_CTXs by virtual service; its filesChanged() is read by the thread
   std::map<std::string, std::shared_ptr<gateway::ListenSocketSet>> sockets;  // by address
   std::map<ObjectKey, std::string> fileOfObject;  // where each object was last read from
   // Upstream runtime state that outlives snapshots (by cluster name).
@@ -204,8 +228,11 @@ void Controller::start() {
   thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(requestMutex_);
     for (;;) {
-      requestCv_.wait(lock, [this] { return rebuildRequested_ || stopping_; });
+      // sslFiles may live outside the store: their stamps are checked every second.
+      bool requested = requestCv_.wait_for(lock, std::chrono::seconds(1),
+                                           [this] { return rebuildRequested_ || stopping_; });
       if (stopping_) return;
+      if (!requested && !state_->tls.filesChanged()) continue;
       rebuildRequested_ = false;
       lock.unlock();
       rebuild();
@@ -273,6 +300,7 @@ std::string Controller::upstreamsJson() const {
 
 void Controller::rebuild() {
   std::lock_guard<std::mutex> lock(mutex_);
+  const uint64_t buildStartUs = observability::monotonicUs();
   State& st = *state_;
   store::Contents contents = store_.list();
 
@@ -288,7 +316,7 @@ void Controller::rebuild() {
     statuses[k] = {ObjectStatus::State::Rejected, text};
   };
 
-  std::vector<const RawObject*> upstreamsRaw, vsRaw, gatewaysRaw, groupsRaw, tablesRaw;
+  std::vector<const RawObject*> upstreamsRaw, vsRaw, gatewaysRaw, groupsRaw, tablesRaw, secretsRaw;
   std::set<ObjectKey> present;
   for (const RawObject& obj : contents.objects) {
     ObjectKey key = obj.key();
@@ -305,6 +333,7 @@ void Controller::rebuild() {
     else if (obj.kind == "Gateway") gatewaysRaw.push_back(&obj);
     else if (obj.kind == "UpstreamGroup") groupsRaw.push_back(&obj);
     else if (obj.kind == "RouteTable") tablesRaw.push_back(&obj);
+    else if (obj.kind == "Secret") secretsRaw.push_back(&obj);
   }
   // Objects of a file that cannot be read right now (a YAML error mid-edit) were not deleted:
   // they keep their last accepted version until the file is fixed or really loses them.
@@ -332,6 +361,20 @@ void Controller::rebuild() {
   prune(st.lastGateways);
   prune(st.lastUpstreamGroups);
   prune(st.lastRouteTables);
+  prune(st.lastSecrets);
+
+  // ---- secrets (TLS material checked with OpenSSL; a bad edit keeps the last good version) ----
+  std::map<ObjectKey, Accepted<config::Secret>> secrets;
+  decodeKind<config::Secret>(
+      secretsRaw, carried, st.lastSecrets, secrets,
+      [](const RawObject& raw, Errors& errors) { return config::decodeSecret(raw, errors); },
+      [&](const config::Secret& secret, Errors& errors) {
+        Status s = st.tls.checkSecret({"Secret", secret.meta.ns, secret.meta.name}, secret);
+        if (!s.ok()) errors.add("", s.message());
+      },
+      accept, reject);
+  std::map<ObjectKey, config::Secret> secretValues;
+  for (const auto& [key, secret] : secrets) secretValues[key] = secret.value;
 
   // ---- upstreams → clusters ----
   std::map<ObjectKey, Accepted<upstream::ClusterConstSharedPtr>> upstreams;
@@ -349,6 +392,7 @@ void Controller::rebuild() {
         cluster->maxRequestsPerConnection = up.maxRequestsPerConnection;
         cluster->tcpKeepalive = up.tcpKeepalive;
         cluster->perConnectionBufferLimitBytes = up.perConnectionBufferLimitBytes;
+        cluster->restFunctions = up.restFunctions;
         if (errors.empty()) {
           const UpstreamPlugin* plugin = plugins_.upstreamPlugin(up.type);
           if (!plugin) errors.add("spec." + up.type, "upstream type \"" + up.type + "\" is not supported by this build");
@@ -363,6 +407,7 @@ void Controller::rebuild() {
   auto snap = std::make_shared<gateway::Snapshot>();
   for (const auto& [key, up] : upstreams) {
     ctx.clusterIndex[key] = static_cast<uint32_t>(snap->clusters.size());
+    ctx.restFunctions[key] = &up.value->restFunctions;
     snap->clusters.push_back(up.value);
   }
 
@@ -397,12 +442,21 @@ void Controller::rebuild() {
   auto checkVs = [&](const config::VirtualService& vs, const ObjectKey& key, Errors& errors) {
     checkRouteRefs(vs.routes, ctx, errors);
     std::vector<FlatRoute> flat = flattenRoutes(vs, key, ctx, errors);
-    for (const FlatRoute& f : flat) {
+    for (FlatRoute& f : flat) {
       // Routes from route tables and inherited options are checked as they end up.
       Errors refErrors;
       checkRouteRef(*f.route, f.options, ctx, refErrors);
-      if (!refErrors.empty() && f.origin.rfind(key.display(), 0) != 0)
-        errors.add("", f.origin + ": " + refErrors.toString());
+      bool own = f.origin.rfind(key.display(), 0) == 0;
+      if (!refErrors.empty() && !own) errors.add("", f.origin + ": " + refErrors.toString());
+      // Templates are compiled per route as it ends up (inherited ones once per route: the
+      // same error is reported once).
+      Errors transformErrors;
+      compileTransformations(f, ctx, transformErrors);
+      for (const std::string& item : transformErrors.items()) {
+        std::string message = own ? item : f.origin + ": " + item;
+        if (std::find(errors.items().begin(), errors.items().end(), message) == errors.items().end())
+          errors.add("", message);
+      }
     }
     if (errors.empty()) flatRoutes[key] = std::move(flat);
   };
@@ -419,14 +473,34 @@ void Controller::rebuild() {
   decodeKind<config::Gateway>(
       gatewaysRaw, carried, st.lastGateways, gateways,
       [](const RawObject& raw, Errors& errors) { return config::decodeGateway(raw, errors); },
-      [](const config::Gateway&, Errors&) {}, accept, reject);
+      [](const config::Gateway& gw, Errors& errors) {
+        observability::checkAccessLogs(gw.accessLogs, errors);
+      },
+      accept, reject);
   if (gateways.empty() && gatewaysRaw.empty()) {
-    RawObject raw = defaultGatewayObject();
-    Errors ignored;  // Portico's own default object: decodes cleanly
-    gateways[raw.key()] = {raw, config::decodeGateway(raw, ignored)};
+    bool anySsl = false;
+    for (const auto& [key, vs] : virtualServices) anySsl |= vs.value.sslConfig.has_value();
+    for (bool ssl : {false, true}) {
+      if (ssl && !anySsl) continue;
+      RawObject raw = defaultGatewayObject(ssl);
+      Errors ignored;  // Portico's own default objects: decode cleanly
+      gateways[raw.key()] = {raw, config::decodeGateway(raw, ignored)};
+    }
+  }
+
+  // ---- TLS contexts of virtual services with sslConfig (a failure keeps the last good one) ----
+  std::map<ObjectKey, TlsContexts::Outcome> vsTls;
+  std::set<ObjectKey> tlsUnusable;  // no certificate at all: not served by ssl gateways
+  for (const auto& [vsKey, vs] : virtualServices) {
+    if (!vs.value.sslConfig) continue;
+    TlsContexts::Outcome tls = st.tls.contextFor(vsKey, *vs.value.sslConfig, secretValues);
+    if (!tls.error.empty()) reject(vsKey, tls.fieldPath + ": " + tls.error, tls.ctx != nullptr);
+    if (!tls.ctx) tlsUnusable.insert(vsKey);
+    vsTls[vsKey] = std::move(tls);
   }
 
   // ---- listeners ----
+  std::map<std::string, std::string> routeLabels;  // "<vhost>\n<route origin>" → metrics label
   std::set<ObjectKey> conflicted;  // virtual services rejected for a domain clash
   std::map<std::string, ObjectKey> addressOwner;
   std::map<std::string, std::shared_ptr<gateway::ListenSocketSet>> socketsInUse;
@@ -445,6 +519,9 @@ void Controller::rebuild() {
     gateway::Listener listener;
     listener.name = gwKey.display();
     listener.address = *address;
+    std::shared_ptr<net::TlsServerConfig> tls;
+    std::vector<std::string> tlsOwners;  // virtual service of each context, for clash reasons
+    if (gw.value.ssl) tls = std::make_shared<net::TlsServerConfig>();
     bool selectAll = gw.value.virtualServices.empty() && gw.value.virtualServiceSelector.empty();
     for (const auto& [vsKey, vs] : virtualServices) {
       bool selected = false;
@@ -459,6 +536,10 @@ void Controller::rebuild() {
       const auto& nsList = gw.value.virtualServiceNamespaces;
       if (selected && !nsList.empty()) selected = namespaceListed(nsList, vsKey.ns);
       if (!selected || conflicted.count(vsKey)) continue;
+      // As in Gloo: an ssl gateway serves the virtual services with sslConfig, a plain one the
+      // others.
+      if (vs.value.sslConfig.has_value() != gw.value.ssl) continue;
+      if (gw.value.ssl && tlsUnusable.count(vsKey)) continue;
 
       std::vector<std::string> domains = vs.value.domains;
       if (domains.empty()) domains.push_back("*");
@@ -470,16 +551,48 @@ void Controller::rebuild() {
                   "\" is already served by virtualservice " + listener.routes.virtualHosts()[o].name +
                   " on " + gwKey.display();
       }
+      std::vector<std::string> sniNames;
+      if (tls && clash.empty()) {
+        sniNames = sniNamesOf(*vs.value.sslConfig, domains);
+        for (size_t i = 0; i < sniNames.size() && clash.empty(); ++i) {
+          int o = tls->ownerOf(sniNames[i]);
+          if (o >= 0)
+            clash = std::string(vs.value.sslConfig->sniDomains.empty()
+                                    ? "spec.sslConfig.sniDomains (from the domains)"
+                                    : "spec.sslConfig.sniDomains") +
+                    ": SNI name \"" + sniNames[i] + "\" is already served by virtualservice " +
+                    tlsOwners[static_cast<size_t>(o)] + " on " + gwKey.display();
+        }
+      }
       if (!clash.empty()) {
         conflicted.insert(vsKey);
         reject(vsKey, clash, false);
         continue;
       }
+      if (tls) {
+        tls->add(vsTls[vsKey].ctx, sniNames);
+        tlsOwners.push_back(vsKey.name + "." + vsKey.ns);
+      }
       router::VirtualHost vhost;
       vhost.name = vsKey.name + "." + vsKey.ns;
-      for (const FlatRoute& f : flatRoutes[vsKey]) vhost.routes.push_back(translateRoute(f, ctx));
+      for (const FlatRoute& f : flatRoutes[vsKey]) {
+        // Metrics label: the Gloo route name, else "<virtual service>/<index>".
+        routeLabels[vhost.name + '\n' + f.origin] =
+            f.route->name.empty() ? vhost.name + "/" + std::to_string(vhost.routes.size()) : f.route->name;
+        vhost.routes.push_back(translateRoute(f, ctx));
+      }
       if (vs.value.sortRoutes) router::sortRoutesMostSpecificFirst(vhost.routes);
       listener.routes.addVirtualHost(std::move(vhost), domains);
+    }
+    if (options_.bindListeners) {
+      auto logs = observability::buildAccessLogs(gw.value.accessLogs,
+                                                 observability::instance().defaultAccessLogPath(),
+                                                 observability::instance().accessLogs());
+      if (!logs.ok()) {
+        reject(gwKey, logs.error(), false);
+        continue;
+      }
+      listener.accessLogs = *logs;
     }
     if (options_.bindListeners) {
       auto cached = st.sockets.find(addrText);
@@ -495,6 +608,12 @@ void Controller::rebuild() {
         LOG_INFO("listening on %s (%s)", addrText.c_str(), gwKey.display().c_str());
       }
       socketsInUse[addrText] = listener.sockets;
+    }
+    if (tls) {
+      if (tls->empty())
+        LOG_WARN("%s: ssl gateway without any virtual service with sslConfig: TLS clients are "
+                 "refused", gwKey.display().c_str());
+      listener.tls = std::move(tls);
     }
     addressOwner[addrText] = gwKey;
     snap->listeners.push_back(std::move(listener));
@@ -514,10 +633,24 @@ void Controller::rebuild() {
   for (const auto& [k, v] : virtualServices)
     if (!conflicted.count(k)) st.inEffectStorage.push_back(v.raw);
   for (const auto& [k, v] : gateways) st.inEffectStorage.push_back(v.raw);
+  for (const auto& [k, v] : secrets) {
+    RawObject redacted = v.raw;  // key material never leaves the controller
+    redacted.doc = config::redactSecretDocument(v.raw.doc);
+    st.inEffectStorage.push_back(std::move(redacted));
+  }
+  st.tls.endBuild();
 
   if (caching_) caching_->endBuild();
   ++st.builds;
   snap->version = st.builds;
+  std::vector<const router::RouteTable*> listenerTables;
+  for (const auto& l : snap->listeners) listenerTables.push_back(&l.routes);
+  snap->stats = observability::buildStatsIndex(
+      observability::instance().metrics(), listenerTables, snap->clusters,
+      [&routeLabels](const router::RouteEntry& r, const router::VirtualHost& vh, size_t i) {
+        auto it = routeLabels.find(vh.name + '\n' + r.name);
+        return it != routeLabels.end() ? it->second : vh.name + "/" + std::to_string(i);
+      });
   if (holder_) {
     holder_->publish(snap);
     st.published = true;
@@ -531,6 +664,14 @@ void Controller::rebuild() {
            static_cast<size_t>(std::count_if(st.statuses.begin(), st.statuses.end(), [](const auto& s) {
              return s.status.state == ObjectStatus::State::Rejected;
            })));
+  std::map<std::pair<std::string, std::string>, uint64_t> objects;
+  for (const auto& s : st.statuses) {
+    std::string state = config::toString(s.status.state);
+    for (char& c : state) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    ++objects[{s.kind, state}];
+  }
+  observability::instance().metrics().recordBuild(observability::monotonicUs() - buildStartUs,
+                                                  std::move(objects));
 }
 
 std::string Controller::configDumpJson() const {

@@ -76,6 +76,16 @@ public:
   /// Snapshot builds so far.
   uint64_t builds() const;
 
+  /// The store this controller reads; the admin API writes objects through it.
+  store::ConfigStore& store() const { return store_; }
+  /// Validates a change against the store's current contents without publishing anything
+  /// (object_validation.cc): builds the config with `puts` written and `removes` deleted on a
+  /// private copy, as `portico validate` would. Returns the objects the change would leave
+  /// Rejected: every rejected object among `puts`, and objects that are not rejected today but
+  /// would be after the change (e.g. a virtual service whose upstream is removed). Any thread.
+  std::vector<StatusEntry> validateChange(const std::vector<config::RawObject>& puts,
+                                          const std::vector<config::ObjectKey>& removes) const;
+
 private:
   struct State;
   /// Builds the cluster's balancing data (shared host health) and attaches its breakers.

@@ -4,6 +4,9 @@
 #include <re2/re2.h>
 #include <set>
 
+#include "filters/route_transformations.h"
+#include "router/route_conditions.h"
+
 namespace portico::controller {
 
 using config::Errors;
@@ -116,33 +119,6 @@ void flattenInto(const std::vector<config::Route>& routes, const std::string& ow
   }
 }
 
-router::PathMatcher translateMatcher(const config::Matcher& m) {
-  router::PathMatcher pm;
-  pm.caseSensitive = m.caseSensitive;
-  pm.value = m.value;
-  if (m.type == config::Matcher::Type::Regex) {
-    pm.type = router::PathMatcher::Type::Regex;
-    pm.regex = compile(m.value, m.caseSensitive);
-  } else {
-    pm.type = m.type == config::Matcher::Type::Exact ? router::PathMatcher::Type::Exact
-                                                     : router::PathMatcher::Type::Prefix;
-    if (!m.caseSensitive)
-      for (char& c : pm.value) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-  }
-  for (const auto& h : m.headers) {
-    router::HeaderMatch hm{h.name, h.value, nullptr, h.invertMatch};
-    if (h.regex) hm.regex = compile(h.value);
-    pm.headers.push_back(std::move(hm));
-  }
-  for (const auto& q : m.queryParameters) {
-    router::QueryMatch qm{q.name, q.value, nullptr};
-    if (q.regex) qm.regex = compile(q.value);
-    pm.queryParameters.push_back(std::move(qm));
-  }
-  pm.methods = m.methods;
-  return pm;
-}
-
 router::HeaderOps translateHeaderOps(const std::vector<config::HeaderValueOption>& add,
                                      const std::vector<std::string>& remove) {
   router::HeaderOps ops;
@@ -186,6 +162,19 @@ config::RouteOptions inheritOptions(const config::RouteOptions& own,
   if (!o.faults) o.faults = parent.faults;
   if (!o.shadowing) o.shadowing = parent.shadowing;
   if (o.hashPolicies.empty()) o.hashPolicies = parent.hashPolicies;
+  if (!o.transformations) {
+    o.transformations = parent.transformations;
+  } else if (o.transformations->inheritTransformation && parent.transformations) {
+    // Gloo: with inheritTransformation the parent's rules follow the child's in each stage.
+    auto append = [](config::TransformationStage& to, const config::TransformationStage& from) {
+      to.requestTransforms.insert(to.requestTransforms.end(), from.requestTransforms.begin(),
+                                  from.requestTransforms.end());
+      to.responseTransforms.insert(to.responseTransforms.end(), from.responseTransforms.begin(),
+                                   from.responseTransforms.end());
+    };
+    append(o.transformations->early, parent.transformations->early);
+    append(o.transformations->regular, parent.transformations->regular);
+  }
   return o;
 }
 
@@ -233,6 +222,40 @@ std::vector<FlatRoute> flattenRoutes(const config::VirtualService& vs, const Obj
   return out;
 }
 
+void compileTransformations(FlatRoute& flat, const RouteContext& ctx, Errors& errors) {
+  const config::Route& r = *flat.route;
+  const config::Transformations* staged =
+      flat.options.transformations && !flat.options.transformations->empty()
+          ? &*flat.options.transformations
+          : nullptr;
+  const config::RestDestination* rest = nullptr;
+  const config::TransformationTemplate* function = nullptr;
+  if (r.action.type == config::RouteAction::Type::Single && r.action.rest) {
+    rest = &*r.action.rest;
+    auto fns = ctx.restFunctions.find(upstreamKey(r.action.upstream));
+    if (fns == ctx.restFunctions.end()) return;  // a missing upstream is reported elsewhere
+    std::string known;
+    for (const auto& [name, t] : *fns->second) {
+      if (name == rest->functionName) function = &t;
+      known += (known.empty() ? "" : ", ") + name;
+    }
+    if (!function) {
+      errors.add(rest->fieldPath + ".functionName",
+                 "function \"" + rest->functionName + "\" not found on upstream \"" +
+                     r.action.upstream.name + "\"" +
+                     (known.empty() ? " (it has no REST functions)" : " (it has: " + known + ")"));
+      return;
+    }
+  }
+  for (const auto& wd : r.action.multi) {
+    if (wd.destination.rest)
+      errors.add(wd.destination.rest->fieldPath,
+                 "REST functions on weighted destinations are not supported by Portico yet");
+  }
+  if (!staged && !function) return;
+  flat.transformations = filters::RouteTransformations::compile(staged, function, rest, errors);
+}
+
 router::RouteEntry translateRoute(const FlatRoute& flat, const RouteContext& ctx) {
   const config::Route& r = *flat.route;
   const config::RouteOptions& o = flat.options;
@@ -241,9 +264,9 @@ router::RouteEntry translateRoute(const FlatRoute& flat, const RouteContext& ctx
   if (r.matchers.empty()) {
     config::Matcher all;
     all.value = "/";
-    e.matchers.push_back(translateMatcher(all));
+    e.matchers.push_back(router::compilePathMatcher(all));
   }
-  for (const auto& m : r.matchers) e.matchers.push_back(translateMatcher(m));
+  for (const auto& m : r.matchers) e.matchers.push_back(router::compilePathMatcher(m));
 
   const config::RouteAction& a = r.action;
   auto addWeighted = [&](const std::vector<config::WeightedDestination>& list) {
@@ -356,6 +379,7 @@ router::RouteEntry translateRoute(const FlatRoute& flat, const RouteContext& ctx
     h.cookiePath = hp.cookiePath;
     e.hashPolicies.push_back(std::move(h));
   }
+  e.transformations = flat.transformations;
   if (o.shadowing) {
     e.shadow = router::ShadowConfig{ctx.clusterIndex.at(upstreamKey(o.shadowing->upstream)),
                                     perMillion(o.shadowing->percentage)};

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ struct RouteContext {
   std::map<config::ObjectKey, uint32_t> clusterIndex;  ///< Upstream key → Snapshot cluster
   std::map<config::ObjectKey, config::UpstreamGroup> upstreamGroups;
   std::map<config::ObjectKey, config::RouteTable> routeTables;
+  /// Upstream key → its REST functions (serviceSpec.rest.transformations).
+  std::map<config::ObjectKey,
+           const std::vector<std::pair<std::string, config::TransformationTemplate>>*>
+      restFunctions;
 };
 
 /// A route after delegation: the route itself and the options it ends up with.
@@ -25,7 +30,13 @@ struct FlatRoute {
   const config::Route* route = nullptr;
   config::RouteOptions options;
   std::string origin;  ///< "virtualservice default.gloo-system routes[1]" / "routetable …"
+  /// Compiled transformations and REST function (filters::RouteTransformations), if any.
+  std::shared_ptr<const router::RouteFilterConfig> transformations;
 };
+
+/// Compiles the route's transformations (its own, or inherited) and the REST function its
+/// destination calls into `flat.transformations`; template and reference errors by path.
+void compileTransformations(FlatRoute& flat, const RouteContext& ctx, config::Errors& errors);
 
 /// Checks one route's references with the options it ends up with (inherited shadowing too).
 void checkRouteRef(const config::Route& route, const config::RouteOptions& options,

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "gateway/host_pool.h"
 #include "gateway/listener.h"
+#include "gateway/transform_state.h"
 #include "gateway/proxy_headers.h"
 #include "gateway/route_actions.h"
 #include "gateway/worker.h"
@@ -23,9 +24,21 @@ constexpr int64_t kLingerMs = 2000;
 }  // namespace
 
 void DownstreamConnection::create(Worker& worker, std::shared_ptr<ListenerHandler> listener,
-                                  int fd, const net::Address& peer) {
+                                  int fd, const net::Address& peer,
+                                  net::TlsServerConfigConstSharedPtr tls) {
   auto* c = new DownstreamConnection(worker, std::move(listener), fd, peer);
   worker.addConnection(c);
+  if (tls) {
+    c->tls_ = net::TlsTransport::accept(std::move(tls), fd);
+    if (!c->tls_) {
+      // An ssl gateway without certificates (or OpenSSL out of memory): refuse the client.
+      LOG_DEBUG("client %s: no TLS session possible", c->peerIp_.c_str());
+      c->close();
+      return;
+    }
+    // The handshake counts as part of the first request head (--request-headers-timeout).
+    c->headStart_ = worker.loop().now();
+  }
   if (!worker.loop().add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, c).ok()) {
     c->close();
     return;
@@ -47,6 +60,8 @@ DownstreamConnection::DownstreamConnection(Worker& worker,
   lastActivity_ = worker_.loop().now();
   idleTimer_.arm(std::min(worker_.settings().idleTimeoutMs,
                            worker_.settings().requestHeadersTimeoutMs));
+  if (worker_.stats()) worker_.stats()->downstream.connectionsOpened.add();
+  peerPort_ = peer.port();
 }
 
 DownstreamConnection::~DownstreamConnection() {
@@ -57,6 +72,10 @@ DownstreamConnection::~DownstreamConnection() {
 
 void DownstreamConnection::onEvents(uint32_t events) {
   if (closed_) return;
+  if (tls_) [[unlikely]] {
+    onTlsEvents(events);
+    return;
+  }
   if (events & EPOLLOUT) {
     flush();
     if (closed_) return;
@@ -67,6 +86,24 @@ void DownstreamConnection::onEvents(uint32_t events) {
     return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP)) {
+    socketDrained_ = false;
+    if (events & EPOLLRDHUP) peerFinSeen_ = true;
+    processInput();
+  }
+}
+
+void DownstreamConnection::onTlsEvents(uint32_t events) {
+  // TLS may need the other direction to progress (a read that must write first, a write that
+  // must read first): each edge retries what waits on it.
+  if ((events & EPOLLOUT) || ((events & EPOLLIN) && tls_->writeWantsRead())) {
+    flush();
+    if (closed_) return;
+  }
+  if (events & (EPOLLHUP | EPOLLERR)) {
+    close();
+    return;
+  }
+  if ((events & (EPOLLIN | EPOLLRDHUP)) || tls_->readWantsWrite()) {
     socketDrained_ = false;
     if (events & EPOLLRDHUP) peerFinSeen_ = true;
     processInput();
@@ -102,19 +139,22 @@ void DownstreamConnection::processInput() {
       len = pendingIn_.size();
     } else {
       if (peerClosed_ || socketDrained_) return;
-      ssize_t n = ::recv(fd_, worker_.scratch(), worker_.scratchSize(), 0);
+      ssize_t n = readSome(worker_.scratch(), worker_.scratchSize());
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
           socketDrained_ = true;
           return;
         }
+        if (tls_) LOG_DEBUG("client %s: TLS: %s", peerIp_.c_str(), tls_->lastError().c_str());
         close();
         return;
       }
       // A short read emptied the socket: the next bytes bring a new edge, so skip the recv that
       // would only say EAGAIN (one syscall per request saved). Not after a FIN: read to EOF.
-      if (static_cast<size_t>(n) < worker_.scratchSize() && !peerFinSeen_) socketDrained_ = true;
+      // Not with TLS either: a read returns one record while more may wait in the socket.
+      if (static_cast<size_t>(n) < worker_.scratchSize() && !peerFinSeen_ && !tls_)
+        socketDrained_ = true;
       if (n == 0) {
         onReadEof();
         return;
@@ -179,6 +219,7 @@ void DownstreamConnection::onParseError() {
   std::string body = std::string("bad request: ") + parser_.errorReason();
   if (status == 431) body = "request header fields too large";
   if (status == 414) body = "request target too long";
+  if (!statsOpen_) beginRequestStats();
   localReply(status, body);
 }
 
@@ -201,6 +242,8 @@ void DownstreamConnection::respond(int status, std::string_view extraHeaders,
     upstream_ = nullptr;
   }
   responseStarted_ = responseComplete_ = true;
+  responseStatus_ = status;
+  if (!isHead_) responseBodyBytes_ += body.size();
   if (!requestComplete_) discardBody_ = true;
   Buffer headers;
   headers.append(extraHeaders);
@@ -213,6 +256,7 @@ void DownstreamConnection::respond(int status, std::string_view extraHeaders,
 }
 
 void DownstreamConnection::finishStream() {
+  endRequestStats();
   releaseSlots();
   inRequest_ = false;
   perTryTimer_.cancel();
@@ -240,7 +284,7 @@ void DownstreamConnection::finishStream() {
 
 void DownstreamConnection::flush() {
   while (!out_.empty()) {
-    ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+    ssize_t n = writeSome(out_.data(), out_.size());
     if (n > 0) {
       out_.consume(static_cast<size_t>(n));
       lastActivity_ = worker_.loop().now();
@@ -274,6 +318,7 @@ void DownstreamConnection::closeGracefully() {
   if (closed_ || lingering_) return;
   // Shut the write side and read until the peer closes (briefly), so that unread request bytes
   // don't make the kernel reset the connection before the client read our answer.
+  if (tls_) tls_->shutdown();
   ::shutdown(fd_, SHUT_WR);
   lingering_ = true;
   pendingIn_.clear();
@@ -302,12 +347,20 @@ void DownstreamConnection::onIdleTimer() {
   // a connection active but never completes the head).
   const WorkerSettings& s = worker_.settings();
   MonoMs now = worker_.loop().now();
-  bool inHead = !inRequest_ && parser_.inMessage();
+  bool handshaking = tls_ && !tls_->established();
+  bool inHead = (!inRequest_ && parser_.inMessage()) || handshaking;
+  if (handshaking && now - headStart_ >= s.requestHeadersTimeoutMs) {
+    LOG_DEBUG("client %s: TLS handshake not complete within the request headers timeout",
+              peerIp_.c_str());
+    close();  // nothing can be answered before the handshake
+    return;
+  }
   if (inHead && now - headStart_ >= s.requestHeadersTimeoutMs && out_.empty()) {
     // Tell the client why before closing.
     closeAfterResponse_ = true;
     inRequest_ = true;
     requestComplete_ = true;
+    beginRequestStats();
     localReply(408, "request timeout");
     return;
   }
@@ -325,6 +378,7 @@ void DownstreamConnection::onIdleTimer() {
 void DownstreamConnection::close() {
   if (closed_) return;
   closed_ = true;
+  endRequestStats();
   releaseSlots();
   if (upstream_) {
     upstream_->abort();
@@ -340,6 +394,8 @@ void DownstreamConnection::close() {
   retryTimer_.cancel();
   delayTimer_.cancel();
   worker_.loop().remove(fd_);
+  if (worker_.stats()) worker_.stats()->downstream.connectionsClosed.add();
+  tls_.reset();
   ::close(fd_);
   fd_ = -1;
   worker_.removeConnection(this);

@@ -7,12 +7,15 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+#include <sys/socket.h>
 
 #include "common/buffer.h"
 #include "gateway/upstream_connection.h"
 #include "http/h1_parser.h"
 #include "net/address.h"
 #include "net/event_loop.h"
+#include "net/tls_transport.h"
 
 namespace portico::upstream {
 class CircuitBreaker;
@@ -20,13 +23,21 @@ struct Cluster;
 struct Host;
 }  // namespace portico::upstream
 namespace portico::router {
+struct RequestView;
 struct RouteEntry;
+struct VirtualHost;
 }
+namespace portico::observability {
+struct RouteStatsRef;
+struct UpstreamStats;
+}  // namespace portico::observability
 
 namespace portico::gateway {
 
 class ListenerHandler;
+struct TransformState;
 class Worker;
+struct Snapshot;
 struct WorkerSnapshot;
 
 class DownstreamConnection final : public net::EventHandler,
@@ -36,8 +47,10 @@ class DownstreamConnection final : public net::EventHandler,
                                    private UpstreamCallbacks {
 public:
   /// Takes ownership of `fd`; the connection owns itself and deletes itself (deferred) on close.
+  /// `tls` (null for a plain listener): the listener's certificates when the connection was
+  /// accepted; the connection keeps them for its whole life (reloads affect new connections).
   static void create(Worker& worker, std::shared_ptr<ListenerHandler> listener, int fd,
-                     const net::Address& peer);
+                     const net::Address& peer, net::TlsServerConfigConstSharedPtr tls = nullptr);
   ~DownstreamConnection() override;
 
   /// Drain: close now if idle between requests, else after the current response.
@@ -51,6 +64,7 @@ private:
 
   // EventHandler / Schedulable
   void onEvents(uint32_t events) override;
+  void onTlsEvents(uint32_t events);
   void onScheduled() override;
   // H1ParserCallbacks (request side)
   http::ParserAction onHeadersComplete() override;
@@ -78,6 +92,33 @@ private:
   void closeGracefully();
   void drainLingering();
   void onIdleTimer();
+  /// The transport: the plain socket or TLS, one branch per syscall (no virtual call).
+  ssize_t readSome(char* buf, size_t len) {
+    if (tls_) [[unlikely]]
+      return tls_->read(buf, len);
+    return ::recv(fd_, buf, len, 0);
+  }
+  ssize_t writeSome(const char* buf, size_t len) {
+    if (tls_) [[unlikely]]
+      return tls_->write(buf, len);
+    return ::send(fd_, buf, len, MSG_NOSIGNAL);
+  }
+
+  // Transformations (downstream_transform.cc).
+  /// Chooses the route's transformations for this request and applies those that need no
+  /// body; false when it answered (400).
+  bool prepareRequestTransform(const router::RequestView& request);
+  /// A body chunk while collecting the body for a transformation (413 above the limit).
+  void bufferTransformBody(const char* data, size_t len);
+  /// The whole body is in: applies the transformations; false when it answered (400).
+  bool finishRequestTransform();
+  /// A response head arrived: true when a response transformation applies (the response is
+  /// then buffered until complete instead of relayed).
+  bool prepareResponseTransform(const http::H1Parser& response);
+  /// A response body chunk for a response transformation (502 above the limit).
+  void bufferTransformResponse(const char* data, size_t len);
+  /// The buffered response is complete: transforms it and queues it for the client.
+  void writeTransformedResponse();
 
   // Request side (downstream_request.cc).
   void dispatch();
@@ -104,9 +145,25 @@ private:
   void releaseSlots();
   void overloadedReply(const char* limit);
 
+  // Observability (request_stats.cc).
+  /// The request head was parsed: start its clock.
+  void beginRequestStats();
+  /// The request ended (answered, or the client went away): counts it once and writes its
+  /// access log lines. Call before the request's state is reset.
+  void endRequestStats();
+  /// The upstream answered `status` (counts, and captures what the access logs read).
+  void recordUpstreamResponse(int status, const http::HeaderMap& headers);
+  /// The current attempt failed without a response.
+  void recordUpstreamFailure(UpstreamFailure failure);
+  /// A per-try or route timeout ended the wait for the upstream.
+  void recordUpstreamTimeout();
+  /// The request matched a route of `vhost` on listener `listener` of `snap`.
+  void recordRoute(const Snapshot& snap, int listener, const router::VirtualHost& vhost);
+
   Worker& worker_;
   std::shared_ptr<ListenerHandler> listener_;
   int fd_;
+  std::unique_ptr<net::TlsTransport> tls_;  ///< null on a plain listener
   std::string peerIp_;
   http::H1Parser parser_;
   Buffer pendingIn_;  // bytes read but not parsed yet (pipelined requests, paused body)
@@ -159,6 +216,10 @@ private:
   std::string_view path_;        // into parser_.target(): the path without query
   std::string_view query_;       // "?a=b" or empty
   std::string_view corsOrigin_;  // an allowed Origin: CORS headers go on the response
+  std::unique_ptr<TransformState> xform_;  // transformations of the request in progress
+  bool xformActive_ = false;       // xform_->request is what goes upstream
+  bool xformBuffering_ = false;    // collecting the request body for a transformation
+  bool xformRespBuffering_ = false;  // collecting the response for a transformation
   HostPool* hostPool_ = nullptr;
   UpstreamConnection* upstream_ = nullptr;
   std::optional<uint64_t> requestHash_;  // from the route's hash policies (ring hash, Maglev)
@@ -168,6 +229,19 @@ private:
   bool pendingSlot_ = false;
   bool retrySlot_ = false;
   bool attemptActive_ = false;
+
+  // ---- observability of the request in progress ----
+  bool statsOpen_ = false;           // begun and not yet recorded
+  uint16_t peerPort_ = 0;            // the client's port (access logs)
+  int responseStatus_ = 0;           // what the client got (0: nothing yet)
+  uint32_t responseFlags_ = 0;       // observability::ResponseFlag bits
+  uint64_t startUs_ = 0;             // monotonic µs when the head was parsed
+  int64_t startUnixUs_ = 0;          // wall clock, only when an access log is on
+  uint64_t attemptStartUs_ = 0;
+  uint64_t responseBodyBytes_ = 0;
+  const observability::RouteStatsRef* routeStats_ = nullptr;
+  observability::UpstreamStats* upstreamStats_ = nullptr;
+  std::vector<std::string> capturedResponseHeaders_;  // for %RESP(X)%; capacity reused
 };
 
 }  // namespace portico::gateway

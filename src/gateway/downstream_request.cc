@@ -10,8 +10,11 @@
 #include "gateway/proxy_headers.h"
 #include "gateway/route_actions.h"
 #include "gateway/shadow_request.h"
+#include "gateway/transform_state.h"
 #include "gateway/worker.h"
 #include "http/local_reply.h"
+#include "observability/access_log_format.h"
+#include "observability/stats.h"
 #include "upstream/circuit_breaker.h"
 #include "upstream/hash.h"
 #include "upstream/load_balancer.h"
@@ -38,9 +41,11 @@ bool sampled(Worker& worker, uint32_t perMillion) {
 
 http::ParserAction DownstreamConnection::onHeadersComplete() {
   inRequest_ = true;
+  beginRequestStats();
   requestComplete_ = responseStarted_ = responseComplete_ = false;
   discardBody_ = requestChunked_ = responseChunked_ = responseUntilClose_ = false;
   retried_ = freshConnection_ = false;
+  xformActive_ = xformBuffering_ = xformRespBuffering_ = false;
   attempts_ = 0;
   replayable_ = true;
   keepBodyCopy_ = false;
@@ -136,10 +141,12 @@ void DownstreamConnection::dispatch() {
                               &parser_.headers()};
   auto match = vhost ? router::RouteTable::matchRoute(*vhost, request) : router::RouteTable::Match{};
   if (!match.route) {
+    responseFlags_ |= observability::kNoRouteFound;
     localReply(404, "route not found");
     return;
   }
   route_ = match.route;
+  recordRoute(snap, li, *vhost);
   matchedLength_ = match.matchedLength;
 
   if (route_->cors) {
@@ -181,7 +188,9 @@ void DownstreamConnection::dispatch() {
   }
   }
   cluster_ = snap.clusters[clusterIndex_].get();
+  upstreamStats_ = snapshot_->upstreamStats[clusterIndex_];
   if (snapshot_->pools[clusterIndex_].empty()) {
+    responseFlags_ |= observability::kNoHealthyUpstream;
     localReply(503, "no healthy upstream");
     return;
   }
@@ -193,14 +202,17 @@ void DownstreamConnection::dispatch() {
     }
     requestSlot_ = true;
   }
+  if (route_->transformations && !prepareRequestTransform(request)) return;
   if (!route_->hashPolicies.empty()) computeRequestHash();
   if (route_->faults) {
     const router::FaultConfig& f = *route_->faults;
     if (f.abortPerMillion && sampled(worker_, f.abortPerMillion)) {
+      responseFlags_ |= observability::kFaultInjected;
       localReply(static_cast<int>(f.abortStatus), "fault filter abort");
       return;
     }
     if (f.delayPerMillion && sampled(worker_, f.delayPerMillion)) {
+      responseFlags_ |= observability::kDelayInjected;
       keepBodyCopy_ = true;  // the body arriving during the delay waits for the upstream
       delayTimer_.arm(f.delayMs);
       return;
@@ -280,6 +292,7 @@ std::string_view DownstreamConnection::cookieValue(std::string_view name) const 
 // ---- upstream attempts ----------------------------------------------------------------------------
 
 bool DownstreamConnection::startAttempt() {
+  if (xformBuffering_) return false;  // started once the transformation has the whole body
   const auto& pools = snapshot_->pools[clusterIndex_];
   upstream::LoadBalancer* lb = snapshot_->balancers[clusterIndex_].get();
   if (lb) {
@@ -291,6 +304,7 @@ bool DownstreamConnection::startAttempt() {
          ++i)
       picked = lb->pick({requestHash_, worker_.loop().now(), worker_.random()});
     if (picked < 0) {
+      responseFlags_ |= observability::kNoHealthyUpstream;
       localReply(503, "no healthy upstream");
       return false;
     }
@@ -300,8 +314,10 @@ bool DownstreamConnection::startAttempt() {
   }
   hostPool_ = pools[hostIndex_];
   ++attempts_;
+  if (upstreamStats_) upstreamStats_->requests.add();
+  attemptStartUs_ = observability::monotonicUs();
   bool overloaded = false;
-  auto conn = hostPool_->acquire(*cluster_, freshConnection_, overloaded);
+  auto conn = hostPool_->acquire(*cluster_, freshConnection_, overloaded, upstreamStats_);
   freshConnection_ = false;
   if (!conn.ok()) {
     if (overloaded) {
@@ -386,6 +402,7 @@ void DownstreamConnection::releaseSlots() {
 }
 
 void DownstreamConnection::overloadedReply(const char* limit) {
+  responseFlags_ |= observability::kUpstreamOverflow;
   LOG_DEBUG("upstream %s: %s reached", cluster_->name.c_str(), limit);
   respond(503, "x-portico-overloaded: true\r\n", "upstream overloaded\n");
 }
@@ -400,6 +417,7 @@ void DownstreamConnection::onUpstreamConnected() {
 void DownstreamConnection::scheduleRetry() {
   int64_t cap = std::min(kRetryMaxMs, kRetryBaseMs << std::min<uint32_t>(attempts_ - 1, 4));
   int64_t wait = 1 + static_cast<int64_t>(worker_.random() % static_cast<uint64_t>(cap));
+  if (upstreamStats_) upstreamStats_->retries.add();
   LOG_DEBUG("route %s: retry %u in %lld ms", route_->name.c_str(), attempts_,
             static_cast<long long>(wait));
   retryTimer_.arm(wait);
@@ -412,6 +430,7 @@ void DownstreamConnection::onRetryTimer() {
 
 void DownstreamConnection::onPerTryTimeout() {
   if (!upstream_ || responseStarted_) return;
+  recordUpstreamTimeout();
   upstream_->abort();
   upstream_ = nullptr;
   endAttempt(0, true);
@@ -425,13 +444,18 @@ void DownstreamConnection::onPerTryTimeout() {
 
 void DownstreamConnection::encodeRequestHead(Buffer& out, const upstream::Host& host,
                                              bool shadow) {
-  out.append(parser_.method());
+  const TransformState* x = xformActive_ ? xform_.get() : nullptr;
+  out.append(x ? std::string_view(x->request.method) : parser_.method());
   out.append(' ');
-  appendRewrittenPath(out, *route_, path_, matchedLength_);
-  out.append(query_);
+  if (x && x->pathChanged) {
+    out.append(x->request.path);  // the template chose the path: no route rewrite
+  } else {
+    appendRewrittenPath(out, *route_, path_, matchedLength_);
+    out.append(query_);
+  }
   out.append(" HTTP/1.1\r\n");
 
-  const http::HeaderMap& headers = parser_.headers();
+  const http::HeaderMap& headers = x ? x->request.headers : parser_.headers();
   http::ConnectionTokens connection(headers.get("connection"));
   const router::HeaderOps& ops = route_->requestHeaders;
   const std::string* xff = nullptr;
@@ -451,7 +475,8 @@ void DownstreamConnection::encodeRequestHead(Buffer& out, const upstream::Host& 
     if (h.name == "x-request-id") hasRequestId = true;
     appendHeader(out, h.name, h.value);
   }
-  if (!route_->hostRewrite.empty()) hostValue = route_->hostRewrite;
+  if (x && x->authorityChanged) hostValue = x->request.authority;
+  else if (!route_->hostRewrite.empty()) hostValue = route_->hostRewrite;
   else if (route_->autoHostRewrite) hostValue = host.hostname.empty() ? std::string_view(host.key) : std::string_view(host.hostname);
   else if (hostValue.empty()) hostValue = host.key;  // HTTP/1.0 without Host
   out.append("host: ");
@@ -465,14 +490,20 @@ void DownstreamConnection::encodeRequestHead(Buffer& out, const upstream::Host& 
     out.append(", ");
   }
   out.append(peerIp_);
-  out.append("\r\nx-forwarded-proto: http\r\n");
+  out.append(tls_ ? "\r\nx-forwarded-proto: https\r\n" : "\r\nx-forwarded-proto: http\r\n");
   if (!hasRequestId) {
     if (requestId_[0] == 0) worker_.newRequestId(requestId_);
     out.append("x-request-id: ");
     out.append(requestId_, sizeof(requestId_));
     out.append("\r\n");
   }
-  if (requestChunked_) {
+  if (x && x->bodyBuffered) {
+    if (x->request.bodyChanged || parser_.hasContentLength() || parser_.chunked()) {
+      out.append("content-length: ");
+      out.appendDecimal(x->request.body.size());
+      out.append("\r\n");
+    }
+  } else if (requestChunked_) {
     out.append("transfer-encoding: chunked\r\n");
   } else if (parser_.hasContentLength()) {
     out.append("content-length: ");
@@ -496,6 +527,10 @@ http::ParserAction DownstreamConnection::onBody(const char* data, size_t len) {
     closeAfterResponse_ = true;
     if (responseStarted_) close();
     else localReply(413, "request body too large");
+    return http::ParserAction::Continue;
+  }
+  if (xformBuffering_) {
+    bufferTransformBody(data, len);
     return http::ParserAction::Continue;
   }
   if (keepBodyCopy_ && replayable_) {
@@ -524,7 +559,10 @@ http::ParserAction DownstreamConnection::onMessageComplete() {
     finishStream();
     return http::ParserAction::Pause;
   }
-  if (upstream_) {
+  if (xformBuffering_) {
+    if (!finishRequestTransform()) return http::ParserAction::Pause;
+    if (!delayTimer_.armed()) startAttempt();
+  } else if (upstream_) {
     if (requestChunked_) upstream_->output().append("0\r\n\r\n");
     armAttemptTimers();
   } else if (route_ && route_->timeoutMs > 0) {
@@ -560,6 +598,7 @@ bool DownstreamConnection::retriableStatus(int status) const {
 
 http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser& response) {
   int status = response.statusCode();
+  recordUpstreamResponse(status, response.headers());
   endAttempt(status, true);
   if (route_->retries && retriableStatus(status) && canRetry() && takeRetrySlot()) {
     // Not relayed: this attempt's answer is dropped with its connection, the next one is sent.
@@ -570,7 +609,10 @@ http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser&
     return http::ParserAction::Pause;
   }
   perTryTimer_.cancel();
+  if (route_->transformations && prepareResponseTransform(response))
+    return http::ParserAction::Continue;  // buffered, transformed and written when complete
   responseStarted_ = true;
+  responseStatus_ = status;
   out_.append("HTTP/1.1 ");
   out_.appendDecimal(static_cast<unsigned>(status));
   out_.append(' ');
@@ -614,6 +656,11 @@ http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser&
 }
 
 void DownstreamConnection::onUpstreamBody(const char* data, size_t len) {
+  if (xformRespBuffering_) {
+    bufferTransformResponse(data, len);
+    return;
+  }
+  responseBodyBytes_ += len;
   appendBodyBytes(out_, responseChunked_, data, len);
   if (out_.size() >= kFlushNowBytes) flush();
   else scheduleFlush();
@@ -623,6 +670,7 @@ void DownstreamConnection::onUpstreamBody(const char* data, size_t len) {
 void DownstreamConnection::onUpstreamComplete(UpstreamConnection& conn, bool reusable) {
   upstream_ = nullptr;
   routeTimer_.cancel();
+  if (xformRespBuffering_) writeTransformedResponse();
   if (responseChunked_) out_.append("0\r\n\r\n");
   if (requestComplete_) {
     if (reusable) hostPool_->release(&conn);
@@ -642,6 +690,7 @@ void DownstreamConnection::onUpstreamComplete(UpstreamConnection& conn, bool reu
 void DownstreamConnection::onUpstreamFailure(UpstreamFailure failure, bool responseStarted) {
   upstream_ = nullptr;
   perTryTimer_.cancel();
+  recordUpstreamFailure(failure);
   endAttempt(0, true);
   if (responseStarted) {
     LOG_DEBUG("upstream %s: %s mid-response", hostPool_->key().c_str(), toString(failure));
@@ -685,6 +734,7 @@ void DownstreamConnection::onUpstreamDrained() {
 }
 
 void DownstreamConnection::onRouteTimeout() {
+  recordUpstreamTimeout();
   if (responseStarted_) {
     close();
     return;

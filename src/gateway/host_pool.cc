@@ -20,7 +20,8 @@ HostPool::~HostPool() {
 }
 
 Result<UpstreamConnection*> HostPool::acquire(const upstream::Cluster& cluster, bool fresh,
-                                             bool& overloaded) {
+                                             bool& overloaded,
+                                             observability::UpstreamStats* stats) {
   overloaded = false;
   if (idleHead_ && !fresh) {
     UpstreamConnection* c = idleHead_;
@@ -44,7 +45,7 @@ Result<UpstreamConnection*> HostPool::acquire(const upstream::Cluster& cluster, 
                                               cluster.tcpKeepalive->timeMs,
                                               cluster.tcpKeepalive->intervalMs);
   auto conn = std::make_unique<UpstreamConnection>(worker_, *this, *fd, cluster,
-                                                   breaker ? cluster.breakers : nullptr);
+                                                   breaker ? cluster.breakers : nullptr, stats);
   ++total_;
   return conn.release();  // owned by itself from now on: it deletes itself (deferred) on close
 }

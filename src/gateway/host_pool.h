@@ -7,6 +7,9 @@
 #include "common/status.h"
 #include "net/address.h"
 
+namespace portico::observability {
+struct UpstreamStats;
+}
 namespace portico::upstream {
 struct Cluster;
 }
@@ -25,9 +28,11 @@ public:
 
   /// An idle connection, or a new one being connected (`fresh` forces a new one) with the
   /// cluster's connection settings. A new connection takes a slot of this worker's
-  /// maxConnections breaker; when none is left, fails with `overloaded` set.
+  /// maxConnections breaker; when none is left, fails with `overloaded` set. `stats`: this
+  /// worker's stats of the upstream a new connection is counted in (null: not counted).
   Result<UpstreamConnection*> acquire(const upstream::Cluster& cluster, bool fresh,
-                                      bool& overloaded);
+                                      bool& overloaded,
+                                      observability::UpstreamStats* stats = nullptr);
   /// Returns a connection whose exchange finished cleanly to the idle list.
   void release(UpstreamConnection* conn);
   /// Forgets a connection that is closing (it deletes itself, deferred).

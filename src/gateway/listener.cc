@@ -47,7 +47,7 @@ void ListenerHandler::onEvents(uint32_t) {
     }
     net::setNoDelay(fd);
     auto peer = net::Address::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
-    DownstreamConnection::create(worker_, shared_from_this(), fd, peer);
+    DownstreamConnection::create(worker_, shared_from_this(), fd, peer, tls_);
   }
 }
 

@@ -26,6 +26,8 @@ public:
   /// Index of this listener in the worker's current snapshot; -1 once removed.
   int listenerIndex() const { return listenerIndex_; }
   void setListenerIndex(int i) { listenerIndex_ = i; }
+  /// The certificates new connections get (null: plain); set with each snapshot.
+  void setTls(net::TlsServerConfigConstSharedPtr tls) { tls_ = std::move(tls); }
 
 private:
   void onEvents(uint32_t events) override;
@@ -34,6 +36,7 @@ private:
   std::shared_ptr<ListenSocketSet> sockets_;
   int fd_ = -1;
   int listenerIndex_ = -1;
+  net::TlsServerConfigConstSharedPtr tls_;
   bool accepting_ = false;
 };
 

@@ -10,6 +10,9 @@
 
 #include "common/status.h"
 #include "net/address.h"
+#include "net/tls_context.h"
+#include "observability/access_log.h"
+#include "observability/observability.h"
 #include "router/route_table.h"
 #include "upstream/cluster.h"
 
@@ -46,12 +49,18 @@ struct Listener {
   net::Address address;
   std::shared_ptr<ListenSocketSet> sockets;  ///< null when only validating
   router::RouteTable routes;
+  /// The gateway's access logs (null: none).
+  std::shared_ptr<const observability::ListenerAccessLogs> accessLogs;
+  /// An HTTPS gateway's certificates chosen by SNI; null for plain HTTP.
+  net::TlsServerConfigConstSharedPtr tls;
 };
 
 struct Snapshot {
   uint64_t version = 0;
   std::vector<Listener> listeners;
   std::vector<upstream::ClusterConstSharedPtr> clusters;
+  /// Stats ids of the clusters and routes (null: not counted, e.g. validation).
+  std::shared_ptr<const observability::SnapshotStatsIndex> stats;
 };
 
 using SnapshotConstSharedPtr = std::shared_ptr<const Snapshot>;

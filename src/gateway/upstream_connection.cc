@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "gateway/host_pool.h"
 #include "gateway/worker.h"
+#include "observability/stats.h"
 #include "upstream/circuit_breaker.h"
 #include "upstream/cluster.h"
 
@@ -30,7 +31,8 @@ const char* toString(UpstreamFailure f) {
 
 UpstreamConnection::UpstreamConnection(Worker& worker, HostPool& pool, int fd,
                                        const upstream::Cluster& cluster,
-                                       std::shared_ptr<upstream::ClusterBreakers> breakers)
+                                       std::shared_ptr<upstream::ClusterBreakers> breakers,
+                                       observability::UpstreamStats* stats)
     : worker_(worker), pool_(pool), fd_(fd), parser_(http::H1Parser::Type::Response, *this),
       timer_(worker.loop(), [this] {
         if (!connected_) {
@@ -39,7 +41,7 @@ UpstreamConnection::UpstreamConnection(Worker& worker, HostPool& pool, int fd,
           abort();  // idle too long in the pool
         }
       }),
-      breakers_(std::move(breakers)),
+      breakers_(std::move(breakers)), stats_(stats),
       highWatermark_(cluster.perConnectionBufferLimitBytes ? cluster.perConnectionBufferLimitBytes
                                                            : worker.settings().highWatermark),
       lowWatermark_(cluster.perConnectionBufferLimitBytes ? cluster.perConnectionBufferLimitBytes / 4
@@ -47,6 +49,7 @@ UpstreamConnection::UpstreamConnection(Worker& worker, HostPool& pool, int fd,
       maxExchanges_(cluster.maxRequestsPerConnection) {
   worker_.loop().add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
   timer_.arm(cluster.connectTimeoutMs);
+  if (stats_) stats_->connectionsOpened.add();
 }
 
 UpstreamConnection::~UpstreamConnection() { closeSocket(); }
@@ -72,6 +75,7 @@ void UpstreamConnection::attach(UpstreamCallbacks* callbacks, bool headRequest) 
 }
 
 void UpstreamConnection::setIdle(bool idle) {
+  if (stats_ && idle != pooled_) (idle ? stats_->idleEntered : stats_->idleLeft).add();
   pooled_ = idle;
   if (idle) {
     timer_.arm(worker_.settings().upstreamIdleTimeoutMs);
@@ -91,6 +95,7 @@ void UpstreamConnection::abort() {
   timer_.cancel();
   closeSocket();
   if (breakers_) breakers_->perWorker[worker_.index()]->releaseConnection();
+  if (stats_) stats_->connectionsClosed.add();
   pool_.forget(this);
   worker_.loop().deferDelete(std::unique_ptr<net::Deferred>(this));
 }

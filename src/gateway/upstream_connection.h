@@ -9,6 +9,9 @@
 #include "http/h1_parser.h"
 #include "net/event_loop.h"
 
+namespace portico::observability {
+struct UpstreamStats;
+}
 namespace portico::upstream {
 struct Cluster;
 struct ClusterBreakers;
@@ -47,9 +50,11 @@ class UpstreamConnection final : public net::EventHandler,
                                  private http::H1ParserCallbacks {
 public:
   /// `breakers`: the cluster's breakers when this connection holds a maxConnections slot of
-  /// this worker's breaker (released when the connection closes), else null.
+  /// this worker's breaker (released when the connection closes), else null. `stats`: where
+  /// the connection is counted (open, idle), null for none.
   UpstreamConnection(Worker& worker, HostPool& pool, int fd, const upstream::Cluster& cluster,
-                     std::shared_ptr<upstream::ClusterBreakers> breakers);
+                     std::shared_ptr<upstream::ClusterBreakers> breakers,
+                     observability::UpstreamStats* stats = nullptr);
   ~UpstreamConnection() override;
 
   /// Lends the connection to a stream. `headRequest`: the response has no body.
@@ -98,6 +103,7 @@ private:
   UpstreamCallbacks* callbacks_ = nullptr;
   net::Timer timer_;  // connect timeout, then idle timeout while pooled
   std::shared_ptr<upstream::ClusterBreakers> breakers_;
+  observability::UpstreamStats* stats_;
   size_t highWatermark_;
   size_t lowWatermark_;
   uint32_t maxExchanges_;  // connectionConfig.maxRequestsPerConnection; 0 = unlimited

@@ -6,6 +6,7 @@
 #include "gateway/downstream_connection.h"
 #include "gateway/host_pool.h"
 #include "gateway/listener.h"
+#include "observability/observability.h"
 #include "upstream/load_balancer.h"
 #include "upstream/outlier_detector.h"
 
@@ -29,6 +30,8 @@ Worker::Worker(size_t index, SnapshotHolder& holder, WorkerSettings settings)
                   (index * 0x1234567ULL);
   rng_[0] = splitmix64(seed);
   rng_[1] = splitmix64(seed);
+  observability::MetricsRegistry& metrics = observability::instance().metrics();
+  if (index < metrics.workers()) stats_ = &metrics.worker(index);
 }
 
 Worker::~Worker() {
@@ -131,6 +134,13 @@ void Worker::adoptSnapshot() {
     ws->cursors.assign(snap->clusters.size(), static_cast<uint32_t>(index_));
     ws->balancers.resize(snap->clusters.size());
     ws->recorders.resize(snap->clusters.size());
+    ws->upstreamStats.assign(snap->clusters.size(), nullptr);
+    if (stats_ && snap->stats) {
+      for (size_t i = 0; i < snap->clusters.size() && i < snap->stats->clusters.size(); ++i) {
+        uint32_t id = snap->stats->clusters[i];
+        if (id != observability::kNoStatsId) ws->upstreamStats[i] = &stats_->upstreams[id];
+      }
+    }
     for (size_t i = 0; i < snap->clusters.size(); ++i) {
       const upstream::Cluster& cluster = *snap->clusters[i];
       for (const upstream::Host& h : cluster.hosts) ws->pools[i].push_back(poolFor(h));
@@ -161,6 +171,7 @@ void Worker::adoptSnapshot() {
         }
       }
       handler->setListenerIndex(static_cast<int>(i));
+      handler->setTls(l.tls);
       next.push_back(handler);
     }
   }
@@ -171,6 +182,7 @@ void Worker::adoptSnapshot() {
       // Close this worker's socket too: a bound socket nobody accepts on would queue clients.
       old->stopAccepting(true);
       old->setListenerIndex(-1);
+      old->setTls(nullptr);
     }
   }
   listeners_ = std::move(next);

@@ -13,6 +13,10 @@
 #include "gateway/snapshot.h"
 #include "net/event_loop.h"
 
+namespace portico::observability {
+struct UpstreamStats;
+struct WorkerStats;
+}  // namespace portico::observability
 namespace portico::upstream {
 class LoadBalancer;
 class OutlierDetector;
@@ -52,6 +56,8 @@ struct WorkerSnapshot {
   /// outlier recorder (null without outlier detection).
   std::vector<std::unique_ptr<upstream::LoadBalancer>> balancers;
   std::vector<std::unique_ptr<upstream::OutlierRecorder>> recorders;
+  /// [cluster]: this worker's stats block of the cluster's upstream (null: not counted).
+  std::vector<observability::UpstreamStats*> upstreamStats;
   uint32_t refs = 0;
 };
 
@@ -86,6 +92,10 @@ public:
     return current_;
   }
   void releaseSnapshot(WorkerSnapshot* s);
+  /// The snapshot new requests start with (requests answered before routing log with it).
+  const WorkerSnapshot* currentSnapshot() const { return current_; }
+  /// This worker's metrics (only this thread writes them); null when metrics are off.
+  observability::WorkerStats* stats() { return stats_; }
 
   void addConnection(DownstreamConnection* c) { connections_.insert(c); }
   void removeConnection(DownstreamConnection* c);
@@ -114,6 +124,7 @@ private:
   bool draining_ = false;
   std::unique_ptr<net::Timer> drainTimer_;
   uint64_t rng_[2];
+  observability::WorkerStats* stats_ = nullptr;
 };
 
 }  // namespace portico::gateway

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,8 @@
 #include "controller/host_resolvers.h"
 #include "net/dns_resolver.h"
 #include "gateway/worker.h"
+#include "observability/observability.h"
+#include "observability/statsd_sink.h"
 #include "store/file_store.h"
 #include "store/memory_store.h"
 
@@ -39,6 +42,8 @@ constexpr const char* kUsage =
     "portico run flags:\n"
     "  --config-dir DIR          directory of *.yaml/*.yml config objects, watched for changes (required)\n"
     "  --admin-address ADDR      admin API address (default 127.0.0.1:19000)\n"
+    "  --admin-token-file FILE   require \"Authorization: Bearer <token in FILE>\" on the admin API\n"
+    "                            (needed for /api/ writes when ADDR is not loopback)\n"
     "  --workers N               worker threads (default: number of cores)\n"
     "  --log-level LEVEL         debug|info|warn|error (default info)\n"
     "  --idle-timeout DURATION   close idle client connections after this (default 60s)\n"
@@ -46,6 +51,11 @@ constexpr const char* kUsage =
     "                            a request head must arrive whole within this, else 408 (default 10s)\n"
     "  --drain-timeout DURATION  on SIGTERM, how long in-flight requests may finish (default 15s)\n"
     "  --max-request-body BYTES  answer 413 above this request body size (default 0 = unlimited)\n"
+    "  --access-log PATH         access log in Envoy's default format for every gateway without\n"
+    "                            options.accessLoggingService (/dev/stdout works; SIGUSR1 reopens)\n"
+    "  --statsd ADDR             send metrics to a statsd server over UDP (IP:PORT)\n"
+    "  --statsd-interval DURATION  statsd flush period (default 10s)\n"
+    "  --statsd-dogstatsd        DogStatsD tags instead of label values in the metric names\n"
     "\n"
     "portico validate [--log-level LEVEL] PATH...\n"
     "portico convert FILE|-\n";
@@ -58,8 +68,13 @@ int usageError(const std::string& message) {
 struct RunFlags {
   std::string configDir;
   std::string adminAddress = "127.0.0.1:19000";
+  std::string adminToken;  ///< from --admin-token-file; empty = none
   size_t workers = 0;
   gateway::WorkerSettings settings;
+  std::string accessLog;  ///< --access-log; empty = none
+  std::optional<observability::StatsdOptions> statsd;  ///< --statsd
+  int64_t statsdIntervalMs = 10000;
+  bool dogstatsd = false;
 };
 
 /// Reads the value of `--flag VALUE` or `--flag=VALUE`.
@@ -170,6 +185,14 @@ int runServe(const std::vector<std::string>& args) {
       flags.configDir = v;
     } else if (takeValue(args, i, "--admin-address", v, error)) {
       flags.adminAddress = v;
+    } else if (takeValue(args, i, "--admin-token-file", v, error)) {
+      std::ifstream in(v, std::ios::binary);
+      if (!in) return usageError("--admin-token-file: cannot read " + v + ": " + strerror(errno));
+      std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      token.erase(token.find_last_not_of(" \t\r\n") + 1);  // npos + 1 == 0: blank → empty
+      if (token.empty() || token.find_first_of(" \t\r\n") != std::string::npos)
+        return usageError("--admin-token-file: " + v + " must hold one token (no spaces)");
+      flags.adminToken = token;
     } else if (takeValue(args, i, "--workers", v, error)) {
       uint64_t n;
       if (!parseUnsigned(v, n) || n == 0 || n > 256)
@@ -190,6 +213,21 @@ int runServe(const std::vector<std::string>& args) {
       if (!config::parseDurationMs(v, ms))
         return usageError("--drain-timeout: \"" + v + "\" is not a duration (e.g. 15s)");
       flags.settings.drainTimeoutMs = ms;
+    } else if (takeValue(args, i, "--statsd", v, error)) {
+      auto address = net::Address::parse(v);
+      if (!address.ok()) return usageError("--statsd: " + address.error());
+      flags.statsd = observability::StatsdOptions{};
+      flags.statsd->address = *address;
+    } else if (takeValue(args, i, "--statsd-interval", v, error)) {
+      int64_t ms;
+      if (!config::parseDurationMs(v, ms) || ms <= 0)
+        return usageError("--statsd-interval: \"" + v + "\" is not a positive duration (e.g. 10s)");
+      flags.statsdIntervalMs = ms;
+    } else if (args[i] == "--statsd-dogstatsd") {
+      flags.dogstatsd = true;
+    } else if (takeValue(args, i, "--access-log", v, error)) {
+      if (v.empty()) return usageError("--access-log: give a file path (or /dev/stdout)");
+      flags.accessLog = v;
     } else if (takeValue(args, i, "--max-request-body", v, error)) {
       uint64_t n;
       if (!parseUnsigned(v, n)) return usageError("--max-request-body: \"" + v + "\" is not a byte count");
@@ -201,6 +239,8 @@ int runServe(const std::vector<std::string>& args) {
     }
   }
   if (flags.configDir.empty()) return usageError("run: --config-dir is required");
+  if (!flags.statsd && (flags.dogstatsd || flags.statsdIntervalMs != 10000))
+    return usageError("--statsd-interval and --statsd-dogstatsd need --statsd ADDR");
   auto adminAddress = net::Address::parse(flags.adminAddress);
   if (!adminAddress.ok()) return usageError("--admin-address: " + adminAddress.error());
   if (flags.workers == 0) {
@@ -217,8 +257,24 @@ int runServe(const std::vector<std::string>& args) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  // Metrics and access logs: sized for the workers before the first snapshot is built.
+  observability::Observability& obs = observability::instance();
+  obs.configure(flags.workers);
+  obs.setDefaultAccessLogPath(flags.accessLog);
+  obs.accessLogs().start();
+  std::unique_ptr<observability::StatsdSink> statsd;
+  if (flags.statsd) {
+    flags.statsd->intervalMs = flags.statsdIntervalMs;
+    flags.statsd->dogstatsd = flags.dogstatsd;
+    auto sink = observability::StatsdSink::create(*flags.statsd, obs.metrics());
+    if (!sink.ok()) return usageError("--statsd: " + sink.error());
+    statsd = std::move(*sink);
+    statsd->start();
+  }
 
   PluginRegistry plugins;
   registerBuiltinPlugins(plugins);
@@ -259,6 +315,7 @@ int runServe(const std::vector<std::string>& args) {
   workersReady.store(true, std::memory_order_release);
   for (auto& w : workers) w->notifySnapshot();  // anything published while they started
   admin::AdminServer adminServer(controller);
+  adminServer.setAuthToken(flags.adminToken);
   Status s = adminServer.start(*adminAddress);
   if (!s.ok()) {
     LOG_ERROR("%s", s.message().c_str());
@@ -273,6 +330,11 @@ int runServe(const std::vector<std::string>& args) {
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);
+    if (sig == SIGUSR1) {
+      LOG_INFO("SIGUSR1: reopening access logs");
+      obs.accessLogs().reopen();
+      continue;
+    }
     if (sig == SIGHUP) {
       LOG_INFO("SIGHUP: reloading config");
       controller.requestRebuild();
@@ -289,6 +351,8 @@ int runServe(const std::vector<std::string>& args) {
   for (auto& w : workers) w->join();
   adminServer.stop();
   workers.clear();
+  obs.accessLogs().stop();  // writes what the workers queued last
+  if (statsd) statsd->stop();  // and a last flush
   LOG_INFO("stopped");
   return 0;
 }

@@ -9,6 +9,14 @@
 namespace portico::router {
 
 namespace {
+
+std::shared_ptr<const re2::RE2> compileRegex(const std::string& pattern, bool caseSensitive = true) {
+  RE2::Options opts;
+  opts.set_case_sensitive(caseSensitive);
+  opts.set_log_errors(false);
+  return std::make_shared<RE2>(pattern, opts);
+}
+
 inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
 bool startsWithIgnoreCase(std::string_view s, std::string_view prefix) {
@@ -123,6 +131,33 @@ bool conditionsHold(const PathMatcher& m, const RequestView& request) {
   for (const QueryMatch& q : m.queryParameters)
     if (!queryConditionHolds(q, request.query)) return false;
   return true;
+}
+
+PathMatcher compilePathMatcher(const config::Matcher& m) {
+  PathMatcher pm;
+  pm.caseSensitive = m.caseSensitive;
+  pm.value = m.value;
+  if (m.type == config::Matcher::Type::Regex) {
+    pm.type = PathMatcher::Type::Regex;
+    pm.regex = compileRegex(m.value, m.caseSensitive);
+  } else {
+    pm.type = m.type == config::Matcher::Type::Exact ? PathMatcher::Type::Exact
+                                                     : PathMatcher::Type::Prefix;
+    if (!m.caseSensitive)
+      for (char& c : pm.value) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  }
+  for (const auto& h : m.headers) {
+    HeaderMatch hm{h.name, h.value, nullptr, h.invertMatch};
+    if (h.regex) hm.regex = compileRegex(h.value);
+    pm.headers.push_back(std::move(hm));
+  }
+  for (const auto& q : m.queryParameters) {
+    QueryMatch qm{q.name, q.value, nullptr};
+    if (q.regex) qm.regex = compileRegex(q.value);
+    pm.queryParameters.push_back(std::move(qm));
+  }
+  pm.methods = m.methods;
+  return pm;
 }
 
 }  // namespace portico::router

@@ -4,11 +4,15 @@
 
 #include <string_view>
 
+#include "config/model.h"
 #include "http/header_map.h"
 #include "router/request_view.h"
 #include "router/route_entry.h"
 
 namespace portico::router {
+
+/// Compiles a config matcher (its patterns already validated by the decoder).
+PathMatcher compilePathMatcher(const config::Matcher& m);
 
 /// True when `m`'s path test accepts `path` (without query). Case-insensitive matchers
 /// compare ASCII letters without case on both sides.

@@ -112,6 +112,13 @@ struct RedirectConfig {
   bool stripQuery = false;
 };
 
+/// Per-route config of an HTTP filter (src/filters), opaque to the router: the filter that
+/// owns it casts it back (Envoy's per-route filter config).
+class RouteFilterConfig {
+public:
+  virtual ~RouteFilterConfig() = default;
+};
+
 struct RouteEntry {
   std::string name;                   ///< "default.gloo-system routes[0]" for logs
   std::vector<PathMatcher> matchers;  ///< any of them; never empty
@@ -140,6 +147,8 @@ struct RouteEntry {
   std::optional<FaultConfig> faults;
   std::optional<ShadowConfig> shadow;
   std::vector<HashPolicyConfig> hashPolicies;
+  /// Transformations (filters::RouteTransformations): staged rules and the REST function.
+  std::shared_ptr<const RouteFilterConfig> transformations;
 };
 
 }  // namespace portico::router

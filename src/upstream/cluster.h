@@ -50,6 +50,8 @@ struct Cluster {
   uint32_t maxRequestsPerConnection = 0;  ///< 0 = unlimited
   std::optional<config::TcpKeepalive> tcpKeepalive;
   uint32_t perConnectionBufferLimitBytes = 0;  ///< 0 = the gateway's default watermark
+  /// serviceSpec.rest.transformations: the REST functions routes may call by name.
+  std::vector<std::pair<std::string, config::TransformationTemplate>> restFunctions;
 
   /// The workers' breakers for this cluster (shared across snapshots); null until the
   /// controller attached them.

@@ -14,7 +14,7 @@ std::string vsWithRoutes(const std::string& routes) { return testing::vsWithRout
 std::vector<std::string> errorsOf(const std::string& yaml) { return testing::vsErrors(yaml); }
 
 TEST(DecodeVirtualServiceTest, PetstoreExampleFromGlooDocs) {
-  // gloo-api.md §2.5, minus destinationSpec (function routing is a later milestone).
+  // gloo-api.md §2.5.
   RawObject obj =
       raw("apiVersion: gateway.solo.io/v1\n"
           "kind: VirtualService\n"
@@ -99,12 +99,12 @@ TEST(DecodeVirtualServiceTest, UnsupportedFieldsAtEveryDepth) {
       "metadata: {name: default}\n"
       "extra: 1\n"
       "spec:\n"
-      "  sslConfig: {secretRef: {name: tls}}\n"
+      "  sslConfig: {secretRef: {name: tls}, sds: {}}\n"
       "  virtualHost:\n"
       "    domains: ['*']\n"
       "    options:\n"
       "      cors: {allowOrigin: ['*'], disableForRoute: true}\n"
-      "      transformations: {}\n"
+      "      transformations: {requestTransformation: {xsltTransformation: {}}}\n"
       "      extauth: {disable: true}\n"
       "    routes:\n"
       "    - matchers:\n"
@@ -115,12 +115,12 @@ TEST(DecodeVirtualServiceTest, UnsupportedFieldsAtEveryDepth) {
       "      routeAction:\n"
       "        single:\n"
       "          upstream: {name: u, extra: 1}\n"
-      "          destinationSpec: {rest: {functionName: f}}\n"
+      "          destinationSpec: {aws: {logicalName: f}}\n"
       "          subset: {values: {v: '1'}}\n"
       "      options:\n"
       "        autoHostRewrite: true\n"
       "        retries: {numRetries: 3, retryBackOff: {baseInterval: 1s}}\n"
-      "        stagedTransformations: {}\n"
+      "        stagedTransformations: {postRouting: {}}\n"
       "        ratelimit: {}\n"
       "        waf: {}\n"
       "        jwt: {}\n"
@@ -138,14 +138,14 @@ TEST(DecodeVirtualServiceTest, UnsupportedFieldsAtEveryDepth) {
       "yet",
       "spec.virtualHost.routes[0].routeAction.single.upstream.extra: field not supported by "
       "Portico yet",
-      "spec.virtualHost.routes[0].routeAction.single.destinationSpec: field not supported by "
+      "spec.virtualHost.routes[0].routeAction.single.destinationSpec.aws: field not supported by "
       "Portico yet",
       "spec.virtualHost.routes[0].routeAction.single.subset: field not supported by Portico yet",
       "spec.virtualHost.routes[0].options.regexRewrite.pattern.googleRe2: field not supported by "
       "Portico yet",
       "spec.virtualHost.routes[0].options.retries.retryBackOff: field not supported by Portico "
       "yet",
-      "spec.virtualHost.routes[0].options.stagedTransformations: field not supported by Portico "
+      "spec.virtualHost.routes[0].options.stagedTransformations.postRouting: field not supported by Portico "
       "yet",
       "spec.virtualHost.routes[0].options.ratelimit: field not supported by Portico yet",
       "spec.virtualHost.routes[0].options.waf: field not supported by Portico yet",
@@ -162,9 +162,10 @@ TEST(DecodeVirtualServiceTest, UnsupportedFieldsAtEveryDepth) {
       "spec.virtualHost.routes[3].options.headerManipulation.requestHeadersToAdd[0]."
       "headerSecretRef: field not supported by Portico yet",
       "spec.virtualHost.options.cors.disableForRoute: field not supported by Portico yet",
-      "spec.virtualHost.options.transformations: field not supported by Portico yet",
+      "spec.virtualHost.options.transformations.requestTransformation.xsltTransformation: field "
+      "not supported by Portico yet",
       "spec.virtualHost.options.extauth: field not supported by Portico yet",
-      "spec.sslConfig: field not supported by Portico yet",
+      "spec.sslConfig.sds: field not supported by Portico yet",
       "extra: field not supported by Portico yet",
   };
   EXPECT_EQ(errs, want);

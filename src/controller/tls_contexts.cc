@@ -1,0 +1,153 @@
+#include "controller/tls_contexts.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+#include "config/decode.h"
+
+namespace portico::controller {
+
+namespace {
+
+constexpr size_t kMaxPemBytes = 1 << 20;
+
+/// Reads a PEM file named by sslFiles; errors name the path (never the contents).
+Status readPemFile(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::error("cannot read " + config::jsonQuote(path) + ": " + strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  out = text.str();
+  if (out.size() > kMaxPemBytes)
+    return Status::error(config::jsonQuote(path) + " is larger than 1 MiB");
+  return {};
+}
+
+}  // namespace
+
+TlsContexts::FileStamp TlsContexts::stampOf(const std::string& path) {
+  struct stat st;
+  FileStamp stamp;
+  if (::stat(path.c_str(), &st) == 0) {
+    stamp.mtimeNs = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+    stamp.size = static_cast<int64_t>(st.st_size);
+    stamp.inode = static_cast<uint64_t>(st.st_ino);
+  }
+  return stamp;
+}
+
+Status TlsContexts::checkSecret(const config::ObjectKey& key, const config::Secret& secret) {
+  if (secret.type != config::Secret::Type::Tls) return {};
+  usedSecrets_[key] = true;
+  Material m{secret.certChain, secret.privateKey, secret.rootCa, {}};
+  auto it = checked_.find(key);
+  if (it != checked_.end() && it->second.material == m) return it->second.status;
+  Status s;
+  if (!m.cert.empty())
+    s = net::checkCertificateAndKey(m.cert, m.key, m.ca);
+  else if (net::certificateSubject(m.ca).empty())  // a CA bundle alone (client verification)
+    s = Status::error("root CA: no PEM certificate found");
+  std::string path = m.cert.empty() ? "tls.rootCa" : "tls";
+  if (!s.ok()) s = Status::error(path + ": " + s.message());
+  checked_[key] = Checked{std::move(m), s};
+  return s;
+}
+
+TlsContexts::Outcome TlsContexts::contextFor(const config::ObjectKey& vs, const config::SslConfig& ssl,
+                                             const std::map<config::ObjectKey, config::Secret>& secrets) {
+  usedVs_[vs] = true;
+  Outcome out;
+  Material m;
+  m.sans = ssl.verifySubjectAltName;
+  Status problem;
+  if (ssl.secretRef) {
+    out.fieldPath = "spec.sslConfig.secretRef";
+    auto it = secrets.find({"Secret", ssl.secretRef->ns, ssl.secretRef->name});
+    if (it == secrets.end()) {
+      problem = Status::error("secret " + config::jsonQuote(ssl.secretRef->name) +
+                              " not found in namespace " + config::jsonQuote(ssl.secretRef->ns));
+    } else if (it->second.type != config::Secret::Type::Tls || it->second.certChain.empty()) {
+      problem = Status::error("secret " + config::jsonQuote(ssl.secretRef->name) +
+                              " holds no TLS certificate and key (it is a " +
+                              std::string(config::toString(it->second.type)) + " secret)");
+    } else {
+      m.cert = it->second.certChain;
+      m.key = it->second.privateKey;
+      m.ca = it->second.rootCa;
+    }
+  } else {
+    out.fieldPath = "spec.sslConfig.sslFiles";
+    struct File {
+      const std::string& path;
+      std::string& into;
+      const char* field;
+    };
+    for (File f : {File{ssl.tlsCert, m.cert, "tlsCert"}, File{ssl.tlsKey, m.key, "tlsKey"},
+                   File{ssl.rootCa, m.ca, "rootCa"}}) {
+      if (f.path.empty()) continue;
+      filesThisBuild_[f.path] = stampOf(f.path);
+      Status s = readPemFile(f.path, f.into);
+      if (!s.ok() && problem.ok()) {
+        out.fieldPath = std::string("spec.sslConfig.sslFiles.") + f.field;
+        problem = s;
+      }
+    }
+  }
+  if (problem.ok() && !ssl.verifySubjectAltName.empty() && m.ca.empty())
+    problem = Status::error("verifySubjectAltName needs a root CA (secret tls.rootCa or sslFiles.rootCa)");
+
+  auto previous = built_.find(vs);
+  if (problem.ok()) {
+    if (previous != built_.end() && previous->second.material == m) {
+      out.ctx = previous->second.ctx;
+      out.subject = previous->second.subject;
+      return out;
+    }
+    net::TlsServerCertConfig config;
+    config.certChainPem = m.cert;
+    config.privateKeyPem = m.key;
+    config.rootCaPem = m.ca;
+    config.verifySubjectAltNames = m.sans;
+    config.sessionIdContext = vs.display();
+    auto ctx = net::buildServerContext(config);
+    if (ctx.ok()) {
+      out.ctx = *ctx;
+      out.subject = net::certificateSubject(m.cert);
+      built_[vs] = Built{std::move(m), out.ctx, out.subject};
+      return out;
+    }
+    problem = ctx.status();
+  }
+  out.error = problem.message();
+  if (previous != built_.end()) {
+    out.ctx = previous->second.ctx;
+    out.subject = previous->second.subject;
+  }
+  return out;
+}
+
+void TlsContexts::endBuild() {
+  std::erase_if(built_, [&](const auto& kv) { return !usedVs_.count(kv.first); });
+  std::erase_if(checked_, [&](const auto& kv) { return !usedSecrets_.count(kv.first); });
+  usedVs_.clear();
+  usedSecrets_.clear();
+  std::lock_guard<std::mutex> lock(filesMutex_);
+  files_ = std::move(filesThisBuild_);
+  filesThisBuild_.clear();
+}
+
+bool TlsContexts::filesChanged() const {
+  std::map<std::string, FileStamp> files;
+  {
+    std::lock_guard<std::mutex> lock(filesMutex_);
+    files = files_;
+  }
+  for (const auto& [path, stamp] : files)
+    if (!(stampOf(path) == stamp)) return true;
+  return false;
+}
+
+}  // namespace portico::controller

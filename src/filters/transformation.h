@@ -1,0 +1,76 @@
+// Transformation: one compiled Gloo transformation (transformationTemplate or
+// headerBodyTransform) and how it rewrites an HTTP message — extractors, header templates,
+// body modes — with Gloo's error semantics (invalid JSON or a failing template: 400).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "config/errors.h"
+#include "config/model.h"
+#include "http/header_map.h"
+#include "template/template.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace portico::filters {
+
+/// The message a transformation reads and rewrites. Requests use method/path/authority,
+/// responses use status; both have headers (lowercase names) and the whole body when the
+/// transformation needs it (needsBody()), else an empty body that is left alone.
+struct Message {
+  std::string method;
+  std::string path;  ///< with the query
+  std::string authority;
+  int status = 0;
+  http::HeaderMap headers;
+  std::string body;
+  bool bodyChanged = false;  ///< set by apply() when `body` replaces the original
+};
+
+class Transformation {
+public:
+  /// Compiles `t` (templates, extractor regexes). Problems go to `errors` at their field paths.
+  /// `extraExtractors` are added in front of the template's own (REST function parameters).
+  static std::shared_ptr<const Transformation> compile(
+      const config::Transformation& t, config::Errors& errors,
+      const std::vector<config::Extractor>& extraExtractors = {});
+
+  /// True when apply() must see the whole body (a template or extractor reads it, or the
+  /// body is rebuilt from it). False: the body streams through untouched.
+  bool needsBody() const { return needsBody_; }
+
+  /// Rewrites `msg`. `request` is the request (for request_header() on the response side;
+  /// nullptr on the request side). An error is the short reason of a 400 answer.
+  Status apply(Message& msg, const Message* request) const;
+
+  struct CompiledExtractor {
+    config::Extractor spec;
+    std::shared_ptr<const re2::RE2> regex;
+  };
+  using CompiledTemplate = tmpl::Template;
+
+private:
+  Transformation() = default;
+  Status applyTemplate(Message& msg, const Message* request) const;
+  void applyHeaderBody(Message& msg) const;
+
+  config::Transformation::Type type_ = config::Transformation::Type::Template;
+  bool advanced_ = false;
+  bool parseJson_ = false;  ///< parse the body as JSON before rendering
+  bool ignoreErrorOnParse_ = false;
+  bool needsBody_ = false;
+  config::TransformationTemplate::Body bodyMode_ = config::TransformationTemplate::Body::Keep;
+  std::vector<CompiledExtractor> extractors_;
+  std::vector<std::pair<std::string, CompiledTemplate>> headers_;
+  std::vector<std::pair<std::string, CompiledTemplate>> headersToAppend_;
+  std::vector<std::string> headersToRemove_;
+  std::vector<CompiledTemplate> bodyTemplate_;  ///< one entry for Body::Text
+  std::vector<std::pair<config::MergeJsonKey, CompiledTemplate>> mergeJsonKeys_;
+};
+
+}  // namespace portico::filters

@@ -1,0 +1,174 @@
+// The transformation side of DownstreamConnection: choosing a route's transformations from the
+// request head, applying header-only ones at once (the body streams through), collecting the
+// body only for transformations that read it, and transforming buffered responses.
+#include "common/log.h"
+#include "gateway/downstream_connection.h"
+#include "gateway/proxy_headers.h"
+#include "gateway/route_actions.h"
+#include "gateway/transform_state.h"
+#include "gateway/worker.h"
+#include "http/local_reply.h"
+
+namespace portico::gateway {
+
+namespace {
+/// Gloo's default per-connection buffer limit: a body a transformation reads may be this big
+/// (or --max-request-body when that is set); above it the answer is 413.
+constexpr size_t kTransformBufferBytes = 1024 * 1024;
+}  // namespace
+
+bool DownstreamConnection::prepareRequestTransform(const router::RequestView& request) {
+  const auto* config = static_cast<const filters::RouteTransformations*>(route_->transformations.get());
+  if (!xform_) xform_ = std::make_unique<TransformState>();
+  TransformState& x = *xform_;
+  x.clear();
+  config->select(request, x.selection);
+  if (x.selection.requestCount == 0) return true;
+
+  filters::Message& m = x.request;
+  m.method.assign(parser_.method());
+  m.path.assign(path_);
+  m.path.append(query_);
+  m.authority.assign(host_);
+  for (const http::HeaderEntry& h : parser_.headers()) m.headers.add(h.name, h.value);
+  xformActive_ = true;
+  if (x.selection.needsRequestBody) {
+    xformBuffering_ = true;  // applied when the body is complete (finishRequestTransform)
+    return true;
+  }
+  for (size_t i = 0; i < x.selection.requestCount; ++i) {
+    Status st = x.selection.request[i]->apply(m, nullptr);
+    if (!st.ok()) {
+      localReply(400, "bad request: " + st.message());
+      return false;
+    }
+  }
+  x.pathChanged = m.path.size() != path_.size() + query_.size() ||
+                  m.path.compare(0, path_.size(), path_) != 0 ||
+                  m.path.compare(path_.size(), std::string::npos, query_) != 0;
+  x.authorityChanged = m.authority != host_;
+  return true;
+}
+
+void DownstreamConnection::bufferTransformBody(const char* data, size_t len) {
+  std::string& body = xform_->request.body;
+  uint64_t limit = worker_.settings().maxRequestBodyBytes;
+  if (!limit) limit = kTransformBufferBytes;
+  if (body.size() + len > limit) {
+    closeAfterResponse_ = true;
+    xformBuffering_ = false;
+    localReply(413, "request body too large for the route's transformation");
+    return;
+  }
+  body.append(data, len);
+}
+
+bool DownstreamConnection::finishRequestTransform() {
+  xformBuffering_ = false;
+  TransformState& x = *xform_;
+  filters::Message& m = x.request;
+  for (size_t i = 0; i < x.selection.requestCount; ++i) {
+    Status st = x.selection.request[i]->apply(m, nullptr);
+    if (!st.ok()) {
+      localReply(400, "bad request: " + st.message());
+      return false;
+    }
+  }
+  x.pathChanged = m.path != std::string(path_) + std::string(query_);
+  x.authorityChanged = m.authority != host_;
+  x.bodyBuffered = true;
+  // The (maybe rewritten) body is now the whole body: sent with a Content-Length, replayable
+  // for retries and shadowing.
+  requestChunked_ = false;
+  replayBody_.clear();
+  replayBody_.append(m.body.data(), m.body.size());
+  replayable_ = true;
+  return true;
+}
+
+bool DownstreamConnection::prepareResponseTransform(const http::H1Parser& response) {
+  const auto* config = static_cast<const filters::RouteTransformations*>(route_->transformations.get());
+  if (!xform_) {
+    xform_ = std::make_unique<TransformState>();
+    xform_->clear();
+  }
+  TransformState& x = *xform_;
+  filters::Message& r = x.response;
+  r.status = response.statusCode();
+  r.headers.clear();
+  r.body.clear();
+  r.bodyChanged = false;
+  for (const http::HeaderEntry& h : response.headers()) r.headers.add(h.name, h.value);
+  x.responseCount = config->responseTransformations(x.selection, r, x.responseList);
+  if (x.responseCount == 0 || isHead_ || r.status == 204 || r.status == 304) return false;
+  xformRespBuffering_ = true;
+  responseStarted_ = true;  // no retry from here on: the response is being taken
+  return true;
+}
+
+void DownstreamConnection::bufferTransformResponse(const char* data, size_t len) {
+  std::string& body = xform_->response.body;
+  if (body.size() + len > kTransformBufferBytes) {
+    LOG_WARN("route %s: response over %zu bytes cannot be transformed", route_->name.c_str(),
+             kTransformBufferBytes);
+    xformRespBuffering_ = false;
+    closeAfterResponse_ = true;
+    localReply(502, "upstream response too large for the route's transformation");
+    return;
+  }
+  body.append(data, len);
+}
+
+void DownstreamConnection::writeTransformedResponse() {
+  xformRespBuffering_ = false;
+  TransformState& x = *xform_;
+  filters::Message& r = x.response;
+  if (!xformActive_) {
+    // The request was not transformed: request_header() reads the client's headers.
+    x.request.headers.clear();
+    for (const http::HeaderEntry& h : parser_.headers()) x.request.headers.add(h.name, h.value);
+    x.request.method.assign(parser_.method());
+    x.request.path.assign(path_);
+    x.request.path.append(query_);
+    x.request.authority.assign(host_);
+  }
+  for (size_t i = 0; i < x.responseCount; ++i) {
+    Status st = x.responseList[i]->apply(r, &x.request);
+    if (!st.ok()) {
+      LOG_DEBUG("route %s: response transformation failed: %s", route_->name.c_str(),
+                st.message().c_str());
+      responseStatus_ = 500;
+      http::writeResponse(out_, 500, "text/plain", "response transformation failed\n",
+                          closeAfterResponse_ || draining_, false, {});
+      return;
+    }
+  }
+  responseStatus_ = r.status;
+  out_.append("HTTP/1.1 ");
+  out_.appendDecimal(static_cast<unsigned>(r.status));
+  out_.append(' ');
+  out_.append(http::reasonPhrase(r.status));
+  out_.append("\r\n");
+  http::ConnectionTokens connection(r.headers.get("connection"));
+  const router::HeaderOps& ops = route_->responseHeaders;
+  for (const http::HeaderEntry& h : r.headers) {
+    if (isHopByHop(h.name)) continue;
+    if (!connection.empty() && connection.contains(h.name)) continue;
+    if (!ops.empty() && headerDroppedByOps(ops, h.name)) continue;
+    if (!corsOrigin_.empty() && h.name.starts_with("access-control-")) continue;
+    appendHeader(out_, h.name, h.value);
+  }
+  if (!ops.empty()) appendAddedHeaders(out_, ops);
+  if (!corsOrigin_.empty()) appendCorsResponseHeaders(out_, *route_->cors, corsOrigin_);
+  if (!setCookie_.empty()) appendHeader(out_, "set-cookie", setCookie_);
+  out_.append("content-length: ");
+  out_.appendDecimal(r.body.size());
+  out_.append("\r\n");
+  if (closeAfterResponse_ || draining_) out_.append("connection: close\r\n");
+  else if (clientHttp10_) out_.append("connection: keep-alive\r\n");
+  out_.append("\r\n");
+  out_.append(r.body);
+  responseBodyBytes_ += r.body.size();
+}
+
+}  // namespace portico::gateway

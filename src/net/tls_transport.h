@@ -1,0 +1,56 @@
+// TlsTransport: a non-blocking server-side TLS session over an accepted socket, with recv()/send()
+// semantics so that an edge-triggered connection reads and writes it like the plain socket.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <sys/types.h>
+
+#include "net/tls_context.h"
+
+namespace portico::net {
+
+class TlsTransport {
+public:
+  /// A session for `fd` (not owned: the caller closes it) with the certificates of `config`,
+  /// which the transport keeps alive. Null when OpenSSL cannot allocate.
+  static std::unique_ptr<TlsTransport> accept(TlsServerConfigConstSharedPtr config, int fd);
+  ~TlsTransport();
+  TlsTransport(const TlsTransport&) = delete;
+  TlsTransport& operator=(const TlsTransport&) = delete;
+
+  /// Like recv(): > 0 plaintext bytes, 0 at the end of the stream (close_notify or TCP FIN),
+  /// -1 with errno EAGAIN when the socket has nothing more (the handshake runs inside the
+  /// first reads), -1 with another errno on a TLS or socket failure (see lastError()).
+  ssize_t read(char* buf, size_t len);
+  /// Like send(): > 0 bytes taken, -1 with errno EAGAIN to retry with the same bytes once the
+  /// socket is writable (or readable: see writeWantsRead), -1 with another errno on failure.
+  ssize_t write(const char* buf, size_t len);
+  /// Best-effort close_notify before the write side is shut.
+  void shutdown();
+
+  bool established() const { return established_; }
+  /// The last read stopped because TLS must write first: retry it on EPOLLOUT.
+  bool readWantsWrite() const { return readWantsWrite_; }
+  /// The last write stopped because TLS must read first: retry it on EPOLLIN.
+  bool writeWantsRead() const { return writeWantsRead_; }
+  /// Why the session failed ("handshake: ssl routines: no shared cipher"), for debug logs.
+  const std::string& lastError() const { return lastError_; }
+  /// Negotiated version ("TLSv1.3") and SNI, once established (for logs and tests).
+  const char* version() const;
+  const char* serverName() const;
+
+private:
+  TlsTransport(TlsServerConfigConstSharedPtr config, SSL* ssl);
+  /// Maps an SSL_read/SSL_write result that is not progress onto errno; returns -1 or 0 (EOF).
+  ssize_t failure(int ret, bool reading);
+
+  TlsServerConfigConstSharedPtr config_;  ///< the SSL's SNI table points into it
+  SSL* ssl_;
+  bool established_ = false;
+  bool readWantsWrite_ = false;
+  bool writeWantsRead_ = false;
+  std::string lastError_;
+};
+
+}  // namespace portico::net

@@ -113,17 +113,28 @@ private:
     const Value* typeValue = r.take("type");
     if (readStringValue(*typeValue, "type", errors_, type) && type.empty())
       errors_.add("type", "required");
-    // An empty function list is nothing to convert; any function is reported by the reader.
+    // An empty function list is nothing to convert; functions of a host-based upstream are
+    // REST functions (service_info.type REST); any other function is reported by the reader.
     const Value* functions = doc.find("functions");
     if (functions && (functions->isList() || functions->isMap()) && functions->list.empty() &&
         functions->map.empty())
       r.ignore("functions");
+    bool hostBased = type == "static" || type == "service";
+    if (const Value* info = r.take("service_info")) {
+      MapReader si(*info, "service_info", errors_);
+      std::string serviceType;
+      if (si.readString("type", serviceType) && serviceType != "REST")
+        errors_.add("service_info.type", "service type " + jsonQuote(serviceType) +
+                                             " is not supported by Portico yet (only REST)");
+    }
+    const Value* restFunctions = hostBased ? r.take("functions") : nullptr;
     const Value* typeSpec = r.take("spec");
     static const Value kNone;
     const Value& ts = typeSpec ? *typeSpec : kNone;
     const Value& pos = typeSpec ? *typeSpec : *typeValue;
     if (type == "static" || type == "service") {
       convertStatic(ts, pos, spec);
+      if (restFunctions) addRestFunctions(*restFunctions, spec);
     } else if (type == "kubernetes") {
       convertRenamed(ts, pos, "kube",
                      {{"service_name", "serviceName"},
@@ -165,6 +176,57 @@ private:
     spec.set("static", std::move(out));
   }
 
+  // functions[{name, spec{path, headers, body, passthrough_body}}] → spec.static.serviceSpec.rest
+  // .transformations.<name>: path → ":path" header template; body null = the original body,
+  // "" = removed; passthrough_body = passthrough.
+  void addRestFunctions(const Value& v, Value& spec) {
+    if (!v.isList()) {
+      if (!(v.isMap() && v.map.empty()))
+        errors_.add("functions", std::string("expected a list, got ") + typeName(v.type));
+      return;
+    }
+    if (v.list.empty()) return;
+    Value transformations = mapAt(v);
+    for (size_t i = 0; i < v.list.size(); ++i) {
+      const Value& item = v.list[i];
+      MapReader f(item, indexPath("functions", i), errors_);
+      std::string name;
+      if (!f.requireString("name", name)) continue;
+      const Value* fs = f.take("spec");
+      static const Value kNone;
+      MapReader s(fs ? *fs : kNone, f.pathOf("spec"), errors_);
+      Value tmpl = mapAt(item);
+      Value headers = mapAt(item);
+      auto text = [&](const Value& t) {
+        Value m = mapAt(t);
+        m.set("text", t.type == Value::Type::Null ? stringAt("", t) : asString(t));
+        return m;
+      };
+      if (const Value* path = s.take("path")) headers.set(":path", text(*path));
+      if (const Value* hs = s.take("headers")) {
+        if (!hs->isMap())
+          errors_.add(s.pathOf("headers"), std::string("expected a map, got ") + typeName(hs->type));
+        else
+          for (const auto& [k, hv] : hs->map) headers.set(k, text(hv));
+      }
+      if (!headers.map.empty()) tmpl.set("headers", std::move(headers));
+      bool passthrough = false;
+      s.readBool("passthrough_body", passthrough);
+      const Value* body = s.take("body");
+      if (passthrough) tmpl.set("passthrough", mapAt(item));
+      else if (body && !body->isNull()) tmpl.set("body", text(*body));
+      transformations.set(name, std::move(tmpl));
+    }
+    for (auto& [key, typeSpec] : spec.map) {
+      if (key != "static") continue;
+      Value rest = mapAt(v);
+      rest.set("transformations", std::move(transformations));
+      Value serviceSpec = mapAt(v);
+      serviceSpec.set("rest", std::move(rest));
+      typeSpec.set("serviceSpec", std::move(serviceSpec));
+    }
+  }
+
   void convertRenamed(const Value& ts, const Value& pos, const char* modernType,
                       std::initializer_list<Rename> fields, bool secretRef, Value& spec) {
     MapReader s(ts, "spec", errors_);
@@ -201,13 +263,34 @@ private:
         vh.set("routes", std::move(list));
       }
     }
-    if (r.take("ssl_config"))
-      errors_.add("ssl_config", "TLS virtual services are not supported by Portico yet");
+    if (const Value* ssl = r.take("ssl_config")) spec.set("sslConfig", convertSslConfig(*ssl));
     bool disabled = false;
     if (r.readBool("disable_for_gateways", disabled) && disabled)
       errors_.add("disable_for_gateways", "true is not supported by Portico yet: a virtual "
                                           "service is served by every gateway that selects it");
     spec.set("virtualHost", std::move(vh));
+  }
+
+  // ssl_config{secret_ref | ssl_files{tls_cert, tls_key, root_ca}, sni_domains}.
+  Value convertSslConfig(const Value& v) {
+    MapReader s(v, "ssl_config", errors_);
+    Value out = mapAt(v);
+    if (const Value* secret = s.take("secret_ref")) {
+      Value ref = mapAt(*secret);
+      ref.set("name", asString(*secret));
+      ref.set("namespace", stringAt(ns_, *secret));
+      out.set("secretRef", std::move(ref));
+    }
+    if (const Value* files = s.take("ssl_files")) {
+      MapReader f(*files, s.pathOf("ssl_files"), errors_);
+      Value modern = mapAt(*files);
+      moveKey(f, "tls_cert", modern, "tlsCert");
+      moveKey(f, "tls_key", modern, "tlsKey");
+      moveKey(f, "root_ca", modern, "rootCa");
+      out.set("sslFiles", std::move(modern));
+    }
+    moveKey(s, "sni_domains", out, "sniDomains");
+    return out;
   }
 
   Value convertRoute(const Value& v, const std::string& path) {
@@ -234,12 +317,23 @@ private:
     }
     if (const Value* m = r.take("multiple_destinations"))
       action.set("multi", convertMulti(*m, r.pathOf("multiple_destinations")));
-    if (!action.map.empty()) out.set("routeAction", std::move(action));
-
     Value options = mapAt(v);
     moveKey(r, "prefix_rewrite", options, "prefixRewrite");
-    if (const Value* ext = r.take("extensions"))
-      convertExtensions(*ext, r.pathOf("extensions"), options);
+    if (const Value* ext = r.take("extensions")) {
+      const Value* parameters = convertExtensions(*ext, r.pathOf("extensions"), options);
+      // Gloo 0.x: extensions.parameters feed the destination function's templates.
+      Value* rest = nullptr;
+      for (auto& [k, single] : action.map) {
+        if (k != "single") continue;
+        for (auto& [sk, spec] : single.map)
+          if (sk == "destinationSpec" && !spec.map.empty()) rest = &spec.map.front().second;
+      }
+      if (parameters && rest) rest->set("parameters", *parameters);
+      else if (parameters)
+        errors_.add(r.pathOf("extensions") + ".parameters",
+                    "parameters only apply to a single function destination");
+    }
+    if (!action.map.empty()) out.set("routeAction", std::move(action));
     if (!options.map.empty()) out.set("options", std::move(options));
     return out;
   }
@@ -308,14 +402,27 @@ private:
     return out;
   }
 
-  // {upstream: {name}} | {function: {...}} → {upstream: {name}}; the namespace is left to
-  // default to the virtual service's own.
+  // {upstream: {name}} | {function: {upstream_name, function_name}} → {upstream: {name}
+  // [, destinationSpec: {rest: {functionName}}]}; the namespace is left to default to the
+  // virtual service's own.
   Value convertDestination(MapReader& d, const Value& pos) {
     Value out = mapAt(pos);
-    bool function = d.take("function") != nullptr;
-    if (function)
-      errors_.add(d.pathOf("function"), "function destinations are not supported by Portico yet");
-    if (const Value* up = d.take("upstream")) {
+    const Value* fn = d.take("function");
+    bool function = fn != nullptr;
+    if (fn) {
+      MapReader f(*fn, d.pathOf("function"), errors_);
+      Value ref = mapAt(*fn);
+      if (const Value* name = f.take("upstream_name")) ref.set("name", *name);
+      else if (fn->isMap()) errors_.add(f.pathOf("upstream_name"), "required");
+      out.set("upstream", std::move(ref));
+      Value rest = mapAt(*fn);
+      if (const Value* name = f.take("function_name")) rest.set("functionName", *name);
+      else if (fn->isMap()) errors_.add(f.pathOf("function_name"), "required");
+      Value spec = mapAt(*fn);
+      spec.set("rest", std::move(rest));
+      out.set("destinationSpec", std::move(spec));
+    }
+    if (const Value* up = function ? nullptr : d.take("upstream")) {
       MapReader u(*up, d.pathOf("upstream"), errors_);
       Value ref = mapAt(*up);
       if (const Value* name = u.take("name"))
@@ -358,10 +465,12 @@ private:
     return multi;
   }
 
-  // The core route extensions (0.x docs, coreplugins route_extensions); any other extension
-  // (parameters, response_template, ...) is reported by the reader.
-  void convertExtensions(const Value& v, const std::string& path, Value& options) {
+  // The core route extensions (0.x docs, coreplugins route_extensions); `parameters` is
+  // returned for the function destination; any other extension (response_template, ...) is
+  // reported by the reader.
+  const Value* convertExtensions(const Value& v, const std::string& path, Value& options) {
     MapReader e(v, path, errors_);
+    const Value* parameters = e.take("parameters");
     moveKey(e, "timeout", options, "timeout");
     moveKey(e, "host_rewrite", options, "hostRewrite");
     if (const Value* n = e.take("max_retries")) {
@@ -379,6 +488,7 @@ private:
     if (!hm.map.empty()) options.set("headerManipulation", std::move(hm));
     if (const Value* cors = e.take("cors"))
       options.set("cors", convertCors(*cors, e.pathOf("cors")));
+    return parameters;
   }
 
   // [{key, value, append}] → [{header: {key, value}, append}]

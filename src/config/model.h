@@ -204,6 +204,7 @@ struct Transformation {
   Type type = Type::Template;
   TransformationTemplate tmpl;
   std::string fieldPath;
+  bool restFunction = false;  ///< a REST function's template (its variables are parameters)
 };
 
 /// stagedTransformations.<stage>.requestTransforms[]: the first whose matcher matches applies.

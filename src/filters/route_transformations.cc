@@ -117,6 +117,7 @@ std::shared_ptr<const RouteTransformations> RouteTransformations::compile(
     config::Transformation t;
     t.tmpl = *function;
     t.fieldPath = function->fieldPath;
+    t.restFunction = true;
     out->function_ = Transformation::compile(t, errors, restParameterExtractors(*rest));
   }
   return out;

@@ -155,6 +155,7 @@ std::shared_ptr<const Transformation> Transformation::compile(
     const std::vector<config::Extractor>& extraExtractors) {
   std::shared_ptr<Transformation> out(new Transformation());
   out->type_ = t.type;
+  out->restFunction_ = !extraExtractors.empty() || t.restFunction;
   if (t.type == config::Transformation::Type::HeaderBody) {
     out->needsBody_ = true;
     return out;
@@ -272,8 +273,16 @@ Status Transformation::applyTemplate(Message& msg, const Message* request) const
   MessageContext ctx(msg, request, data, extractors_, extractions);
   auto render = [&](const tmpl::Template& t, std::string& out) -> Status {
     Status st = t.render(ctx, out);
-    if (!st.ok()) return Status::error("transformation failed: " + st.message());
-    return Status();
+    if (st.ok()) return st;
+    if (restFunction_) {
+      // A REST function's variables are its parameters: say which one the request lacks.
+      const std::string& m = st.message();
+      size_t at = m.find("variable '");
+      size_t end = at == std::string::npos ? at : m.find("' not found", at + 10);
+      if (end != std::string::npos)
+        return Status::error("missing parameter: " + m.substr(at + 10, end - at - 10));
+    }
+    return Status::error("transformation failed: " + st.message());
   };
   std::vector<std::string> headerValues(headers_.size());
   for (size_t i = 0; i < headers_.size(); ++i) {

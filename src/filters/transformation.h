@@ -64,6 +64,7 @@ private:
   bool parseJson_ = false;  ///< parse the body as JSON before rendering
   bool ignoreErrorOnParse_ = false;
   bool needsBody_ = false;
+  bool restFunction_ = false;  ///< errors name the missing parameter
   config::TransformationTemplate::Body bodyMode_ = config::TransformationTemplate::Body::Keep;
   std::vector<CompiledExtractor> extractors_;
   std::vector<std::pair<std::string, CompiledTemplate>> headers_;

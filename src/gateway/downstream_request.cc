@@ -369,9 +369,10 @@ bool DownstreamConnection::canRetry() const {
 }
 
 bool DownstreamConnection::takeRetrySlot() {
-  if (!breaker_) return true;
-  if (!breaker_->tryAcquireRetry()) return false;  // maxRetries: answer with what we have
-  if (retrySlot_) breaker_->releaseRetry();        // one slot per request in retry
+  // maxRetries bounds the requests in retry at once (Envoy): one unit per request, taken at its
+  // first retry and held until it ends.
+  if (!breaker_ || retrySlot_) return true;
+  if (!breaker_->tryAcquireRetry()) return false;  // answer with what we have
   retrySlot_ = true;
   return true;
 }

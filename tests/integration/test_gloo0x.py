@@ -12,6 +12,10 @@ OLD_CONFIG = """\
 name: petstore
 type: static
 spec: {{hosts: [{{addr: {addr}, port: {port}}}]}}
+service_info: {{type: REST}}
+functions:
+- {{name: findPetById, spec: {{body: "", headers: {{":method": GET}}, path: '/echo/api/pets/{{{{ default(id, "") }}}}'}}}}
+- {{name: addPet, spec: {{headers: {{":method": POST}}, path: /echo/api/pets, body: '{{"id": {{{{ id }}}}, "name": "{{{{ name }}}}"}}'}}}}
 ---
 name: default
 domains: ['*']
@@ -22,6 +26,12 @@ routes:
 - request_matcher: {{path_prefix: /hdr, headers: {{x-env: "", x-ver: "v.*"}}}}
   single_destination: {{upstream: {{name: petstore}}}}
   prefix_rewrite: /echo
+- request_matcher: {{path_prefix: /petstore/findPet/}}
+  single_destination: {{function: {{upstream_name: petstore, function_name: findPetById}}}}
+  extensions: {{parameters: {{path: '/petstore/findPet/{{id}}'}}}}
+- request_matcher: {{path_exact: /petstore/add}}
+  single_destination: {{function: {{upstream_name: petstore, function_name: addPet}}}}
+  extensions: {{parameters: {{headers: {{x-pet-id: '{{id}}', x-pet-name: '{{name}}'}}}}}}
 - event_matcher: {{event_type: order.created}}
   single_destination: {{upstream: {{name: petstore}}}}
   prefix_rewrite: /echo/event
@@ -54,6 +64,17 @@ class Gloo0x(unittest.TestCase):
 
                 self.assertEqual(http_request(gw.port, "GET", "/hdr", headers={"X-Env": "prod", "X-Ver": "v2"})[0], 200)
                 self.assertEqual(http_request(gw.port, "GET", "/hdr", headers={"X-Ver": "v2"})[0], 404)
+
+                # REST functions of the 0.x shapes (docs/getting_started, request_transformation)
+                status, _, body = http_request(gw.port, "GET", "/petstore/findPet/5")
+                self.assertEqual(status, 200, body)
+                self.assertIn(b'"path":"/echo/api/pets/5"', body)
+                self.assertIn(b'"body":""', body)
+                status, _, body = http_request(gw.port, "GET", "/petstore/add",
+                                               headers={"x-pet-id": "8", "x-pet-name": "rex"})
+                self.assertEqual(status, 200, body)
+                self.assertIn(b'"method":"POST"', body)
+                self.assertIn(b'{\\"id\\": 8, \\"name\\": \\"rex\\"}', body)
 
                 status, _, body = http_request(gw.port, "POST", "/events", body=b"{}",
                                                headers={"X-Event-Type": "order.created"})

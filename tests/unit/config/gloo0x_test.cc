@@ -87,11 +87,22 @@ TEST(Gloo0xTest, DocsUpstreamExamples) {
                         "'/api/pets/{{ default(id, \"\") }}'}}\n");
   ASSERT_TRUE(petstore.ok()) << petstore.error();
   {
+    // REST functions: spec.static.serviceSpec.rest.transformations; body "" = removed.
     Errors errors;
-    decodeUpstream(*petstore, errors);
-    EXPECT_EQ(errors.items(), (Strings{"service_info: field not supported by Portico yet",
-                                       "functions: field not supported by Portico yet"}));
+    Upstream up = decodeUpstream(*petstore, errors);
+    EXPECT_TRUE(errors.empty()) << errors.toString();
+    ASSERT_EQ(up.restFunctions.size(), 1u);
+    const TransformationTemplate& fn = up.restFunctions[0].second;
+    EXPECT_EQ(up.restFunctions[0].first, "findPetById");
+    ASSERT_EQ(fn.headers.size(), 2u);
+    EXPECT_EQ(fn.headers[0].first, ":path");
+    EXPECT_EQ(fn.headers[0].second.text, "/api/pets/{{ default(id, \"\") }}");
+    EXPECT_EQ(fn.headers[1].first, ":method");
+    EXPECT_EQ(fn.body, TransformationTemplate::Body::Text);
+    EXPECT_EQ(fn.bodyText.text, "");
   }
+  auto grpc = rawOf(std::string(kPetstoreUpstream) + "service_info: {type: gRPC}\n");
+  ASSERT_FALSE(grpc.ok() && grpc->conversionErrors.empty());
 
   auto stat = rawOf(kPetstoreUpstream);
   ASSERT_TRUE(stat.ok()) << stat.error();
@@ -118,20 +129,24 @@ TEST(Gloo0xTest, DocsVirtualServiceExample) {
       "addPet}}\n"
       "  extensions: {parameters: {headers: {x-pet-id: '{id}', x-pet-name: '{name}'}}}\n"
       "ssl_config: {secret_ref: gloo-secure}\n";
-  EXPECT_EQ(conversionError(vs),
-            "routes[1].single_destination.function: function destinations are not supported by "
-            "Portico yet; routes[1].extensions.parameters: field not supported by Portico yet; "
-            "ssl_config: TLS virtual services are not supported by Portico yet");
-  auto rejected = rawOf(vs);
-  ASSERT_TRUE(rejected.ok()) << rejected.error();
+  // Function destinations become destinationSpec.rest with extensions.parameters; ssl_config
+  // becomes sslConfig.
+  auto converted = rawOf(vs);
+  ASSERT_TRUE(converted.ok()) << converted.error();
+  EXPECT_TRUE(converted->conversionErrors.empty());
   {
     Errors errors;
-    decodeVirtualService(*rejected, errors);
-    EXPECT_EQ(errors.items(),
-              (Strings{"routes[1].single_destination.function: function destinations are not "
-                       "supported by Portico yet",
-                       "routes[1].extensions.parameters: field not supported by Portico yet",
-                       "ssl_config: TLS virtual services are not supported by Portico yet"}));
+    VirtualService v = decodeVirtualService(*converted, errors);
+    EXPECT_TRUE(errors.empty()) << errors.toString();
+    ASSERT_EQ(v.routes.size(), 2u);
+    const RouteAction& fn = v.routes[1].action;
+    EXPECT_EQ(fn.upstream.name, "default-petstore-8080");
+    ASSERT_TRUE(fn.rest.has_value());
+    EXPECT_EQ(fn.rest->functionName, "addPet");
+    EXPECT_EQ(fn.rest->headerParameters,
+              (std::vector<std::pair<std::string, std::string>>{{"x-pet-id", "{id}"},
+                                                                {"x-pet-name", "{name}"}}));
+    EXPECT_FALSE(v.routes[0].action.rest.has_value());
   }
 
   // The part Portico serves: route 0, without TLS.
@@ -419,7 +434,7 @@ TEST(Gloo0xTest, DetectionAndPositions) {
   auto bad = rawOf("name: Bad_Name\ntype: static\nmetadata: {namespace: ns}\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().rfind("metadata.name: invalid name \"Bad_Name\"", 0), 0u) << bad.error();
-  bad = rawOf("name: Bad_Name\ntype: static\nfunctions: [{name: f}]\n");
+  bad = rawOf("name: Bad_Name\ntype: aws\nfunctions: [{name: f}]\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().rfind("metadata.name: invalid name \"Bad_Name\"", 0), 0u) << bad.error();
   EXPECT_NE(bad.error().find("; functions: field not supported by Portico yet"), std::string::npos)
@@ -493,14 +508,14 @@ TEST(Gloo0xTest, ConvertToModernFile) {
 }
 
 TEST(Gloo0xTest, ConvertToModernErrors) {
-  auto bad = convertToModern("name: a\ntype: static\nfunctions: [{name: f}]\n---\n"
+  auto bad = convertToModern("name: a\ntype: aws\nfunctions: [{name: f}]\n---\n"
                              "apiVersion: v1\nkind: X\nmetadata: {name: x}\n---\n"
                              "name: v\nroutes: [{single_destination: {function: {}}}]\n",
                              "f.yml");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error(), "f.yml:1: functions: field not supported by Portico yet\n"
-                         "f.yml:9: routes[0].single_destination.function: function destinations "
-                         "are not supported by Portico yet");
+                         "f.yml:9: routes[0].single_destination.function.upstream_name: required; "
+                         "routes[0].single_destination.function.function_name: required");
   auto syntax = convertToModern("name: [\n", "f.yml");
   ASSERT_FALSE(syntax.ok());
   EXPECT_EQ(syntax.error().rfind("f.yml:", 0), 0u) << syntax.error();

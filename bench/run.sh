@@ -3,7 +3,8 @@
 # in front of the same nginx origin (1 KiB body), measured with wrk in interleaved rounds.
 # Usage: bench/run.sh [BUILD_DIR]          (default: build; portico is BUILD_DIR/portico)
 # Env:   ROUNDS=3  DURATION=10 (s)  CONNECTIONS="32 256"  WARMUP=1 (s, 0 = none)
-#        PROXIES="direct portico nginx haproxy h2o"   (subset/order of targets)
+#        PROXIES="direct portico nginx haproxy h2o"   (subset/order of targets; also
+#                 portico-xform: the same gateway on a route with a header transformation)
 #        PORTICO_ARGS="--access-log FILE"              (extra portico run flags)
 # See bench/README.md for what the numbers mean (and do not mean) on a 2-core machine.
 set -uo pipefail
@@ -112,6 +113,7 @@ wait_http "$PORT_BACKEND" / || { log "origin nginx did not start: $(cat "$WORK/b
 declare -A TARGET_PORT=([direct]=$PORT_BACKEND)
 declare -A TARGET_PID=([direct]=$PID_backend [portico]=0 [nginx]=0 [haproxy]=0 [h2o]=0)
 declare -A TARGET_LOG=([direct]=backend [portico]=portico [nginx]=nginx-proxy [haproxy]=haproxy [h2o]=h2o)
+declare -A TARGET_PATH=()
 AVAILABLE=(direct)
 
 # ---- Portico ------------------------------------------------------------------------------------
@@ -142,6 +144,18 @@ spec:
   virtualHost:
     domains: ['*']
     routes:
+    # the portico-xform target: a header transformation (extractor + template), body streamed
+    - matchers: [{prefix: /xform}]
+      routeAction: {single: {upstream: {name: origin, namespace: gloo-system}}}
+      options:
+        transformations:
+          requestTransformation:
+            transformationTemplate:
+              extractors: {agent: {header: user-agent, regex: '([^/]*).*', subgroup: 1}}
+              headers:
+                x-client: {text: '{{ agent }}'}
+                x-route: {text: '{{ header(":path") }} via portico'}
+              passthrough: {}
     - matchers: [{prefix: /}]
       routeAction: {single: {upstream: {name: origin, namespace: gloo-system}}}
 EOF
@@ -214,6 +228,11 @@ for p in $PROXIES; do
   case "$p" in
     direct) continue ;;
     portico) start_portico && { TARGET_PORT[portico]=$PORT_PORTICO; TARGET_PID[portico]=$PID_portico; AVAILABLE+=(portico); } ;;
+    portico-xform)  # the same gateway (started by `portico`, or here), route /xform
+      if [ -n "${PID_portico:-}" ] || start_portico; then
+        TARGET_PORT[portico-xform]=$PORT_PORTICO; TARGET_PID[portico-xform]=$PID_portico
+        TARGET_PATH[portico-xform]=/xform; TARGET_LOG[portico-xform]=portico; AVAILABLE+=(portico-xform)
+      fi ;;
     nginx) if start_nginx_proxy; then TARGET_PORT[nginx]=$PORT_NGINX; TARGET_PID[nginx]=$PID_nginx_proxy; AVAILABLE+=(nginx)
            else log "nginx proxy failed: $(cat "$WORK/nginx-proxy.out" "$WORK/nginx-proxy.error.log" 2>/dev/null | tail -5)"; fi ;;
     haproxy) if start_haproxy; then TARGET_PORT[haproxy]=$PORT_HAPROXY; TARGET_PID[haproxy]=$PID_haproxy; AVAILABLE+=(haproxy)
@@ -251,7 +270,7 @@ run_wrk() {
     printf '%s\t%s\t%s\tnan\tnan\tnan\t-1\n' "$target" "$conns" "$round" >>"$RESULTS"
     return
   fi
-  wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:${TARGET_PORT[$target]}/" >"$out" 2>&1
+  wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:${TARGET_PORT[$target]}${TARGET_PATH[$target]:-/}" >"$out" 2>&1
   python3 - "$out" "$target" "$conns" "$round" >>"$RESULTS" <<'EOF'
 import re, sys
 path, target, conns, rnd = sys.argv[1:5]
@@ -278,7 +297,7 @@ for conns in $CONNECTIONS; do
   if [ "$WARMUP" != 0 ]; then
     for t in "${AVAILABLE[@]}"; do
       alive "$t" || continue
-      wrk -t1 -c"$conns" -d"${WARMUP}s" "http://127.0.0.1:${TARGET_PORT[$t]}/" >/dev/null 2>&1
+      wrk -t1 -c"$conns" -d"${WARMUP}s" "http://127.0.0.1:${TARGET_PORT[$t]}${TARGET_PATH[$t]:-/}" >/dev/null 2>&1
     done
   fi
   for round in $(seq "$ROUNDS"); do
@@ -296,7 +315,7 @@ python3 - "$RESULTS" <<'EOF'
 import math, statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 peers = ("nginx", "haproxy", "h2o")
-order = {n: i for i, n in enumerate(("direct", "portico") + peers)}
+order = {n: i for i, n in enumerate(("direct", "portico", "portico-xform") + peers)}
 def med(vals):
     vals = [v for v in vals if not math.isnan(v)]
     return statistics.median(vals) if vals else float("nan")

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/errors.h"
+#include "config/field_reader.h"
 #include "config/model.h"
 #include "config/value.h"
 
@@ -80,6 +81,10 @@ void decodeRestDestination(const Value& v, const std::string& path, RestDestinat
                            Errors& errors);
 /// spec.<type>.serviceSpec {rest: {transformations, swaggerInfo}}: the REST functions.
 void decodeServiceSpec(const Value& v, const std::string& path, Upstream& out, Errors& errors);
+
+/// The `transformations` / `stagedTransformations` keys of an options map, into
+/// `out.transformations` (routes, virtual hosts, weighted destinations).
+void decodeTransformationOptions(MapReader& r, RouteOptions& out);
 
 /// Route `options` (RouteOptions).
 void decodeRouteOptions(const Value& v, const std::string& path, const std::string& defaultNs,

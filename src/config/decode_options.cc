@@ -400,6 +400,9 @@ void decodeLbHash(const Value& v, const std::string& path, std::vector<HashPolic
   }
 }
 
+
+}  // namespace
+
 // transformations (legacy, one unconditional regular-stage rule) and stagedTransformations.
 void decodeTransformationOptions(MapReader& r, RouteOptions& out) {
   if (r.has("transformations") && r.has("stagedTransformations"))
@@ -410,8 +413,6 @@ void decodeTransformationOptions(MapReader& r, RouteOptions& out) {
     decodeStagedTransformations(*t, r.pathOf("stagedTransformations"),
                                 out.transformations.emplace(), r.errors());
 }
-
-}  // namespace
 
 void decodeRouteOptions(const Value& v, const std::string& path, const std::string& defaultNs,
                         RouteOptions& out, Errors& errors) {

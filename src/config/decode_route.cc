@@ -380,6 +380,13 @@ void decodeWeightedDestinations(const Value& v, const std::string& path,
     else if (w.readInt("weight", 0, UINT32_MAX, weight) && weight == 0)
       errors.add(w.pathOf("weight"), "must be greater than 0");
     wd.weight = static_cast<uint32_t>(weight);
+    if (const Value* options = w.take("options")) {
+      // WeightedDestinationOptions: transformations here; the rest is reported by the reader.
+      MapReader o(*options, w.pathOf("options"), errors);
+      RouteOptions parsed;
+      decodeTransformationOptions(o, parsed);
+      wd.transformations = std::move(parsed.transformations);
+    }
     total += wd.weight;
     out.push_back(std::move(wd));
   }

@@ -271,6 +271,8 @@ struct Destination {
 struct WeightedDestination {
   Destination destination;
   uint32_t weight = 0;  ///< > 0 (validated)
+  /// options.transformations / stagedTransformations (Gloo's WeightedDestinationOptions).
+  std::optional<Transformations> transformations;
 };
 
 struct RedirectAction {

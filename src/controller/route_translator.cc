@@ -222,35 +222,81 @@ std::vector<FlatRoute> flattenRoutes(const config::VirtualService& vs, const Obj
   return out;
 }
 
+namespace {
+
+/// The REST function `rest` names on `upstream`; reports an unknown name (with the known ones).
+const config::TransformationTemplate* findRestFunction(const config::ResourceRef& upstream,
+                                                       const config::RestDestination& rest,
+                                                       const RouteContext& ctx, Errors& errors) {
+  auto fns = ctx.restFunctions.find(upstreamKey(upstream));
+  if (fns == ctx.restFunctions.end()) return nullptr;  // a missing upstream is reported elsewhere
+  std::string known;
+  for (const auto& [name, t] : *fns->second) {
+    if (name == rest.functionName) return &t;
+    known += (known.empty() ? "" : ", ") + name;
+  }
+  errors.add(rest.fieldPath + ".functionName",
+             "function \"" + rest.functionName + "\" not found on upstream \"" + upstream.name +
+                 "\"" + (known.empty() ? " (it has no REST functions)" : " (it has: " + known + ")"));
+  return nullptr;
+}
+
+/// A weighted destination's own transformations: its options (the route's rules appended when
+/// it inherits) and its REST function; nullptr when it has neither (the route's apply).
+std::shared_ptr<const router::RouteFilterConfig> compileWeighted(
+    const config::WeightedDestination& wd, const config::Transformations* routeRules,
+    const RouteContext& ctx, Errors& errors) {
+  const config::RestDestination* rest = wd.destination.rest ? &*wd.destination.rest : nullptr;
+  if (!wd.transformations && !rest) return nullptr;
+  const config::TransformationTemplate* function =
+      rest ? findRestFunction(wd.destination.upstream, *rest, ctx, errors) : nullptr;
+  if (rest && !function) return nullptr;
+  config::Transformations rules;
+  if (wd.transformations) {
+    rules = *wd.transformations;
+    if (rules.inheritTransformation && routeRules) {
+      for (auto [to, from] : {std::pair{&rules.early, &routeRules->early},
+                              std::pair{&rules.regular, &routeRules->regular}}) {
+        to->requestTransforms.insert(to->requestTransforms.end(), from->requestTransforms.begin(),
+                                     from->requestTransforms.end());
+        to->responseTransforms.insert(to->responseTransforms.end(),
+                                      from->responseTransforms.begin(),
+                                      from->responseTransforms.end());
+      }
+    }
+  } else if (routeRules) {
+    rules = *routeRules;
+  }
+  return filters::RouteTransformations::compile(rules.empty() ? nullptr : &rules, function, rest,
+                                                errors);
+}
+
+}  // namespace
+
 void compileTransformations(FlatRoute& flat, const RouteContext& ctx, Errors& errors) {
   const config::Route& r = *flat.route;
   const config::Transformations* staged =
       flat.options.transformations && !flat.options.transformations->empty()
           ? &*flat.options.transformations
           : nullptr;
+  const config::RouteAction& a = r.action;
+  const std::vector<config::WeightedDestination>* weighted = nullptr;
+  if (a.type == config::RouteAction::Type::Multi) {
+    weighted = &a.multi;
+  } else if (a.type == config::RouteAction::Type::UpstreamGroup) {
+    auto group = ctx.upstreamGroups.find({"UpstreamGroup", a.upstreamGroup.ns, a.upstreamGroup.name});
+    if (group != ctx.upstreamGroups.end()) weighted = &group->second.destinations;
+  }
+  if (weighted) {
+    for (const config::WeightedDestination& wd : *weighted)
+      flat.weightedTransformations.push_back(compileWeighted(wd, staged, ctx, errors));
+  }
   const config::RestDestination* rest = nullptr;
   const config::TransformationTemplate* function = nullptr;
-  if (r.action.type == config::RouteAction::Type::Single && r.action.rest) {
-    rest = &*r.action.rest;
-    auto fns = ctx.restFunctions.find(upstreamKey(r.action.upstream));
-    if (fns == ctx.restFunctions.end()) return;  // a missing upstream is reported elsewhere
-    std::string known;
-    for (const auto& [name, t] : *fns->second) {
-      if (name == rest->functionName) function = &t;
-      known += (known.empty() ? "" : ", ") + name;
-    }
-    if (!function) {
-      errors.add(rest->fieldPath + ".functionName",
-                 "function \"" + rest->functionName + "\" not found on upstream \"" +
-                     r.action.upstream.name + "\"" +
-                     (known.empty() ? " (it has no REST functions)" : " (it has: " + known + ")"));
-      return;
-    }
-  }
-  for (const auto& wd : r.action.multi) {
-    if (wd.destination.rest)
-      errors.add(wd.destination.rest->fieldPath,
-                 "REST functions on weighted destinations are not supported by Portico yet");
+  if (a.type == config::RouteAction::Type::Single && a.rest) {
+    rest = &*a.rest;
+    function = findRestFunction(a.upstream, *rest, ctx, errors);
+    if (!function) return;
   }
   if (!staged && !function) return;
   flat.transformations = filters::RouteTransformations::compile(staged, function, rest, errors);
@@ -271,8 +317,13 @@ router::RouteEntry translateRoute(const FlatRoute& flat, const RouteContext& ctx
   const config::RouteAction& a = r.action;
   auto addWeighted = [&](const std::vector<config::WeightedDestination>& list) {
     e.action = router::RouteEntry::Action::WeightedClusters;
-    for (const auto& wd : list) {
-      e.weightedClusters.push_back({ctx.clusterIndex.at(upstreamKey(wd.destination.upstream)), wd.weight});
+    for (size_t i = 0; i < list.size(); ++i) {
+      const config::WeightedDestination& wd = list[i];
+      e.weightedClusters.push_back({ctx.clusterIndex.at(upstreamKey(wd.destination.upstream)),
+                                    wd.weight,
+                                    i < flat.weightedTransformations.size()
+                                        ? flat.weightedTransformations[i]
+                                        : nullptr});
       e.totalWeight += wd.weight;
     }
   };

@@ -32,6 +32,8 @@ struct FlatRoute {
   std::string origin;  ///< "virtualservice default.gloo-system routes[1]" / "routetable …"
   /// Compiled transformations and REST function (filters::RouteTransformations), if any.
   std::shared_ptr<const router::RouteFilterConfig> transformations;
+  /// Per weighted destination (multi / upstream group): its own transformations or nullptr.
+  std::vector<std::shared_ptr<const router::RouteFilterConfig>> weightedTransformations;
 };
 
 /// Compiles the route's transformations (its own, or inherited) and the REST function its

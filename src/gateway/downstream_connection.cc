@@ -266,6 +266,7 @@ void DownstreamConnection::finishStream() {
   requestId_[0] = 0;
   corsOrigin_ = {};
   route_ = nullptr;
+  xformConfig_ = nullptr;
   cluster_ = nullptr;
   hostPool_ = nullptr;
   isHead_ = false;

@@ -23,6 +23,7 @@ struct Cluster;
 struct Host;
 }  // namespace portico::upstream
 namespace portico::router {
+class RouteFilterConfig;
 struct RequestView;
 struct RouteEntry;
 struct VirtualHost;
@@ -217,6 +218,7 @@ private:
   std::string_view query_;       // "?a=b" or empty
   std::string_view corsOrigin_;  // an allowed Origin: CORS headers go on the response
   std::unique_ptr<TransformState> xform_;  // transformations of the request in progress
+  const router::RouteFilterConfig* xformConfig_ = nullptr;  // the route's or its destination's
   bool xformActive_ = false;       // xform_->request is what goes upstream
   bool xformBuffering_ = false;    // collecting the request body for a transformation
   bool xformRespBuffering_ = false;  // collecting the response for a transformation

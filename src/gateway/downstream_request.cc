@@ -148,6 +148,7 @@ void DownstreamConnection::dispatch() {
   route_ = match.route;
   recordRoute(snap, li, *vhost);
   matchedLength_ = match.matchedLength;
+  xformConfig_ = route_->transformations.get();  // a weighted destination may have its own
 
   if (route_->cors) {
     const std::string* origin = parser_.headers().get("origin");
@@ -180,6 +181,7 @@ void DownstreamConnection::dispatch() {
     for (const auto& wc : route_->weightedClusters) {
       if (pick < wc.weight) {
         clusterIndex_ = wc.clusterIndex;
+        if (wc.transformations) xformConfig_ = wc.transformations.get();
         break;
       }
       pick -= wc.weight;
@@ -202,7 +204,7 @@ void DownstreamConnection::dispatch() {
     }
     requestSlot_ = true;
   }
-  if (route_->transformations && !prepareRequestTransform(request)) return;
+  if (xformConfig_ && !prepareRequestTransform(request)) return;
   if (!route_->hashPolicies.empty()) computeRequestHash();
   if (route_->faults) {
     const router::FaultConfig& f = *route_->faults;
@@ -610,7 +612,7 @@ http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser&
     return http::ParserAction::Pause;
   }
   perTryTimer_.cancel();
-  if (route_->transformations && prepareResponseTransform(response))
+  if (xformConfig_ && prepareResponseTransform(response))
     return http::ParserAction::Continue;  // buffered, transformed and written when complete
   responseStarted_ = true;
   responseStatus_ = status;

@@ -18,7 +18,7 @@ constexpr size_t kTransformBufferBytes = 1024 * 1024;
 }  // namespace
 
 bool DownstreamConnection::prepareRequestTransform(const router::RequestView& request) {
-  const auto* config = static_cast<const filters::RouteTransformations*>(route_->transformations.get());
+  const auto* config = static_cast<const filters::RouteTransformations*>(xformConfig_);
   if (!xform_) xform_ = std::make_unique<TransformState>();
   TransformState& x = *xform_;
   x.clear();
@@ -87,7 +87,7 @@ bool DownstreamConnection::finishRequestTransform() {
 }
 
 bool DownstreamConnection::prepareResponseTransform(const http::H1Parser& response) {
-  const auto* config = static_cast<const filters::RouteTransformations*>(route_->transformations.get());
+  const auto* config = static_cast<const filters::RouteTransformations*>(xformConfig_);
   if (!xform_) {
     xform_ = std::make_unique<TransformState>();
     xform_->clear();

@@ -41,9 +41,14 @@ struct PathMatcher {
   std::vector<std::string> methods;       ///< uppercase; empty = any
 };
 
+class RouteFilterConfig;
+
 struct WeightedCluster {
   uint32_t clusterIndex = 0;
   uint32_t weight = 0;
+  /// This destination's transformations (its own options or REST function), replacing the
+  /// route's when set.
+  std::shared_ptr<const RouteFilterConfig> transformations;
 };
 
 struct HeaderToAdd {

@@ -111,6 +111,17 @@ class Transformations(unittest.TestCase):
                      "extractors": {"user.id": {"header": ":path", "regex": "/merge/([0-9]+)", "subgroup": 1},
                                     "agent": {"header": "user-agent", "regex": ".*"}},
                      "mergeExtractorsToBody": {}}}}}},
+            # weighted destinations: one with its own transformation, one calling a function
+            {"matchers": [{"prefix": "/wd/"}],
+             "routeAction": {"multi": {"destinations": [
+                 {"destination": {"upstream": ref("up-a")}, "weight": 1,
+                  "options": {"transformations": {"requestTransformation": {"transformationTemplate": {
+                      "headers": {"x-dest": tmpl("a")}, "passthrough": {}}}}}},
+                 {"destination": {"upstream": ref("petstore"), "destinationSpec": {"rest": {
+                     "functionName": "findPetById", "parameters": {"path": "/wd/{id}"}}}},
+                  "weight": 1}]}},
+             "options": {"prefixRewrite": "/echo/", "transformations": {"requestTransformation": {
+                 "transformationTemplate": {"headers": {"x-route": tmpl("r")}, "passthrough": {}}}}}},
             {"matchers": [{"prefix": "/"}], "routeAction": single("up-a")},
         ]
         # Gloo's documented example: a query parameter extracted into a header, on the vhost.
@@ -185,6 +196,22 @@ class Transformations(unittest.TestCase):
         self.assertNotIn("x-want", e["headers"])
         _, e = self.echo("GET", "/staged/b")
         self.assertNotIn("x-stage", e["headers"])
+
+    def test_weighted_destination_transformations(self):
+        seen = set()
+        for _ in range(40):
+            _, e = self.echo("GET", "/wd/5")
+            h = e["headers"]
+            if e["path"] == "/echo/5":  # up-a: its own transformation replaces the route's
+                self.assertEqual(h.get("x-dest"), "a")
+                self.assertNotIn("x-route", h)
+                seen.add("a")
+            else:  # petstore: the REST function, with the route's rules before it
+                self.assertEqual(e["path"], "/echo/api/pets/5")
+                self.assertEqual(h.get("x-route"), "r")
+                self.assertNotIn("x-dest", h)
+                seen.add("fn")
+        self.assertEqual(seen, {"a", "fn"})
 
     def test_merge_extractors_to_body(self):
         _, e = self.echo("POST", "/merge/17", headers={"user-agent": "t/1"}, body=b"{}")

@@ -128,7 +128,7 @@ TEST(DecodeVirtualServiceTest, UnsupportedFieldsAtEveryDepth) {
       "        regexRewrite: {pattern: {regex: a, googleRe2: {}}, substitution: b}\n"
       "    - routeAction:\n"
       "        multi: {destinations: [{destination: {kube: {ref: {name: k}}}, weight: 1, "
-      "options: {}}]}\n"
+      "options: {headerManipulation: {}}}]}\n"
       "    - routeAction: {clusterHeader: x-cluster}\n"
       "    - delegateAction: {selector: {expressions: [{key: a}]}}\n"
       "      options:\n"
@@ -154,8 +154,8 @@ TEST(DecodeVirtualServiceTest, UnsupportedFieldsAtEveryDepth) {
       "spec.virtualHost.routes[0].inheritableMatchers: field not supported by Portico yet",
       "spec.virtualHost.routes[1].routeAction.multi.destinations[0].destination.kube: field not "
       "supported by Portico yet",
-      "spec.virtualHost.routes[1].routeAction.multi.destinations[0].options: field not "
-      "supported by Portico yet",
+      "spec.virtualHost.routes[1].routeAction.multi.destinations[0].options.headerManipulation: "
+      "field not supported by Portico yet",
       "spec.virtualHost.routes[2].routeAction.clusterHeader: field not supported by Portico yet",
       "spec.virtualHost.routes[3].delegateAction.selector.expressions: field not supported by "
       "Portico yet",

@@ -40,7 +40,10 @@ void decodeHeaderMatchers(const Value& v, const std::string& path, std::vector<H
     if (!v.list[i].isMap()) continue;  // reported by the reader
     HeaderMatcher h;
     if (r.requireString("name", h.name)) {
-      if (!isToken(h.name) && !(responseMatchers && h.name == ":status"))
+      bool pseudo = responseMatchers ? h.name == ":status"
+                                     : (h.name == ":authority" || h.name == ":method" ||
+                                        h.name == ":path" || h.name == ":scheme");
+      if (!isToken(h.name) && !pseudo)
         errors.add(r.pathOf("name"),
                    "invalid header name " + jsonQuote(h.name) + ": " + kTokenForm);
       h.name = lowerAscii(h.name);

@@ -138,7 +138,7 @@ void DownstreamConnection::dispatch() {
   const Snapshot& snap = *snapshot_->snapshot;
   const router::VirtualHost* vhost = snap.listeners[li].routes.findVirtualHost(host_);
   router::RequestView request{path_, query_.empty() ? query_ : query_.substr(1), parser_.method(),
-                              &parser_.headers()};
+                              &parser_.headers(), host_, tls_ ? "https" : "http"};
   auto match = vhost ? router::RouteTable::matchRoute(*vhost, request) : router::RouteTable::Match{};
   if (!match.route) {
     responseFlags_ |= observability::kNoRouteFound;

@@ -14,6 +14,8 @@ struct RequestView {
   std::string_view query;   ///< after '?', without it; empty when none
   std::string_view method;  ///< uppercase
   const http::HeaderMap* headers = nullptr;  ///< lowercase names; nullptr = no headers
+  std::string_view authority;  ///< Host / :authority (pseudo-header matchers)
+  std::string_view scheme = "http";
 };
 
 }  // namespace portico::router

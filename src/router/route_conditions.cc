@@ -122,12 +122,41 @@ bool queryConditionHolds(const QueryMatch& q, std::string_view query) {
   return q.value.empty() || value == q.value;
 }
 
+/// A matcher on a pseudo-header (:authority, :method, :path with its query, :scheme), as Envoy
+/// offers them in header matchers.
+bool pseudoConditionHolds(const HeaderMatch& h, const RequestView& request) {
+  std::string joined;
+  std::string_view value;
+  if (h.name == ":authority") {
+    value = request.authority;
+  } else if (h.name == ":method") {
+    value = request.method;
+  } else if (h.name == ":scheme") {
+    value = request.scheme;
+  } else {  // ":path": the target as sent, query included
+    if (request.query.empty()) {
+      value = request.path;
+    } else {
+      joined.reserve(request.path.size() + 1 + request.query.size());
+      joined.append(request.path).append("?").append(request.query);
+      value = joined;
+    }
+  }
+  bool holds = h.regex ? fullMatch(value, *h.regex) : (h.value.empty() || value == h.value);
+  return holds != h.invert;
+}
+
 bool conditionsHold(const PathMatcher& m, const RequestView& request) {
   if (!m.methods.empty() &&
       std::find(m.methods.begin(), m.methods.end(), request.method) == m.methods.end())
     return false;
-  for (const HeaderMatch& h : m.headers)
+  for (const HeaderMatch& h : m.headers) {
+    if (!h.name.empty() && h.name[0] == ':') {
+      if (!pseudoConditionHolds(h, request)) return false;
+      continue;
+    }
     if (!headerConditionHolds(h, request.headers)) return false;
+  }
   for (const QueryMatch& q : m.queryParameters)
     if (!queryConditionHolds(q, request.query)) return false;
   return true;

@@ -74,6 +74,10 @@ class RoutingFeatures(unittest.TestCase):
              "routeAction": single("up-c")},
             {"matchers": [{"prefix": "/m/method", "methods": ["POST", "PUT"]}],
              "routeAction": single("up-b")},
+            {"matchers": [{"prefix": "/m/pseudo", "headers": [
+                {"name": ":authority", "value": "api\\.example\\.com(:[0-9]+)?", "regex": True},
+                {"name": ":path", "value": "/m/pseudo?v=2"}]}],
+             "routeAction": single("up-c")},
             # destinations
             {"matchers": [{"prefix": "/split"}],
              "routeAction": {"multi": {"destinations": [
@@ -178,6 +182,11 @@ class RoutingFeatures(unittest.TestCase):
         self.assertEqual(self.backend("/m/method", method="POST", body=b"x"), "b")
         self.assertEqual(self.backend("/m/method", method="PUT", body=b"x"), "b")
         self.assertEqual(self.backend("/m/method"), "a")
+
+    def test_pseudo_header_matchers(self):
+        self.assertEqual(self.backend("/m/pseudo?v=2", host="api.example.com:8080"), "c")
+        self.assertEqual(self.backend("/m/pseudo?v=3", host="api.example.com"), "a")
+        self.assertEqual(self.backend("/m/pseudo?v=2", host="www.example.com"), "a")
 
     # ---- destinations ----
 

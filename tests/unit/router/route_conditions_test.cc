@@ -92,6 +92,28 @@ TEST(RouteConditions, AllHeaderConditionsMustHold) {
   EXPECT_FALSE(conditionsHold(m, request("/")));
 }
 
+TEST(RouteConditions, PseudoHeaders) {
+  // Envoy's header matchers see :authority, :method, :path (query included) and :scheme.
+  RequestView r = request("/api/x", "a=1", "POST");
+  r.authority = "api.example.com:8080";
+  r.scheme = "https";
+  auto holds = [&](HeaderMatch h) {
+    PathMatcher m = prefix("/");
+    m.headers = {std::move(h)};
+    return conditionsHold(m, r);
+  };
+  EXPECT_TRUE(holds(header(":authority", "api.example.com:8080")));
+  EXPECT_TRUE(holds(header(":authority", "api\\.example\\.com(:[0-9]+)?", true)));
+  EXPECT_FALSE(holds(header(":authority", "other.example.com")));
+  EXPECT_TRUE(holds(header(":method", "POST")));
+  EXPECT_FALSE(holds(header(":method", "GET")));
+  EXPECT_TRUE(holds(header(":method", "GET", false, true)));  // inverted
+  EXPECT_TRUE(holds(header(":path", "/api/x?a=1")));
+  EXPECT_TRUE(holds(header(":path", "/api/.*", true)));
+  EXPECT_TRUE(holds(header(":scheme", "https")));
+  EXPECT_TRUE(holds(header(":scheme")));  // present
+}
+
 // ---- query parameters ----
 
 TEST(RouteQuery, DecodeBuffer) {

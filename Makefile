@@ -4,8 +4,9 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 600
 
-.PHONY: all deps configure build run test bench fuzz clean install
+.PHONY: all deps configure build run test bench fuzz soak clean install
 
 all: build
 
@@ -30,6 +31,12 @@ bench: build
 # libFuzzer targets (clang, ASan + UBSan) in build-fuzz/, FUZZ_SECONDS each; see scripts/fuzz.sh.
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
+
+# Soak (not in `make test`): wrk load while the config changes every 100 ms and backends are
+# killed and restarted, SOAK_SECONDS long; see tests/soak/soak.py and tests/README.md.
+soak: build
+	@PORTICO_BIN=$(abspath $(BUILD_DIR))/portico PORTICO_TEST_BACKEND=$(abspath $(BUILD_DIR))/portico_test_backend \
+		python3 tests/soak/soak.py --seconds $(SOAK_SECONDS)
 
 install: build
 	@cmake --install $(BUILD_DIR)

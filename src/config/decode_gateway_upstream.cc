@@ -96,6 +96,45 @@ void decodeListenerOptions(const Value& v, const std::string& path, Gateway& out
   }
 }
 
+// spec.sslConfig (UpstreamSslConfig): secretRef | sslFiles{tlsCert, tlsKey, rootCa}, sni,
+// verifySubjectAltName. sds, parameters, alpnProtocols, allowRenegotiation and
+// sslFiles.ocspStaple are reported as not supported. Certificates are judged by the controller.
+void decodeUpstreamSslConfig(const Value& v, const std::string& path, const std::string& defaultNs,
+                             UpstreamSslConfig& out, Errors& errors) {
+  MapReader r(v, path, errors);
+  bool hasRef = r.has("secretRef"), hasFiles = r.has("sslFiles");
+  if (hasRef && hasFiles) errors.add(path, "only one of secretRef, sslFiles may be set");
+  if (const Value* ref = r.take("secretRef")) {
+    ResourceRef secret;
+    detail::decodeResourceRef(*ref, r.pathOf("secretRef"), defaultNs, secret, errors);
+    out.secretRef = std::move(secret);
+  }
+  if (const Value* files = r.take("sslFiles")) {
+    MapReader f(*files, r.pathOf("sslFiles"), errors);
+    f.readString("tlsCert", out.tlsCert);
+    f.readString("tlsKey", out.tlsKey);
+    f.readString("rootCa", out.rootCa);
+    if (out.tlsCert.empty() != out.tlsKey.empty())
+      errors.add(f.pathOf(out.tlsCert.empty() ? "tlsCert" : "tlsKey"),
+                 "required with " + std::string(out.tlsCert.empty() ? "tlsKey" : "tlsCert") +
+                     " (a client certificate needs both)");
+    if (out.tlsCert.empty() && out.rootCa.empty() && files->isMap())
+      errors.add(f.path(), "expected tlsCert and tlsKey (client certificate) and/or rootCa");
+  }
+  if (r.readString("sni", out.sni)) {
+    std::string name = detail::lowerAscii(out.sni);
+    if (name.empty() || name.find(':') != std::string::npos || name.find('*') != std::string::npos ||
+        !detail::isValidDomain(name) || isIpAddress(name))
+      errors.add(r.pathOf("sni"), "invalid SNI name " + jsonQuote(out.sni) +
+                                      ": expected a host name (no port, no wildcard, not an IP)");
+    out.sni = std::move(name);
+  }
+  r.readStringList("verifySubjectAltName", out.verifySubjectAltName);
+  if (!out.verifySubjectAltName.empty() && !out.secretRef && out.rootCa.empty())
+    errors.add(r.pathOf("verifySubjectAltName"),
+               "needs a root CA (sslFiles.rootCa, or a secretRef whose secret has tls.rootCa)");
+}
+
 }  // namespace
 
 Gateway decodeGateway(const RawObject& obj, Errors& errors) {
@@ -177,6 +216,8 @@ Upstream decodeUpstream(const RawObject& obj, Errors& errors) {
     }
   }
 
+  if (const Value* ssl = s.take("sslConfig"))
+    decodeUpstreamSslConfig(*ssl, s.pathOf("sslConfig"), obj.meta.ns, us.sslConfig.emplace(), errors);
   if (const Value* conn = s.take("connectionConfig"))
     detail::decodeConnectionConfig(*conn, s.pathOf("connectionConfig"), us, errors);
   if (const Value* lb = s.take("loadBalancerConfig"))

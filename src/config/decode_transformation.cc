@@ -332,19 +332,36 @@ void decodeRestDestination(const Value& v, const std::string& path, RestDestinat
 
 void decodeServiceSpec(const Value& v, const std::string& path, Upstream& out, Errors& errors) {
   MapReader r(v, path, errors);
+  out.hasServiceSpec = true;
   const Value* rest = r.take("rest");
   if (!rest) return;  // grpc, grpcJsonTranscoder, graphql: reported as unsupported
   MapReader rr(*rest, r.pathOf("rest"), errors);
   if (const Value* fns = rr.take("transformations")) {
     std::string p = rr.pathOf("transformations");
-    if (!expectMap(*fns, p, errors)) return;
-    for (const auto& [name, value] : fns->map) {
-      TransformationTemplate t;
-      decodeTransformationTemplate(value, joinPath(p, name), t, errors);
-      out.restFunctions.emplace_back(name, std::move(t));
+    if (expectMap(*fns, p, errors)) {
+      for (const auto& [name, value] : fns->map) {
+        TransformationTemplate t;
+        decodeTransformationTemplate(value, joinPath(p, name), t, errors);
+        out.restFunctions.emplace_back(name, std::move(t));
+      }
     }
   }
-  // swaggerInfo (OpenAPI discovery) stays unread until discovery lands: reported.
+  // swaggerInfo {url | inline}: the OpenAPI document function discovery reads (src/discovery).
+  if (const Value* info = rr.take("swaggerInfo")) {
+    Upstream::SwaggerInfo s;
+    s.fieldPath = rr.pathOf("swaggerInfo");
+    MapReader sr(*info, s.fieldPath, errors);
+    if (sr.has("url") == sr.has("inline")) errors.add(s.fieldPath, "exactly one of url, inline is required");
+    if (sr.readString("url", s.url)) {
+      if (s.url.rfind("https://", 0) == 0)
+        errors.add(sr.pathOf("url"), "https:// is not supported by discovery yet: use an http:// URL");
+      else if (s.url.rfind("http://", 0) != 0 || s.url.size() <= 7)
+        errors.add(sr.pathOf("url"), "expected an http:// URL");
+    }
+    if (sr.readString("inline", s.inlineDoc) && s.inlineDoc.empty())
+      errors.add(sr.pathOf("inline"), "required: the OpenAPI document (JSON or YAML)");
+    out.swaggerInfo = std::move(s);
+  }
 }
 
 }  // namespace portico::config::detail

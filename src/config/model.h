@@ -471,8 +471,21 @@ struct TcpKeepalive {
   int64_t intervalMs = 0;   ///< keepaliveInterval
 };
 
+/// Upstream.sslConfig (Gloo's UpstreamSslConfig): TLS to the upstream's hosts.
+struct UpstreamSslConfig {
+  std::optional<ResourceRef> secretRef;  ///< tls{certChain, privateKey, rootCa}; any part optional
+  /// sslFiles: PEM paths; tlsCert + tlsKey = client certificate, rootCa = verify the server.
+  std::string tlsCert;
+  std::string tlsKey;
+  std::string rootCa;
+  std::string sni;  ///< empty: the host's sniAddr, else its hostname, else none
+  std::vector<std::string> verifySubjectAltName;  ///< server SANs accepted (needs a root CA)
+};
+
 struct Upstream {
   Metadata meta;
+  /// spec.sslConfig: connect with TLS.
+  std::optional<UpstreamSslConfig> sslConfig;
   /// The oneof field that names the upstream type ("static", later "aws", "kube", ...).
   std::string type;
   /// spec.<type>: decoded by the plugin registered for `type`.
@@ -488,6 +501,16 @@ struct Upstream {
   CircuitBreakers circuitBreakers;
   /// spec.<type>.serviceSpec.rest.transformations: function name -> request template.
   std::vector<std::pair<std::string, TransformationTemplate>> restFunctions;
+  /// spec.<type>.serviceSpec is set (any kind): function discovery does not probe such an
+  /// upstream unless it has swaggerInfo.
+  bool hasServiceSpec = false;
+  /// serviceSpec.rest.swaggerInfo: where the OpenAPI document is (exactly one is set).
+  struct SwaggerInfo {
+    std::string url;         ///< swaggerInfo.url (http://...)
+    std::string inlineDoc;   ///< swaggerInfo.inline (JSON or YAML text)
+    std::string fieldPath;   ///< "spec.static.serviceSpec.rest.swaggerInfo"
+  };
+  std::optional<SwaggerInfo> swaggerInfo;
 };
 
 }  // namespace portico::config

@@ -11,6 +11,7 @@
 #include "controller/route_translator.h"
 #include "controller/tls_contexts.h"
 #include "controller/upstream_status.h"
+#include "discovery/upstream_functions.h"
 #include "observability/observability.h"
 #include "upstream/circuit_breaker.h"
 #include "upstream/health_checker.h"
@@ -155,6 +156,12 @@ struct Controller::State {
   std::map<std::string, std::shared_ptr<upstream::ClusterBreakers>> breakers;
   std::vector<StatusEntry> statuses;
   std::vector<RawObject> inEffectStorage;
+  // Function discovery: inline documents converted, per accepted upstream what it would be
+  // discovered as, the functions it got beyond its own (for /config_dump) and inline states.
+  discovery::InlineDocuments inlineDocs;
+  std::map<ObjectKey, discovery::DiscoveryTarget> discoveryTargets;
+  std::map<ObjectKey, std::pair<std::string, config::Value>> addedFunctions;  // type, functions
+  std::map<ObjectKey, discovery::DiscoveryState> inlineStates;
   bool published = false;
   uint64_t builds = 0;
 };
@@ -213,6 +220,13 @@ void Controller::updateChecks(State& st, const gateway::Snapshot& snap) {
 }
 
 void Controller::start() {
+  if (options_.discovery && options_.discovery->mode != discovery::DiscoveryMode::Disabled) {
+    auto d = std::make_unique<discovery::FunctionDiscovery>(store_, *options_.discovery);
+    d->start();
+    std::lock_guard<std::mutex> lock(mutex_);
+    discovery_ = std::move(d);
+    LOG_INFO("function discovery: %s", discovery::toString(options_.discovery->mode));
+  }
   auto checker = upstream::HealthChecker::create();
   if (checker.ok() && (*checker)->start().ok()) {
     healthChecker_ = std::move(*checker);
@@ -239,6 +253,7 @@ void Controller::start() {
       lock.lock();
     }
   });
+  if (discovery_) requestRebuild();  // the first build ran before discovery: hand it the upstreams
 }
 
 void Controller::requestRebuild() {
@@ -256,6 +271,7 @@ void Controller::stop() {
   }
   requestCv_.notify_one();
   if (thread_.joinable()) thread_.join();
+  if (discovery_) discovery_->stop();
 }
 
 bool Controller::ready() const {
@@ -270,17 +286,26 @@ uint64_t Controller::builds() const {
 
 std::vector<StatusEntry> Controller::statuses() const {
   std::vector<StatusEntry> out;
+  std::map<ObjectKey, discovery::DiscoveryState> inlineStates;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     out = state_->statuses;
+    inlineStates = state_->inlineStates;
   }
   auto snap = holder_ ? holder_->load() : nullptr;
-  if (!snap) return out;
   for (StatusEntry& e : out) {
     if (e.kind != "Upstream") continue;
     std::string name = e.name + "." + e.ns;
-    for (const auto& cluster : snap->clusters)
-      if (cluster->name == name) e.details = clusterHostsJson(*cluster, options_.workers);
+    if (snap) {
+      for (const auto& cluster : snap->clusters)
+        if (cluster->name == name) e.details = clusterHostsJson(*cluster, options_.workers);
+    }
+    // Function discovery: not an error of the upstream, shown next to its status.
+    ObjectKey key{e.kind, e.ns, e.name};
+    std::optional<discovery::DiscoveryState> ds;
+    if (auto it = inlineStates.find(key); it != inlineStates.end()) ds = it->second;
+    else if (discovery_) ds = discovery_->state(key);
+    if (ds) e.details += (e.details.empty() ? "" : ",") + discovery::discoveryStateJson(*ds);
   }
   return out;
 }
@@ -317,10 +342,15 @@ void Controller::rebuild() {
   };
 
   std::vector<const RawObject*> upstreamsRaw, vsRaw, gatewaysRaw, groupsRaw, tablesRaw, secretsRaw;
+  std::vector<const RawObject*> discoveredRaw;
   std::set<ObjectKey> present;
   for (const RawObject& obj : contents.objects) {
     ObjectKey key = obj.key();
     present.insert(key);
+    if (discovery::isDiscoveredFunctionsObject(obj)) {  // written by function discovery
+      discoveredRaw.push_back(&obj);
+      continue;
+    }
     if (!config::isKnownKind(obj.apiVersion, obj.kind)) {
       reject(key,
              "kind \"" + obj.kind + "\" (apiVersion \"" + obj.apiVersion +
@@ -376,12 +406,36 @@ void Controller::rebuild() {
   std::map<ObjectKey, config::Secret> secretValues;
   for (const auto& [key, secret] : secrets) secretValues[key] = secret.value;
 
+  // ---- discovered functions (merged into their upstreams below; the user's own win) ----
+  std::map<ObjectKey, discovery::DiscoveredFunctionsObject> discovered;  // by upstream key
+  std::map<ObjectKey, std::pair<std::string, size_t>> storedFunctions;  // for FunctionDiscovery
+  std::vector<const RawObject*> discoveredInEffect;
+  for (const RawObject* raw : discoveredRaw) {
+    Errors errors;
+    auto d = discovery::decodeDiscoveredFunctions(*raw, errors);
+    if (!errors.empty()) {
+      reject(raw->key(), errors.toString(), false);
+      continue;
+    }
+    accept(raw->key());
+    discoveredInEffect.push_back(raw);
+    storedFunctions[d.upstream] = {d.functionsText, d.functions.size()};
+    discovered[d.upstream] = std::move(d);
+  }
+  std::map<ObjectKey, std::string> inlineWarnings;
+
   // ---- upstreams → clusters ----
   std::map<ObjectKey, Accepted<upstream::ClusterConstSharedPtr>> upstreams;
   decodeKind<upstream::ClusterConstSharedPtr>(
       upstreamsRaw, carried, st.lastUpstreams, upstreams,
       [&](const RawObject& raw, Errors& errors) {
         config::Upstream up = config::decodeUpstream(raw, errors);
+        discovery::MergedFunctions merged;
+        if (errors.empty()) {
+          auto d = discovered.find(raw.key());
+          merged = discovery::mergeUpstreamFunctions(up, st.inlineDocs,
+                                                     d == discovered.end() ? nullptr : &d->second);
+        }
         auto cluster = std::make_shared<upstream::Cluster>();
         cluster->name = raw.meta.name + "." + raw.meta.ns;
         cluster->connectTimeoutMs = up.connectTimeoutMs;
@@ -398,10 +452,34 @@ void Controller::rebuild() {
           if (!plugin) errors.add("spec." + up.type, "upstream type \"" + up.type + "\" is not supported by this build");
           else plugin->translate(up, PluginContext{resolver_}, *cluster, errors);
         }
+        // Upstream TLS (sslConfig, static useTls / port 443): a bad certificate rejects it.
+        if (errors.empty()) st.tls.attachClientTls(raw.key(), up, *cluster, secretValues, errors);
         if (errors.empty()) attachRuntime(st, *cluster);
+        if (errors.empty()) {
+          ObjectKey key = raw.key();
+          st.discoveryTargets[key] = discovery::discoveryTarget(raw, up, *cluster);
+          st.addedFunctions[key] = {up.type, std::move(merged.added)};
+          if (merged.inlineState) st.inlineStates[key] = *merged.inlineState;
+          else st.inlineStates.erase(key);
+          if (!merged.warning.empty()) inlineWarnings[key] = merged.warning;
+        }
         return upstream::ClusterConstSharedPtr(cluster);
       },
       [](const upstream::ClusterConstSharedPtr&, Errors&) {}, accept, reject);
+
+  // An inline OpenAPI document that is not one: the upstream serves, its status says why.
+  for (const auto& [key, warning] : inlineWarnings) {
+    auto it = statuses.find(key);
+    if (it != statuses.end() && it->second.state == ObjectStatus::State::Accepted)
+      it->second = {ObjectStatus::State::Warning, key.display() + ": " + warning};
+  }
+  auto pruneToUpstreams = [&](auto& m) {
+    std::erase_if(m, [&](const auto& kv) { return !upstreams.count(kv.first); });
+  };
+  pruneToUpstreams(st.discoveryTargets);
+  pruneToUpstreams(st.addedFunctions);
+  pruneToUpstreams(st.inlineStates);
+  st.inlineDocs.endBuild();
 
   RouteContext ctx;
   auto snap = std::make_shared<gateway::Snapshot>();
@@ -629,7 +707,15 @@ void Controller::rebuild() {
     st.statuses.push_back({key.kind, key.ns, key.name, status});
   }
   st.inEffectStorage.clear();
-  for (const auto& [k, v] : upstreams) st.inEffectStorage.push_back(v.raw);
+  for (const auto& [k, v] : upstreams) {
+    st.inEffectStorage.push_back(v.raw);
+    // Discovered and inline functions appear among the upstream's transformations.
+    auto added = st.addedFunctions.find(k);
+    if (added != st.addedFunctions.end())
+      discovery::addFunctionsToDocument(st.inEffectStorage.back().doc, added->second.first,
+                                        added->second.second);
+  }
+  for (const RawObject* raw : discoveredInEffect) st.inEffectStorage.push_back(*raw);
   for (const auto& [k, v] : virtualServices)
     if (!conflicted.count(k)) st.inEffectStorage.push_back(v.raw);
   for (const auto& [k, v] : gateways) st.inEffectStorage.push_back(v.raw);
@@ -641,6 +727,11 @@ void Controller::rebuild() {
   st.tls.endBuild();
 
   if (caching_) caching_->endBuild();
+  if (discovery_) {
+    std::vector<discovery::DiscoveryTarget> targets;
+    for (const auto& [key, target] : st.discoveryTargets) targets.push_back(target);
+    discovery_->update(targets, storedFunctions);
+  }
   ++st.builds;
   snap->version = st.builds;
   std::vector<const router::RouteTable*> listenerTables;

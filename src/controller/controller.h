@@ -8,12 +8,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "config/model.h"
 #include "config/object_status.h"
+#include "discovery/function_discovery.h"
 #include "gateway/snapshot.h"
 #include "plugins/plugin.h"
 #include "store/config_store.h"
@@ -40,6 +42,9 @@ struct ControllerOptions {
   size_t workers = 1;
   /// false for `portico validate`: translate and report, never bind sockets.
   bool bindListeners = true;
+  /// Function discovery (run mode): started by start() unless absent or DISABLED. Inline
+  /// swaggerInfo documents are converted either way.
+  std::optional<discovery::FunctionDiscoveryOptions> discovery;
 };
 
 class CachingHostResolver;
@@ -96,6 +101,7 @@ private:
   std::unique_ptr<State> state_;
   std::unique_ptr<upstream::HealthChecker> healthChecker_;    ///< run mode only (start())
   std::unique_ptr<upstream::OutlierDetector> outlierDetector_;  ///< on the checker's thread
+  std::unique_ptr<discovery::FunctionDiscovery> discovery_;     ///< run mode only (start())
   store::ConfigStore& store_;
   const PluginRegistry& plugins_;
   gateway::SnapshotHolder* holder_;

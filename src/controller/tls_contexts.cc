@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "config/decode.h"
+#include "upstream/cluster.h"
 
 namespace portico::controller {
 
@@ -56,22 +57,22 @@ Status TlsContexts::checkSecret(const config::ObjectKey& key, const config::Secr
   return s;
 }
 
-TlsContexts::Outcome TlsContexts::contextFor(const config::ObjectKey& vs, const config::SslConfig& ssl,
-                                             const std::map<config::ObjectKey, config::Secret>& secrets) {
-  usedVs_[vs] = true;
-  Outcome out;
-  Material m;
-  m.sans = ssl.verifySubjectAltName;
+Status TlsContexts::readMaterial(const std::optional<config::ResourceRef>& secretRef,
+                                 const std::string& tlsCert, const std::string& tlsKey,
+                                 const std::string& rootCa, bool needCertificate,
+                                 const std::map<config::ObjectKey, config::Secret>& secrets,
+                                 Material& m, std::string& fieldPath) {
   Status problem;
-  if (ssl.secretRef) {
-    out.fieldPath = "spec.sslConfig.secretRef";
-    auto it = secrets.find({"Secret", ssl.secretRef->ns, ssl.secretRef->name});
+  if (secretRef) {
+    fieldPath = "spec.sslConfig.secretRef";
+    auto it = secrets.find({"Secret", secretRef->ns, secretRef->name});
     if (it == secrets.end()) {
-      problem = Status::error("secret " + config::jsonQuote(ssl.secretRef->name) +
-                              " not found in namespace " + config::jsonQuote(ssl.secretRef->ns));
-    } else if (it->second.type != config::Secret::Type::Tls || it->second.certChain.empty()) {
-      problem = Status::error("secret " + config::jsonQuote(ssl.secretRef->name) +
-                              " holds no TLS certificate and key (it is a " +
+      problem = Status::error("secret " + config::jsonQuote(secretRef->name) +
+                              " not found in namespace " + config::jsonQuote(secretRef->ns));
+    } else if (it->second.type != config::Secret::Type::Tls ||
+               (needCertificate && it->second.certChain.empty())) {
+      problem = Status::error("secret " + config::jsonQuote(secretRef->name) + " holds no TLS " +
+                              (needCertificate ? "certificate and key" : "material") + " (it is a " +
                               std::string(config::toString(it->second.type)) + " secret)");
     } else {
       m.cert = it->second.certChain;
@@ -79,23 +80,34 @@ TlsContexts::Outcome TlsContexts::contextFor(const config::ObjectKey& vs, const 
       m.ca = it->second.rootCa;
     }
   } else {
-    out.fieldPath = "spec.sslConfig.sslFiles";
+    fieldPath = "spec.sslConfig.sslFiles";
     struct File {
       const std::string& path;
       std::string& into;
       const char* field;
     };
-    for (File f : {File{ssl.tlsCert, m.cert, "tlsCert"}, File{ssl.tlsKey, m.key, "tlsKey"},
-                   File{ssl.rootCa, m.ca, "rootCa"}}) {
+    for (File f : {File{tlsCert, m.cert, "tlsCert"}, File{tlsKey, m.key, "tlsKey"},
+                   File{rootCa, m.ca, "rootCa"}}) {
       if (f.path.empty()) continue;
       filesThisBuild_[f.path] = stampOf(f.path);
       Status s = readPemFile(f.path, f.into);
       if (!s.ok() && problem.ok()) {
-        out.fieldPath = std::string("spec.sslConfig.sslFiles.") + f.field;
+        fieldPath = std::string("spec.sslConfig.sslFiles.") + f.field;
         problem = s;
       }
     }
   }
+  return problem;
+}
+
+TlsContexts::Outcome TlsContexts::contextFor(const config::ObjectKey& vs, const config::SslConfig& ssl,
+                                             const std::map<config::ObjectKey, config::Secret>& secrets) {
+  usedVs_[vs] = true;
+  Outcome out;
+  Material m;
+  m.sans = ssl.verifySubjectAltName;
+  Status problem = readMaterial(ssl.secretRef, ssl.tlsCert, ssl.tlsKey, ssl.rootCa, true, secrets,
+                                m, out.fieldPath);
   if (problem.ok() && !ssl.verifySubjectAltName.empty() && m.ca.empty())
     problem = Status::error("verifySubjectAltName needs a root CA (secret tls.rootCa or sslFiles.rootCa)");
 
@@ -129,8 +141,57 @@ TlsContexts::Outcome TlsContexts::contextFor(const config::ObjectKey& vs, const 
   return out;
 }
 
+void TlsContexts::attachClientTls(const config::ObjectKey& upstream, const config::Upstream& up,
+                                  upstream::Cluster& cluster,
+                                  const std::map<config::ObjectKey, config::Secret>& secrets,
+                                  config::Errors& errors) {
+  if (!up.sslConfig && !cluster.wantsTls) return;
+  usedUpstreams_[upstream] = true;
+  Material m;
+  std::string fieldPath = "spec.sslConfig";
+  if (up.sslConfig) {
+    const config::UpstreamSslConfig& ssl = *up.sslConfig;
+    m.sans = ssl.verifySubjectAltName;
+    Status problem;
+    if (ssl.secretRef || !ssl.tlsCert.empty() || !ssl.rootCa.empty())
+      problem = readMaterial(ssl.secretRef, ssl.tlsCert, ssl.tlsKey, ssl.rootCa, false, secrets, m,
+                             fieldPath);
+    if (problem.ok() && !m.sans.empty() && m.ca.empty())
+      problem = Status::error("verifySubjectAltName needs a root CA (secret tls.rootCa or sslFiles.rootCa)");
+    if (!problem.ok()) {
+      errors.add(fieldPath, problem.message());
+      return;
+    }
+  }
+  net::TlsClientContextConstSharedPtr context;
+  auto previous = clientBuilt_.find(upstream);
+  if (previous != clientBuilt_.end() && previous->second.material == m) {
+    context = previous->second.context;
+  } else {
+    net::TlsClientConfig config;
+    config.certChainPem = m.cert;
+    config.privateKeyPem = m.key;
+    config.rootCaPem = m.ca;
+    config.verifySubjectAltNames = m.sans;
+    auto built = net::TlsClientContext::create(config);
+    if (!built.ok()) {
+      errors.add(fieldPath, built.error());
+      return;
+    }
+    context = *built;
+    clientBuilt_[upstream] = ClientBuilt{std::move(m), context};
+  }
+  auto tls = std::make_shared<upstream::ClusterTls>();
+  tls->context = std::move(context);
+  for (const upstream::Host& h : cluster.hosts)
+    tls->sniByHostKey.emplace(h.key, up.sslConfig && !up.sslConfig->sni.empty() ? up.sslConfig->sni : h.sni);
+  cluster.tls = std::move(tls);
+}
+
 void TlsContexts::endBuild() {
   std::erase_if(built_, [&](const auto& kv) { return !usedVs_.count(kv.first); });
+  std::erase_if(clientBuilt_, [&](const auto& kv) { return !usedUpstreams_.count(kv.first); });
+  usedUpstreams_.clear();
   std::erase_if(checked_, [&](const auto& kv) { return !usedSecrets_.count(kv.first); });
   usedVs_.clear();
   usedSecrets_.clear();

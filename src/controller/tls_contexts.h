@@ -1,17 +1,23 @@
 // TlsContexts: the controller's TLS material — validates TLS Secrets, builds one SSL_CTX per
-// virtual service with sslConfig (reused while its material is unchanged), keeps the last good
-// one when new material is bad, and notices changes to sslFiles outside the config store.
+// virtual service with sslConfig and one client context per TLS upstream (reused while their
+// material is unchanged), and notices changes to sslFiles outside the config store.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "config/errors.h"
 #include "config/model.h"
 #include "net/tls_context.h"
+
+namespace portico::upstream {
+struct Cluster;
+}
 
 namespace portico::controller {
 
@@ -33,6 +39,15 @@ public:
   /// fails, `ctx` is the last good one (the virtual service keeps serving it). Controller thread.
   Outcome contextFor(const config::ObjectKey& vs, const config::SslConfig& ssl,
                      const std::map<config::ObjectKey, config::Secret>& secrets);
+  /// Upstream TLS for `cluster` (hosts final) when the upstream has sslConfig or its plugin set
+  /// Cluster::wantsTls: sets cluster.tls (client context reused while the material is
+  /// unchanged; SNI per host). A missing secret, unreadable file or bad certificate goes to
+  /// `errors` under its field path with OpenSSL's reason (the Upstream is Rejected and its last
+  /// accepted version keeps serving). Controller thread.
+  void attachClientTls(const config::ObjectKey& upstream, const config::Upstream& up,
+                       upstream::Cluster& cluster,
+                       const std::map<config::ObjectKey, config::Secret>& secrets,
+                       config::Errors& errors);
   /// After a build: forgets virtual services and secrets that were not looked at, and records
   /// the sslFiles in use for filesChanged().
   void endBuild();
@@ -59,6 +74,16 @@ private:
     net::SslCtxConstSharedPtr ctx;
     std::string subject;
   };
+  struct ClientBuilt {
+    Material material;
+    net::TlsClientContextConstSharedPtr context;
+  };
+  /// The PEM text of a secretRef (`needCertificate`: it must hold a certificate) or of the
+  /// sslFiles paths (recorded for filesChanged); `fieldPath` names what failed.
+  Status readMaterial(const std::optional<config::ResourceRef>& secretRef, const std::string& tlsCert,
+                      const std::string& tlsKey, const std::string& rootCa, bool needCertificate,
+                      const std::map<config::ObjectKey, config::Secret>& secrets, Material& m,
+                      std::string& fieldPath);
   struct Checked {
     Material material;
     Status status;
@@ -66,6 +91,8 @@ private:
 
   std::map<config::ObjectKey, Built> built_;      ///< last good context per virtual service
   std::map<config::ObjectKey, Checked> checked_;  ///< secret validations
+  std::map<config::ObjectKey, ClientBuilt> clientBuilt_;  ///< client context per upstream
+  std::map<config::ObjectKey, bool> usedUpstreams_;
   std::map<config::ObjectKey, bool> usedVs_, usedSecrets_;
   std::map<std::string, FileStamp> filesThisBuild_;
   mutable std::mutex filesMutex_;  ///< guards files_ (filesChanged runs on another thread)

@@ -51,7 +51,8 @@ DownstreamConnection::DownstreamConnection(Worker& worker,
                                            const net::Address& peer)
     : worker_(worker), listener_(std::move(listener)), fd_(fd), peerIp_(peer.ipString()),
       parser_(http::H1Parser::Type::Request, *this,
-              http::ParserLimits{worker.settings().maxRequestHeaderBytes, 100}),
+              http::ParserLimits{worker.settings().maxRequestHeaderBytes,
+                                 worker.settings().maxRequestHeaders}),
       idleTimer_(worker.loop(), [this] { onIdleTimer(); }),
       routeTimer_(worker.loop(), [this] { onRouteTimeout(); }),
       perTryTimer_(worker.loop(), [this] { onPerTryTimeout(); }),
@@ -130,7 +131,13 @@ void DownstreamConnection::processInput() {
   }
   while (!closed_) {
     if (inRequest_ && requestComplete_) return;  // next pipelined request waits its turn
-    if (readPaused_ || closeAfterFlush_) return;
+    if (closeAfterFlush_) {
+      // A request answered early (a 400 from its head) ended in the parser's callback, after
+      // the answer was flushed: nothing else will flush, so close here.
+      if (out_.empty() && !inRequest_) closeGracefully();
+      return;
+    }
+    if (readPaused_) return;
     const char* data;
     size_t len;
     bool fromPending = !pendingIn_.empty();
@@ -366,7 +373,9 @@ void DownstreamConnection::onIdleTimer() {
     return;
   }
   MonoMs elapsed = now - lastActivity_;
-  bool waitingForUpstream = inRequest_ && requestComplete_ && !responseComplete_;
+  // Waiting on the upstream is not idleness; waiting on a client that does not take the bytes
+  // already queued for it (a slow reader: out_ stays full, no write progress) is.
+  bool waitingForUpstream = inRequest_ && requestComplete_ && !responseComplete_ && out_.empty();
   if (!waitingForUpstream && elapsed >= s.idleTimeoutMs) {
     close();
     return;

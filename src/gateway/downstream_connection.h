@@ -16,6 +16,7 @@
 #include "net/address.h"
 #include "net/event_loop.h"
 #include "net/tls_transport.h"
+#include "observability/tracing_context.h"
 
 namespace portico::upstream {
 class CircuitBreaker;
@@ -160,6 +161,15 @@ private:
   void recordUpstreamTimeout();
   /// The request matched a route of `vhost` on listener `listener` of `snap`.
   void recordRoute(const Snapshot& snap, int listener, const router::VirtualHost& vhost);
+  /// Tracing: the head was parsed — continue the caller's trace or start one (no-op when
+  /// tracing is off).
+  void beginTrace();
+  /// An upstream attempt starts: a new client span id (and its clock when sampled).
+  void beginClientSpan();
+  /// The current attempt's client span ends (`error` None: it answered trace_.clientStatus).
+  void endClientSpan(observability::SpanError error = observability::SpanError::None);
+  /// The server span ends (from endRequestStats).
+  void endTrace();
 
   Worker& worker_;
   std::shared_ptr<ListenerHandler> listener_;
@@ -244,6 +254,7 @@ private:
   const observability::RouteStatsRef* routeStats_ = nullptr;
   observability::UpstreamStats* upstreamStats_ = nullptr;
   std::vector<std::string> capturedResponseHeaders_;  // for %RESP(X)%; capacity reused
+  observability::RequestTrace trace_;  // tracing of the request in progress
 };
 
 }  // namespace portico::gateway

@@ -42,6 +42,7 @@ bool sampled(Worker& worker, uint32_t perMillion) {
 http::ParserAction DownstreamConnection::onHeadersComplete() {
   inRequest_ = true;
   beginRequestStats();
+  beginTrace();
   requestComplete_ = responseStarted_ = responseComplete_ = false;
   discardBody_ = requestChunked_ = responseChunked_ = responseUntilClose_ = false;
   retried_ = freshConnection_ = false;
@@ -316,6 +317,7 @@ bool DownstreamConnection::startAttempt() {
   }
   hostPool_ = pools[hostIndex_];
   ++attempts_;
+  beginClientSpan();
   if (upstreamStats_) upstreamStats_->requests.add();
   attemptStartUs_ = observability::monotonicUs();
   bool overloaded = false;
@@ -470,6 +472,7 @@ void DownstreamConnection::encodeRequestHead(Buffer& out, const upstream::Host& 
       continue;
     }
     if (!connection.empty() && connection.contains(h.name)) continue;
+    if (trace_.active && observability::isTraceHeader(h.name, trace_.ctx.keepTracestate)) continue;
     if (h.name == "host" || h.name == "x-forwarded-for") {
       if (h.name == "x-forwarded-for") xff = &h.value;
       continue;  // written below
@@ -500,6 +503,9 @@ void DownstreamConnection::encodeRequestHead(Buffer& out, const upstream::Host& 
     out.append(requestId_, sizeof(requestId_));
     out.append("\r\n");
   }
+  if (trace_.active)  // the client span's context (a shadow request carries the server span's)
+    observability::appendTraceHeaders(out, trace_.ctx, shadow ? trace_.serverSpanId : trace_.clientSpanId,
+                                      shadow ? trace_.parentId : trace_.serverSpanId);
   if (x && x->bodyBuffered) {
     if (x->request.bodyChanged || parser_.hasContentLength() || parser_.chunked()) {
       out.append("content-length: ");
@@ -608,6 +614,7 @@ http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser&
     perTryTimer_.cancel();
     upstream_->abort();
     upstream_ = nullptr;
+    endClientSpan();
     scheduleRetry();
     return http::ParserAction::Pause;
   }
@@ -672,6 +679,7 @@ void DownstreamConnection::onUpstreamBody(const char* data, size_t len) {
 
 void DownstreamConnection::onUpstreamComplete(UpstreamConnection& conn, bool reusable) {
   upstream_ = nullptr;
+  endClientSpan();
   routeTimer_.cancel();
   if (xformRespBuffering_) writeTransformedResponse();
   if (responseChunked_) out_.append("0\r\n\r\n");

@@ -1,9 +1,12 @@
 #include "gateway/host_pool.h"
 
+#include <unistd.h>
+
 #include "gateway/upstream_connection.h"
 #include "upstream/circuit_breaker.h"
 #include "upstream/cluster.h"
 #include "gateway/worker.h"
+#include "net/tls_transport.h"
 
 namespace portico::gateway {
 
@@ -24,9 +27,11 @@ Result<UpstreamConnection*> HostPool::acquire(const upstream::Cluster& cluster, 
                                              observability::UpstreamStats* stats) {
   overloaded = false;
   if (idleHead_ && !fresh) {
-    UpstreamConnection* c = idleHead_;
-    unlinkIdle(c);
-    return c;
+    UpstreamConnection* c = findIdle(cluster);
+    if (c) {
+      unlinkIdle(c);
+      return c;
+    }
   }
   upstream::CircuitBreaker* breaker = nullptr;
   if (cluster.breakers && worker_.index() < cluster.breakers->perWorker.size()) {
@@ -44,10 +49,33 @@ Result<UpstreamConnection*> HostPool::acquire(const upstream::Cluster& cluster, 
   if (cluster.tcpKeepalive) net::setKeepalive(*fd, cluster.tcpKeepalive->probes,
                                               cluster.tcpKeepalive->timeMs,
                                               cluster.tcpKeepalive->intervalMs);
+  std::unique_ptr<net::TlsTransport> tls;
+  if (cluster.tls) [[unlikely]] {
+    tls = net::TlsTransport::connect(cluster.tls->context, *fd, cluster.tls->sniFor(key_), &sessions_);
+    if (!tls) {
+      ::close(*fd);
+      if (breaker) breaker->releaseConnection();
+      return Status::error("cannot create a TLS session");
+    }
+  }
   auto conn = std::make_unique<UpstreamConnection>(worker_, *this, *fd, cluster,
-                                                   breaker ? cluster.breakers : nullptr, stats);
+                                                   breaker ? cluster.breakers : nullptr, stats,
+                                                   std::move(tls));
   ++total_;
   return conn.release();  // owned by itself from now on: it deletes itself (deferred) on close
+}
+
+UpstreamConnection* HostPool::findIdle(const upstream::Cluster& cluster) const {
+  UpstreamConnection* c = idleHead_;
+  if (!cluster.tls) [[likely]] {
+    if (!c->tls()) [[likely]] return c;
+    while (c && c->tls()) c = c->idleNext_;
+    return c;
+  }
+  const net::TlsClientContext* context = cluster.tls->context.get();
+  const std::string& sni = cluster.tls->sniFor(key_);
+  while (c && !c->sameTls(context, sni)) c = c->idleNext_;
+  return c;
 }
 
 void HostPool::release(UpstreamConnection* conn) {

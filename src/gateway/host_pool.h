@@ -6,6 +6,7 @@
 
 #include "common/status.h"
 #include "net/address.h"
+#include "net/tls_context.h"
 
 namespace portico::observability {
 struct UpstreamStats;
@@ -27,7 +28,9 @@ public:
   HostPool& operator=(const HostPool&) = delete;
 
   /// An idle connection, or a new one being connected (`fresh` forces a new one) with the
-  /// cluster's connection settings. A new connection takes a slot of this worker's
+  /// cluster's connection settings. With cluster.tls, only a connection with the same TLS
+  /// context and SNI is reused, and a new one starts a TLS handshake (offering this host's
+  /// cached session); without, only a plain one. A new connection takes a slot of this worker's
   /// maxConnections breaker; when none is left, fails with `overloaded` set. `stats`: this
   /// worker's stats of the upstream a new connection is counted in (null: not counted).
   Result<UpstreamConnection*> acquire(const upstream::Cluster& cluster, bool fresh,
@@ -44,6 +47,8 @@ public:
 
 private:
   void unlinkIdle(UpstreamConnection* conn);
+  /// The first idle connection usable for `cluster` (plain or same TLS identity), or null.
+  UpstreamConnection* findIdle(const upstream::Cluster& cluster) const;
 
   Worker& worker_;
   net::Address address_;
@@ -51,6 +56,7 @@ private:
   UpstreamConnection* idleHead_ = nullptr;
   size_t idleCount_ = 0;
   size_t total_ = 0;
+  net::TlsSessionCache sessions_;  ///< the last TLS session of this host (upstream TLS)
 };
 
 }  // namespace portico::gateway

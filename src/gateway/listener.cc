@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "gateway/downstream_connection.h"
 #include "gateway/worker.h"
+#include "observability/metrics_registry.h"
 
 namespace portico::gateway {
 
@@ -26,16 +27,43 @@ Status ListenerHandler::start() {
 
 void ListenerHandler::stopAccepting(bool closeSocket) {
   if (accepting_) {
-    worker_.loop().remove(fd_);
+    if (paused_) {
+      paused_ = false;
+      if (worker_.stats()) worker_.stats()->downstream.listenersResumed.add();
+    } else {
+      worker_.loop().remove(fd_);
+    }
     accepting_ = false;
   }
   if (closeSocket) sockets_->closeFor(worker_.index());
 }
 
+void ListenerHandler::pause() {
+  if (!accepting_ || paused_) return;
+  worker_.loop().remove(fd_);
+  paused_ = true;
+  if (worker_.stats()) worker_.stats()->downstream.listenersPaused.add();
+}
+
+void ListenerHandler::resume() {
+  if (!accepting_ || !paused_) return;
+  // Adding a socket whose backlog is not empty reports EPOLLIN at once (edge-triggered too), so
+  // the clients that queued meanwhile are accepted now.
+  Status s = worker_.loop().add(fd_, EPOLLIN, this);
+  if (!s.ok()) {
+    LOG_ERROR("listener %s: cannot resume accepting: %s", sockets_->address().toString().c_str(),
+              s.message().c_str());
+    return;
+  }
+  paused_ = false;
+  if (worker_.stats()) worker_.stats()->downstream.listenersResumed.add();
+}
+
 void ListenerHandler::onEvents(uint32_t) {
-  if (!accepting_) return;
-  // Edge-triggered: accept until the queue is empty.
+  // Edge-triggered: accept until the queue is empty, or until the worker reaches
+  // --max-connections (creating a connection may pause this listener).
   for (;;) {
+    if (!accepting_ || paused_) return;
     sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     int fd = accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);

@@ -21,6 +21,11 @@ public:
   /// Stops accepting (removed from config, or drain). `closeSocket` also closes the worker's
   /// socket so that the kernel refuses new connections.
   void stopAccepting(bool closeSocket);
+  /// --max-connections: takes the socket out of the worker's epoll set (connections hashed to
+  /// it by SO_REUSEPORT wait in its backlog) / puts it back. Counted in the worker's stats.
+  void pause();
+  void resume();
+  bool paused() const { return paused_; }
 
   const ListenSocketSet* sockets() const { return sockets_.get(); }
   /// Index of this listener in the worker's current snapshot; -1 once removed.
@@ -38,6 +43,7 @@ private:
   int listenerIndex_ = -1;
   net::TlsServerConfigConstSharedPtr tls_;
   bool accepting_ = false;
+  bool paused_ = false;  ///< accepting_, but out of the epoll set (worker at its connection limit)
 };
 
 }  // namespace portico::gateway

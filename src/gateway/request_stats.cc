@@ -10,6 +10,7 @@
 #include "gateway/worker.h"
 #include "observability/access_log.h"
 #include "observability/metrics_registry.h"
+#include "observability/tracing_tracer.h"
 #include "upstream/cluster.h"
 
 namespace portico::gateway {
@@ -42,11 +43,13 @@ void DownstreamConnection::beginRequestStats() {
   host_ = {};  // set by dispatch(); a request refused before it logs no authority
   startUs_ = observability::monotonicUs();
   startUnixUs_ = accessLogsOf(worker_.currentSnapshot(), listener_->listenerIndex()) ? unixUs() : 0;
+  trace_.active = trace_.clientOpen = false;
   for (std::string& v : capturedResponseHeaders_) v.clear();
 }
 
 void DownstreamConnection::recordRoute(const Snapshot& snap, int listener,
                                        const router::VirtualHost& vhost) {
+  trace_.virtualService = vhost.name;
   if (!snap.stats || listener < 0) return;
   const auto& perListener = snap.stats->routes;
   if (static_cast<size_t>(listener) >= perListener.size()) return;
@@ -58,6 +61,7 @@ void DownstreamConnection::recordRoute(const Snapshot& snap, int listener,
 }
 
 void DownstreamConnection::recordUpstreamResponse(int status, const http::HeaderMap& headers) {
+  trace_.clientStatus = static_cast<uint16_t>(status);  // its span ends with the response
   if (upstreamStats_) {
     upstreamStats_->latency.recordUs(observability::monotonicUs() - attemptStartUs_);
     if (status >= 500) upstreamStats_->error(observability::UpstreamError::Status5xx);
@@ -75,6 +79,10 @@ void DownstreamConnection::recordUpstreamResponse(int status, const http::Header
 
 void DownstreamConnection::recordUpstreamFailure(UpstreamFailure failure) {
   bool connect = failure == UpstreamFailure::ConnectFailed || failure == UpstreamFailure::ConnectTimeout;
+  endClientSpan(failure == UpstreamFailure::ConnectFailed    ? observability::SpanError::ConnectFailure
+                : failure == UpstreamFailure::ConnectTimeout ? observability::SpanError::ConnectTimeout
+                : failure == UpstreamFailure::Protocol       ? observability::SpanError::Protocol
+                                                             : observability::SpanError::Reset);
   responseFlags_ |= connect ? observability::kUpstreamConnectionFailure
                             : observability::kUpstreamConnectionTermination;
   if (!upstreamStats_) return;
@@ -91,6 +99,7 @@ void DownstreamConnection::recordUpstreamFailure(UpstreamFailure failure) {
 void DownstreamConnection::recordUpstreamTimeout() {
   responseFlags_ |= observability::kUpstreamRequestTimeout;
   if (upstreamStats_) upstreamStats_->timeouts.add();
+  endClientSpan(observability::SpanError::Timeout);
 }
 
 void DownstreamConnection::endRequestStats() {
@@ -98,6 +107,7 @@ void DownstreamConnection::endRequestStats() {
   statsOpen_ = false;
   const uint64_t durationUs = observability::monotonicUs() - startUs_;
   if (responseStatus_ == 0) responseFlags_ |= observability::kDownstreamConnectionTermination;
+  endTrace();
   const size_t codeClass = observability::codeClassIndex(responseStatus_);
   if (observability::WorkerStats* ws = worker_.stats()) {
     ws->downstream.requests[observability::methodIndex(parser_.method())][codeClass].add();
@@ -149,6 +159,126 @@ void DownstreamConnection::endRequestStats() {
     log.format.render(e, line);
     log.sink->push(worker_.index(), line);
   }
+}
+
+// ---- tracing ------------------------------------------------------------------------------------
+
+namespace {
+
+/// A non-zero id (zero means "none" in both W3C and B3).
+uint64_t newId(Worker& worker) {
+  uint64_t id = worker.random();
+  return id ? id : 1;
+}
+
+}  // namespace
+
+void DownstreamConnection::beginTrace() {
+  trace_.active = trace_.clientOpen = false;
+  observability::Tracer* tracer = worker_.tracer();
+  if (!tracer) return;  // tracing off: one load and a branch per request
+  observability::IncomingContext in = observability::parseIncoming(parser_.headers());
+  observability::TraceContext& c = trace_.ctx;
+  c = {};
+  c.format = in.format;
+  c.debug = in.debug;
+  if (in.hasIds) {
+    c.traceHi = in.traceHi;
+    c.traceLo = in.traceLo;
+    c.traceId64 = in.traceId64;
+    c.keepTracestate = in.format == observability::TraceFormat::W3C;
+    trace_.parentId = in.spanId;
+  } else {
+    c.traceHi = worker_.random();
+    c.traceLo = newId(worker_);
+    trace_.parentId = 0;
+  }
+  switch (in.sampling) {
+  case observability::SamplingDecision::Accept: c.sampled = true; break;
+  case observability::SamplingDecision::Deny: c.sampled = false; break;
+  case observability::SamplingDecision::Defer: {
+    uint32_t rate = tracer->samplingPerMillion();
+    c.sampled = rate >= 1000000 || (rate > 0 && worker_.random() % 1000000 < rate);
+    break;
+  }
+  }
+  trace_.serverSpanId = newId(worker_);
+  trace_.clientSpanId = 0;
+  trace_.virtualService = {};
+  trace_.serverStartUs = c.sampled ? unixUs() : 0;
+  trace_.active = true;
+}
+
+void DownstreamConnection::beginClientSpan() {
+  if (!trace_.active) return;
+  if (trace_.clientOpen) endClientSpan(observability::SpanError::Cancelled);
+  trace_.clientSpanId = newId(worker_);
+  trace_.clientStatus = 0;
+  if (!trace_.ctx.sampled) return;
+  trace_.clientStartUs = unixUs();
+  trace_.clientOpen = true;
+}
+
+void DownstreamConnection::endClientSpan(observability::SpanError error) {
+  if (!trace_.clientOpen) return;
+  trace_.clientOpen = false;
+  observability::Tracer* tracer = worker_.tracer();
+  observability::Span* s = tracer ? tracer->claim(worker_.index()) : nullptr;
+  if (!s) return;  // the ring is full: counted as dropped
+  if (error == observability::SpanError::None && trace_.clientStatus >= 500)
+    error = observability::SpanError::Status5xx;
+  s->traceHi = trace_.ctx.traceHi;
+  s->traceLo = trace_.ctx.traceLo;
+  s->traceId64 = trace_.ctx.traceId64;
+  s->debug = trace_.ctx.debug;
+  s->id = trace_.clientSpanId;
+  s->parentId = trace_.serverSpanId;
+  s->kind = observability::SpanKind::Client;
+  s->startUnixUs = trace_.clientStartUs;
+  int64_t end = unixUs();
+  s->durationUs = end > trace_.clientStartUs ? static_cast<uint64_t>(end - trace_.clientStartUs) : 0;
+  s->status = trace_.clientStatus;
+  s->error = error;
+  s->attempt = attempts_;
+  s->method.set(parser_.method());
+  s->host.set(host_);
+  if (routeStats_) s->route.set(routeStats_->name);
+  s->virtualService.set(trace_.virtualService);
+  if (cluster_) s->upstream.set(cluster_->name);
+  if (hostPool_) s->upstreamHost.set(hostPool_->key());
+  tracer->commit(worker_.index());
+}
+
+void DownstreamConnection::endTrace() {
+  if (!trace_.active) return;
+  if (trace_.clientOpen) endClientSpan(observability::SpanError::Cancelled);
+  trace_.active = false;
+  if (!trace_.ctx.sampled) return;
+  observability::Tracer* tracer = worker_.tracer();
+  observability::Span* s = tracer ? tracer->claim(worker_.index()) : nullptr;
+  if (!s) return;
+  s->traceHi = trace_.ctx.traceHi;
+  s->traceLo = trace_.ctx.traceLo;
+  s->traceId64 = trace_.ctx.traceId64;
+  s->debug = trace_.ctx.debug;
+  s->id = trace_.serverSpanId;
+  s->parentId = trace_.parentId;
+  s->kind = observability::SpanKind::Server;
+  s->startUnixUs = trace_.serverStartUs;
+  int64_t end = unixUs();
+  s->durationUs = end > trace_.serverStartUs ? static_cast<uint64_t>(end - trace_.serverStartUs) : 0;
+  s->status = static_cast<uint16_t>(responseStatus_);
+  if (responseStatus_ == 0) s->error = observability::SpanError::Cancelled;  // the client left
+  s->responseFlags = responseFlags_;
+  s->method.set(parser_.method());
+  std::string_view target = parser_.target();  // path_ is unset when answered before routing
+  s->path.set(target.substr(0, target.find('?')));  // no query: it may carry credentials
+  s->host.set(host_);
+  s->peer.set(peerIp_);
+  if (routeStats_) s->route.set(routeStats_->name);
+  s->virtualService.set(trace_.virtualService);
+  if (cluster_) s->upstream.set(cluster_->name);
+  tracer->commit(worker_.index());
 }
 
 }  // namespace portico::gateway

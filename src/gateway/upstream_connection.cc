@@ -32,8 +32,10 @@ const char* toString(UpstreamFailure f) {
 UpstreamConnection::UpstreamConnection(Worker& worker, HostPool& pool, int fd,
                                        const upstream::Cluster& cluster,
                                        std::shared_ptr<upstream::ClusterBreakers> breakers,
-                                       observability::UpstreamStats* stats)
-    : worker_(worker), pool_(pool), fd_(fd), parser_(http::H1Parser::Type::Response, *this),
+                                       observability::UpstreamStats* stats,
+                                       std::unique_ptr<net::TlsTransport> tls)
+    : worker_(worker), pool_(pool), fd_(fd), tls_(std::move(tls)),
+      parser_(http::H1Parser::Type::Response, *this),
       timer_(worker.loop(), [this] {
         if (!connected_) {
           fail(UpstreamFailure::ConnectTimeout);
@@ -57,6 +59,10 @@ UpstreamConnection::~UpstreamConnection() { closeSocket(); }
 size_t UpstreamConnection::highWatermark() const { return highWatermark_; }
 
 void UpstreamConnection::closeSocket() {
+  if (tls_) [[unlikely]] {
+    tls_->shutdown();  // close_notify when established; frees the session now
+    tls_.reset();
+  }
   if (fd_ >= 0) {
     worker_.loop().remove(fd_);
     ::close(fd_);
@@ -110,6 +116,10 @@ void UpstreamConnection::fail(UpstreamFailure failure) {
 
 void UpstreamConnection::onEvents(uint32_t events) {
   if (closed_) return;
+  if (tls_) [[unlikely]] {
+    onTlsEvents(events);
+    return;
+  }
   if (!connected_) {
     if (events & (EPOLLERR | EPOLLHUP)) {
       fail(UpstreamFailure::ConnectFailed);
@@ -137,6 +147,52 @@ void UpstreamConnection::onEvents(uint32_t events) {
   }
 }
 
+void UpstreamConnection::onTlsEvents(uint32_t events) {
+  if (!connected_) {
+    if (!handshaking_) {
+      if (events & (EPOLLERR | EPOLLHUP)) {
+        fail(UpstreamFailure::ConnectFailed);
+        return;
+      }
+      if (!(events & EPOLLOUT)) return;
+      int err = 0;
+      socklen_t len = sizeof(err);
+      getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        fail(UpstreamFailure::ConnectFailed);
+        return;
+      }
+      handshaking_ = true;
+    }
+    continueHandshake();
+    return;
+  }
+  // TLS may need the other direction to progress: each edge retries what waits on it.
+  if ((events & EPOLLOUT) || ((events & EPOLLIN) && tls_->writeWantsRead())) {
+    flush();
+    if (closed_) return;
+  }
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || tls_->readWantsWrite()) {
+    socketDrained_ = false;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) peerFinSeen_ = true;
+    readLoop();
+  }
+}
+
+void UpstreamConnection::continueHandshake() {
+  int r = tls_->handshake();
+  if (r == 0) return;  // the next edge continues it (the connect timer still runs)
+  if (r < 0) {
+    // Certificate problems are connect failures: 502, retries and outlier detection as such.
+    LOG_DEBUG("upstream %s: TLS handshake failed: %s", pool_.key().c_str(),
+              tls_->lastError().c_str());
+    fail(UpstreamFailure::ConnectFailed);
+    return;
+  }
+  handshaking_ = false;
+  onConnected();
+}
+
 void UpstreamConnection::onConnected() {
   connected_ = true;
   if (callbacks_) {
@@ -150,7 +206,8 @@ void UpstreamConnection::onConnected() {
 void UpstreamConnection::flush() {
   if (!connected_ || closed_) return;
   while (!out_.empty()) {
-    ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+    ssize_t n = tls_ ? tls_->write(out_.data(), out_.size())
+                     : ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
     if (n > 0) {
       out_.consume(static_cast<size_t>(n));
       continue;
@@ -225,10 +282,19 @@ void UpstreamConnection::readLoop() {
     if (!parse(held.data(), held.size())) return;
   }
   while (!closed_ && !readPaused_ && !socketDrained_) {
-    ssize_t n = ::recv(fd_, worker_.scratch(), worker_.scratchSize(), 0);
-    if (n > 0) {
+    ssize_t n;
+    if (tls_) [[unlikely]] {
+      // No short-read shortcut: one read returns one record while more may wait.
+      n = tls_->read(worker_.scratch(), worker_.scratchSize());
+      if (n < 0 && errno != EAGAIN)
+        LOG_DEBUG("upstream %s: TLS: %s", pool_.key().c_str(), tls_->lastError().c_str());
+    } else {
+      n = ::recv(fd_, worker_.scratch(), worker_.scratchSize(), 0);
       // Short read: the socket is empty until the next edge (see DownstreamConnection).
-      if (static_cast<size_t>(n) < worker_.scratchSize() && !peerFinSeen_) socketDrained_ = true;
+      if (n > 0 && static_cast<size_t>(n) < worker_.scratchSize() && !peerFinSeen_)
+        socketDrained_ = true;
+    }
+    if (n > 0) {
       if (!parse(worker_.scratch(), static_cast<size_t>(n))) return;
       continue;
     }

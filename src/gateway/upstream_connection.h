@@ -8,6 +8,7 @@
 #include "common/buffer.h"
 #include "http/h1_parser.h"
 #include "net/event_loop.h"
+#include "net/tls_transport.h"
 
 namespace portico::observability {
 struct UpstreamStats;
@@ -51,10 +52,13 @@ class UpstreamConnection final : public net::EventHandler,
 public:
   /// `breakers`: the cluster's breakers when this connection holds a maxConnections slot of
   /// this worker's breaker (released when the connection closes), else null. `stats`: where
-  /// the connection is counted (open, idle), null for none.
+  /// the connection is counted (open, idle), null for none. `tls`: upstream TLS over `fd`
+  /// (client session, handshake not started), null for plain TCP; the connection counts as
+  /// connected once the handshake is done, and a failed handshake is a connect failure.
   UpstreamConnection(Worker& worker, HostPool& pool, int fd, const upstream::Cluster& cluster,
                      std::shared_ptr<upstream::ClusterBreakers> breakers,
-                     observability::UpstreamStats* stats = nullptr);
+                     observability::UpstreamStats* stats = nullptr,
+                     std::unique_ptr<net::TlsTransport> tls = nullptr);
   ~UpstreamConnection() override;
 
   /// Lends the connection to a stream. `headRequest`: the response has no body.
@@ -73,6 +77,12 @@ public:
   void abort();
 
   bool reused() const { return exchanges_ > 0; }
+  /// The TLS session, null on a plain connection.
+  const net::TlsTransport* tls() const { return tls_.get(); }
+  /// A TLS connection made with `context` and `sni` (what a pooled TLS connection must match).
+  bool sameTls(const net::TlsClientContext* context, const std::string& sni) const {
+    return tls_ && tls_->clientContext() == context && tls_->sni() == sni;
+  }
   /// In the pool's idle list.
   bool pooled() const { return pooled_; }
   /// Called by the pool when the connection is put back or taken out of its idle list.
@@ -89,6 +99,8 @@ private:
   http::ParserAction onMessageComplete() override;
 
   void onConnected();
+  void onTlsEvents(uint32_t events);
+  void continueHandshake();
   void readLoop();
   bool parse(const char* data, size_t len);
   void fail(UpstreamFailure failure);
@@ -97,6 +109,7 @@ private:
   Worker& worker_;
   HostPool& pool_;
   int fd_;
+  std::unique_ptr<net::TlsTransport> tls_;  // null: plain TCP (the hot path tests it once per syscall)
   http::H1Parser parser_;
   Buffer out_;
   Buffer pendingIn_;  // response bytes read but not yet parsed (reading paused)
@@ -108,6 +121,7 @@ private:
   size_t lowWatermark_;
   uint32_t maxExchanges_;  // connectionConfig.maxRequestsPerConnection; 0 = unlimited
   bool connected_ = false;
+  bool handshaking_ = false;  // TCP is up, the TLS handshake is not done
   bool closed_ = false;
   bool readPaused_ = false;
   bool headRequest_ = false;

@@ -7,6 +7,7 @@
 #include "gateway/host_pool.h"
 #include "gateway/listener.h"
 #include "observability/observability.h"
+#include "observability/tracing_tracer.h"
 #include "upstream/load_balancer.h"
 #include "upstream/outlier_detector.h"
 
@@ -32,6 +33,8 @@ Worker::Worker(size_t index, SnapshotHolder& holder, WorkerSettings settings)
   rng_[1] = splitmix64(seed);
   observability::MetricsRegistry& metrics = observability::instance().metrics();
   if (index < metrics.workers()) stats_ = &metrics.worker(index);
+  observability::Tracer& tracer = observability::tracer();
+  if (tracer.enabled() && index < tracer.workers()) tracer_ = &tracer;
 }
 
 Worker::~Worker() {
@@ -105,9 +108,31 @@ void Worker::maybeFinishDrain() {
   if (draining_ && connections_.empty()) loop_->stop();
 }
 
+void Worker::addConnection(DownstreamConnection* c) {
+  connections_.insert(c);
+  if (settings_.maxConnections && connections_.size() >= settings_.maxConnections &&
+      !acceptPaused_)
+    pauseAccepting();
+}
+
 void Worker::removeConnection(DownstreamConnection* c) {
   connections_.erase(c);
+  if (acceptPaused_ && connections_.size() < settings_.maxConnections) resumeAccepting();
   maybeFinishDrain();
+}
+
+void Worker::pauseAccepting() {
+  acceptPaused_ = true;
+  if (stats_) stats_->downstream.acceptPauses.add();
+  LOG_DEBUG("worker %zu: %zu connections, not accepting until one closes", index_,
+            connections_.size());
+  for (auto& l : listeners_) l->pause();
+}
+
+void Worker::resumeAccepting() {
+  acceptPaused_ = false;
+  if (draining_) return;  // the drain closed the sockets
+  for (auto& l : listeners_) l->resume();
 }
 
 void Worker::releaseSnapshot(WorkerSnapshot* s) {
@@ -170,6 +195,7 @@ void Worker::adoptSnapshot() {
           continue;
         }
       }
+      if (acceptPaused_) handler->pause();  // a listener added while at --max-connections
       handler->setListenerIndex(static_cast<int>(i));
       handler->setTls(l.tls);
       next.push_back(handler);

@@ -14,6 +14,7 @@
 #include "net/event_loop.h"
 
 namespace portico::observability {
+class Tracer;
 struct UpstreamStats;
 struct WorkerStats;
 }  // namespace portico::observability
@@ -36,7 +37,11 @@ struct WorkerSettings {
   int64_t upstreamIdleTimeoutMs = 30000;  ///< pooled upstream connection idleness
   int64_t drainTimeoutMs = 15000;        ///< SIGTERM: how long in-flight requests may finish
   uint64_t maxRequestBodyBytes = 0;      ///< 0 = unlimited (bodies are streamed)
-  size_t maxRequestHeaderBytes = 60 * 1024;
+  size_t maxRequestHeaderBytes = 60 * 1024;  ///< request line + headers; more is answered 431
+  size_t maxRequestHeaders = 100;             ///< header fields; more is answered 431
+  /// Open client connections per worker; at this many the worker stops accepting until one
+  /// closes (other workers' SO_REUSEPORT sockets keep accepting). 0 = no limit.
+  size_t maxConnections = 10000;
   size_t highWatermark = 1 << 20;  ///< pause the other side above this many queued bytes
   size_t lowWatermark = 256 << 10;
   /// Where workers report hosts whose failure streak reached the threshold (the controller's;
@@ -96,9 +101,13 @@ public:
   const WorkerSnapshot* currentSnapshot() const { return current_; }
   /// This worker's metrics (only this thread writes them); null when metrics are off.
   observability::WorkerStats* stats() { return stats_; }
+  /// The tracer, with this worker's span ring; null when tracing is off.
+  observability::Tracer* tracer() { return tracer_; }
 
-  void addConnection(DownstreamConnection* c) { connections_.insert(c); }
+  void addConnection(DownstreamConnection* c);
   void removeConnection(DownstreamConnection* c);
+  /// True while this worker's listeners are paused at settings().maxConnections.
+  bool acceptPaused() const { return acceptPaused_; }
   /// A fresh UUIDv4 for x-request-id, written into 36 chars at `out`.
   void newRequestId(char* out);
   /// Fast per-worker pseudo-random numbers (sampling, weighted picks, back-off jitter).
@@ -109,6 +118,8 @@ private:
   void adoptSnapshot();
   HostPool* poolFor(const upstream::Host& host);
   void maybeFinishDrain();
+  void pauseAccepting();
+  void resumeAccepting();
 
   size_t index_;
   SnapshotHolder& holder_;
@@ -122,9 +133,11 @@ private:
   std::unordered_set<DownstreamConnection*> connections_;
   std::vector<char> scratch_;
   bool draining_ = false;
+  bool acceptPaused_ = false;
   std::unique_ptr<net::Timer> drainTimer_;
   uint64_t rng_[2];
   observability::WorkerStats* stats_ = nullptr;
+  observability::Tracer* tracer_ = nullptr;
 };
 
 }  // namespace portico::gateway

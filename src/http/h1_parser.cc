@@ -131,7 +131,34 @@ struct H1Parser::Impl {
   static int onHeadersComplete(llhttp_t* p) {
     H1Parser& s = self(p);
     s.contentLength_ = (p->flags & F_CONTENT_LENGTH) ? p->content_length : 0;
+    if (s.type_ == Type::Request && (p->flags & F_CHUNKED) && !onlyChunked(s.headers_)) {
+      // "gzip, chunked" ends in chunked, so llhttp frames it, but a proxy that re-chunks the
+      // body would drop the other coding; RFC 9112 §6.1 lets a server refuse codings it does
+      // not implement, and one chunked coding is all a request may carry here.
+      s.error_ = ParseError::Malformed;
+      s.customReason_ = "transfer coding other than a single chunked";
+      return -1;
+    }
     return toLlhttp(s.callbacks_.onHeadersComplete());
+  }
+  /// True when the Transfer-Encoding fields, all lines together, hold exactly one "chunked".
+  static bool onlyChunked(const HeaderMap& headers) {
+    int chunked = 0;
+    for (const HeaderEntry& h : headers) {
+      if (h.name != "transfer-encoding") continue;
+      std::string_view v = h.value;
+      while (!v.empty()) {
+        size_t comma = v.find(',');
+        std::string_view token = v.substr(0, comma);
+        v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+        if (token.empty()) continue;
+        if (!equalsIgnoreCase(token, "chunked")) return false;
+        ++chunked;
+      }
+    }
+    return chunked == 1;
   }
   static int onBody(llhttp_t* p, const char* at, size_t len) {
     if (len == 0) return 0;  // llhttp may report an empty span after a pause: nothing to pass on

@@ -4,6 +4,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cerrno>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -14,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include "admin/admin_server.h"
 #include "common/log.h"
 #include "config/decode.h"
@@ -23,6 +27,7 @@
 #include "gateway/worker.h"
 #include "observability/observability.h"
 #include "observability/statsd_sink.h"
+#include "observability/tracing_tracer.h"
 #include "store/file_store.h"
 #include "store/memory_store.h"
 
@@ -51,11 +56,26 @@ constexpr const char* kUsage =
     "                            a request head must arrive whole within this, else 408 (default 10s)\n"
     "  --drain-timeout DURATION  on SIGTERM, how long in-flight requests may finish (default 15s)\n"
     "  --max-request-body BYTES  answer 413 above this request body size (default 0 = unlimited)\n"
+    "  --max-request-headers-size BYTES\n"
+    "                            answer 431 above this request line + headers size (default 61440)\n"
+    "  --max-request-headers N   answer 431 above this many request header fields (default 100)\n"
+    "  --max-connections N       client connections per worker; at N the worker stops accepting until\n"
+    "                            one closes (default 10000, lowered to fit the open-file limit; 0 = none)\n"
     "  --access-log PATH         access log in Envoy's default format for every gateway without\n"
     "                            options.accessLoggingService (/dev/stdout works; SIGUSR1 reopens)\n"
     "  --statsd ADDR             send metrics to a statsd server over UDP (IP:PORT)\n"
     "  --statsd-interval DURATION  statsd flush period (default 10s)\n"
     "  --statsd-dogstatsd        DogStatsD tags instead of label values in the metric names\n"
+    "  --zipkin-endpoint URL     export trace spans to a Zipkin v2 collector\n"
+    "                            (http://HOST:PORT[/PATH], default path /api/v2/spans)\n"
+    "  --otlp-endpoint URL       export trace spans to an OTLP/HTTP JSON collector\n"
+    "                            (http://HOST:PORT[/PATH], default path /v1/traces)\n"
+    "  --trace-sampling PERCENT  new traces sampled (0-100, default 0: only callers' sampled\n"
+    "                            traces); needs a collector\n"
+    "  --discovery-mode MODE     OpenAPI function discovery: WHITELIST (default: upstreams labelled\n"
+    "                            discovery.solo.io/function_discovery=enabled), BLACKLIST (all but\n"
+    "                            those labelled disabled) or DISABLED\n"
+    "  --discovery-refresh DURATION  re-read found OpenAPI documents this often (default 30s)\n"
     "\n"
     "portico validate [--log-level LEVEL] PATH...\n"
     "portico convert FILE|-\n";
@@ -75,7 +95,26 @@ struct RunFlags {
   std::optional<observability::StatsdOptions> statsd;  ///< --statsd
   int64_t statsdIntervalMs = 10000;
   bool dogstatsd = false;
+  observability::TracerOptions tracing;  ///< --zipkin-endpoint, --otlp-endpoint, --trace-sampling
+  bool traceSamplingSet = false;
+  bool maxConnectionsSet = false;  ///< --max-connections given (else fitted to RLIMIT_NOFILE)
+  discovery::FunctionDiscoveryOptions discovery;  ///< --discovery-mode, --discovery-refresh
 };
+
+/// Raises the soft open-file limit to the hard one (each client connection is a descriptor) and
+/// returns the limit in effect.
+uint64_t raiseOpenFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+    else LOG_WARN("cannot raise the open-file limit to %llu: %s",
+                  static_cast<unsigned long long>(rl.rlim_max), strerror(errno));
+  }
+  return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(rl.rlim_cur);
+}
 
 /// Reads the value of `--flag VALUE` or `--flag=VALUE`.
 bool takeValue(const std::vector<std::string>& args, size_t& i, const std::string& flag,
@@ -225,6 +264,31 @@ int runServe(const std::vector<std::string>& args) {
       flags.statsdIntervalMs = ms;
     } else if (args[i] == "--statsd-dogstatsd") {
       flags.dogstatsd = true;
+    } else if (takeValue(args, i, "--discovery-mode", v, error)) {
+      if (!discovery::parseDiscoveryMode(v, flags.discovery.mode))
+        return usageError("--discovery-mode: \"" + v + "\" is not one of WHITELIST, BLACKLIST, DISABLED");
+    } else if (takeValue(args, i, "--discovery-refresh", v, error)) {
+      int64_t ms;
+      if (!config::parseDurationMs(v, ms) || ms < 100)
+        return usageError("--discovery-refresh: \"" + v + "\" is not a duration of at least 100ms (e.g. 30s)");
+      flags.discovery.refreshMs = ms;
+    } else if (takeValue(args, i, "--zipkin-endpoint", v, error)) {
+      auto url = observability::parseCollectorUrl(v, "/api/v2/spans");
+      if (!url.ok()) return usageError("--zipkin-endpoint: " + url.error());
+      flags.tracing.zipkin = *url;
+    } else if (takeValue(args, i, "--otlp-endpoint", v, error)) {
+      auto url = observability::parseCollectorUrl(v, "/v1/traces");
+      if (!url.ok()) return usageError("--otlp-endpoint: " + url.error());
+      flags.tracing.otlp = *url;
+    } else if (takeValue(args, i, "--trace-sampling", v, error)) {
+      std::string number = v.ends_with("%") ? v.substr(0, v.size() - 1) : v;
+      char* end = nullptr;
+      double percent = number.empty() || !isdigit(static_cast<unsigned char>(number[0]))
+                           ? -1 : strtod(number.c_str(), &end);
+      if (percent < 0 || percent > 100 || !end || *end != '\0')
+        return usageError("--trace-sampling: \"" + v + "\" is not a percentage between 0 and 100");
+      flags.tracing.samplingPerMillion = static_cast<uint32_t>(percent * 10000 + 0.5);
+      flags.traceSamplingSet = true;
     } else if (takeValue(args, i, "--access-log", v, error)) {
       if (v.empty()) return usageError("--access-log: give a file path (or /dev/stdout)");
       flags.accessLog = v;
@@ -232,6 +296,22 @@ int runServe(const std::vector<std::string>& args) {
       uint64_t n;
       if (!parseUnsigned(v, n)) return usageError("--max-request-body: \"" + v + "\" is not a byte count");
       flags.settings.maxRequestBodyBytes = n;
+    } else if (takeValue(args, i, "--max-request-headers-size", v, error)) {
+      uint64_t n;
+      if (!parseUnsigned(v, n) || n < 1024 || n > (64u << 20))
+        return usageError("--max-request-headers-size: \"" + v + "\" is not a byte count between 1024 and 67108864");
+      flags.settings.maxRequestHeaderBytes = n;
+    } else if (takeValue(args, i, "--max-request-headers", v, error)) {
+      uint64_t n;
+      if (!parseUnsigned(v, n) || n == 0 || n > 10000)
+        return usageError("--max-request-headers: \"" + v + "\" is not a number between 1 and 10000");
+      flags.settings.maxRequestHeaders = n;
+    } else if (takeValue(args, i, "--max-connections", v, error)) {
+      uint64_t n;
+      if (!parseUnsigned(v, n) || n > 10000000)
+        return usageError("--max-connections: \"" + v + "\" is not a number between 0 and 10000000");
+      flags.settings.maxConnections = n;
+      flags.maxConnectionsSet = true;
     } else if (!error.empty()) {
       return usageError(error);
     } else {
@@ -241,6 +321,8 @@ int runServe(const std::vector<std::string>& args) {
   if (flags.configDir.empty()) return usageError("run: --config-dir is required");
   if (!flags.statsd && (flags.dogstatsd || flags.statsdIntervalMs != 10000))
     return usageError("--statsd-interval and --statsd-dogstatsd need --statsd ADDR");
+  if (flags.traceSamplingSet && !flags.tracing.zipkin && !flags.tracing.otlp)
+    return usageError("--trace-sampling needs --zipkin-endpoint URL or --otlp-endpoint URL");
   auto adminAddress = net::Address::parse(flags.adminAddress);
   if (!adminAddress.ok()) return usageError("--admin-address: " + adminAddress.error());
   if (flags.workers == 0) {
@@ -250,6 +332,21 @@ int runServe(const std::vector<std::string>& args) {
 
   auto store = store::FileStore::create(flags.configDir);
   if (!store.ok()) return usageError("--config-dir: " + store.error());
+
+  // Descriptors: 256 kept for upstream connections, files and the admin API; the default
+  // --max-connections shares the rest between the workers.
+  const uint64_t openFiles = raiseOpenFileLimit();
+  const uint64_t perWorkerFiles = openFiles > 512 ? (openFiles - 256) / flags.workers : 256;
+  if (!flags.maxConnectionsSet && flags.settings.maxConnections > perWorkerFiles) {
+    flags.settings.maxConnections = perWorkerFiles;
+    LOG_INFO("open-file limit %llu: --max-connections %zu per worker",
+             static_cast<unsigned long long>(openFiles), flags.settings.maxConnections);
+  } else if (flags.maxConnectionsSet &&
+             (flags.settings.maxConnections == 0 || flags.settings.maxConnections > perWorkerFiles)) {
+    LOG_WARN("--max-connections %zu per worker x %zu workers is above the open-file limit %llu: "
+             "accepting may fail with EMFILE first", flags.settings.maxConnections, flags.workers,
+             static_cast<unsigned long long>(openFiles));
+  }
 
   // Signals are taken synchronously by the main thread; every other thread inherits the mask.
   sigset_t signals;
@@ -266,6 +363,8 @@ int runServe(const std::vector<std::string>& args) {
   obs.configure(flags.workers);
   obs.setDefaultAccessLogPath(flags.accessLog);
   obs.accessLogs().start();
+  observability::tracer().configure(flags.workers, flags.tracing);  // off without a collector
+  observability::tracer().start();
   std::unique_ptr<observability::StatsdSink> statsd;
   if (flags.statsd) {
     flags.statsd->intervalMs = flags.statsdIntervalMs;
@@ -288,7 +387,9 @@ int runServe(const std::vector<std::string>& args) {
   controller::CachingHostResolver resolver(**dns, [&controllerPtr] {
     if (controllerPtr) controllerPtr->requestRebuild();
   });
-  controller::Controller controller(**store, plugins, &holder, {flags.workers, true}, resolver,
+  controller::ControllerOptions controllerOptions{flags.workers, true};
+  controllerOptions.discovery = flags.discovery;
+  controller::Controller controller(**store, plugins, &holder, controllerOptions, resolver,
                                     &resolver);
   controllerPtr = &controller;
 
@@ -352,6 +453,7 @@ int runServe(const std::vector<std::string>& args) {
   adminServer.stop();
   workers.clear();
   obs.accessLogs().stop();  // writes what the workers queued last
+  observability::tracer().stop();  // and exports their last spans
   if (statsd) statsd->stop();  // and a last flush
   LOG_INFO("stopped");
   return 0;

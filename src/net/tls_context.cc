@@ -12,6 +12,10 @@
 
 namespace portico::net {
 
+/// SSL_CTX new-session callback of client contexts (tls_transport.cc: hands the session to the
+/// connection's TlsSessionCache).
+int tlsClientNewSession(SSL* ssl, SSL_SESSION* session);
+
 namespace {
 
 // ---- OpenSSL glue (ex-data slots, process-wide keys) ---------------------------------------------
@@ -129,6 +133,15 @@ Status loadClientCa(SSL_CTX* ctx, std::string_view pem) {
   return ok ? Status() : fail("root CA");
 }
 
+/// A certificate's DNS SAN "*.example.com" covers exactly one label: "api.example.com".
+bool dnsWildcardMatches(int type, std::string_view san, std::string_view wanted) {
+  if (type != GEN_DNS || san.size() < 3 || san[0] != '*' || san[1] != '.') return false;
+  std::string_view suffix = san.substr(1);  // ".example.com"
+  if (wanted.size() <= suffix.size() || !wanted.ends_with(suffix)) return false;
+  std::string_view label = wanted.substr(0, wanted.size() - suffix.size());
+  return label.find('.') == std::string_view::npos;
+}
+
 bool sanMatches(X509* cert, const std::vector<std::string>& wanted) {
   auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (!names) return false;
@@ -147,13 +160,15 @@ bool sanMatches(X509* cert, const std::vector<std::string>& wanted) {
       int family = len == 4 ? AF_INET : len == 16 ? AF_INET6 : 0;
       if (family && inet_ntop(family, ASN1_STRING_get0_data(ip), text, sizeof(text))) value = text;
     }
-    for (const std::string& w : wanted) found |= !value.empty() && value == w;
+    for (const std::string& w : wanted)
+      found |= !value.empty() && (value == w || dnsWildcardMatches(gen->type, value, w));
   }
   GENERAL_NAMES_free(names);
   return found;
 }
 
-/// Chain verification is OpenSSL's; this adds verifySubjectAltName on the client's leaf.
+/// Chain verification is OpenSSL's; this adds verifySubjectAltName on the peer's leaf (the
+/// client's on a server context, the upstream's on a client context).
 int verifyClient(int preverifyOk, X509_STORE_CTX* store) {
   if (!preverifyOk || X509_STORE_CTX_get_error_depth(store) != 0) return preverifyOk;
   auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
@@ -161,7 +176,9 @@ int verifyClient(int preverifyOk, X509_STORE_CTX* store) {
   auto* sans = static_cast<const std::vector<std::string>*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), sanIndex()));
   if (!sans || sans->empty()) return 1;
   if (sanMatches(X509_STORE_CTX_get_current_cert(store), *sans)) return 1;
-  X509_STORE_CTX_set_error(store, X509_V_ERR_SUBJECT_ISSUER_MISMATCH);
+  // A client (upstream TLS) reports it as a name mismatch, which TlsTransport spells out.
+  X509_STORE_CTX_set_error(store, SSL_is_server(ssl) ? X509_V_ERR_SUBJECT_ISSUER_MISMATCH
+                                                     : X509_V_ERR_HOSTNAME_MISMATCH);
   return 0;
 }
 
@@ -277,6 +294,70 @@ std::string certificateSubject(std::string_view certChainPem) {
   }
   ERR_clear_error();
   return out;
+}
+
+// ---- TlsClientContext, TlsSessionCache -------------------------------------------------------------
+
+Result<std::shared_ptr<const TlsClientContext>> TlsClientContext::create(const TlsClientConfig& config) {
+  ERR_clear_error();
+  SSL_CTX* raw = SSL_CTX_new(TLS_client_method());
+  if (!raw) return fail("SSL_CTX_new");
+  std::shared_ptr<const TlsClientContext> out(new TlsClientContext(raw, !config.rootCaPem.empty()));
+  SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(raw, TLS1_3_VERSION);
+  SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(raw, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_read_ahead(raw, 1);
+
+  if (!config.certChainPem.empty() || !config.privateKeyPem.empty()) {
+    if (config.certChainPem.empty()) return Status::error("certificate chain: missing (a private key alone)");
+    if (config.privateKeyPem.empty()) return Status::error("private key: missing (a certificate alone)");
+    if (Status s = loadChain(raw, config.certChainPem); !s.ok()) return s;
+    if (Status s = loadKey(raw, config.privateKeyPem); !s.ok()) return s;
+  }
+  if (!config.rootCaPem.empty()) {
+    if (Status s = loadClientCa(raw, config.rootCaPem); !s.ok()) return s;
+    SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, verifyClient);
+    if (!config.verifySubjectAltNames.empty())
+      SSL_CTX_set_ex_data(raw, sanIndex(), new std::vector<std::string>(config.verifySubjectAltNames));
+  } else {
+    // As Envoy and Gloo: without a root CA the upstream's certificate is not checked at all.
+    SSL_CTX_set_verify(raw, SSL_VERIFY_NONE, nullptr);
+  }
+  // HTTP/1.1 only until the upstream HTTP/2 codec exists.
+  static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  if (SSL_CTX_set_alpn_protos(raw, kAlpn, sizeof(kAlpn)) != 0) return fail("ALPN");
+  // Sessions are kept by TlsSessionCache (per worker and host), not in the context.
+  SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(raw, tlsClientNewSession);
+  ERR_clear_error();
+  return out;
+}
+
+TlsClientContext::~TlsClientContext() { SSL_CTX_free(ctx_); }
+
+TlsSessionCache::~TlsSessionCache() { clear(); }
+
+void TlsSessionCache::clear() {
+  if (session_) SSL_SESSION_free(session_);
+  session_ = nullptr;
+  context_.reset();
+  sni_.clear();
+}
+
+void TlsSessionCache::store(const TlsClientContextConstSharedPtr& context, std::string_view sni,
+                            SSL_SESSION* session) {
+  clear();
+  context_ = context;
+  sni_.assign(sni);
+  session_ = session;
+}
+
+SSL_SESSION* TlsSessionCache::find(const TlsClientContext* context, std::string_view sni) const {
+  if (!session_ || sni != sni_) return nullptr;
+  auto owner = context_.lock();  // expired: the context (and any CA it trusted) is gone
+  if (owner.get() != context || !SSL_SESSION_is_resumable(session_)) return nullptr;
+  return session_;
 }
 
 // ---- TlsServerConfig --------------------------------------------------------------------------------

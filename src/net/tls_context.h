@@ -1,5 +1,5 @@
-// TLS server contexts (OpenSSL 3): builds one SSL_CTX per certificate from PEM text, and the
-// SNI table of a TLS listener that picks a certificate for each ClientHello.
+// TLS contexts (OpenSSL 3): server contexts (one SSL_CTX per certificate, and the SNI table of a
+// TLS listener), and client contexts for upstream TLS with their worker-local session cache.
 #pragma once
 
 #include <memory>
@@ -13,6 +13,7 @@
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
+typedef struct ssl_session_st SSL_SESSION;
 
 namespace portico::net {
 
@@ -74,6 +75,68 @@ private:
 };
 
 using TlsServerConfigConstSharedPtr = std::shared_ptr<const TlsServerConfig>;
+
+// ---- client side (upstream TLS) -----------------------------------------------------------------
+
+/// What an upstream TLS context needs. PEM text, never logged.
+struct TlsClientConfig {
+  std::string certChainPem;   ///< client certificate (with privateKeyPem); empty = none
+  std::string privateKeyPem;
+  /// Non-empty: the server's chain must verify against these CAs. Empty: the server
+  /// certificate is NOT verified (Envoy's and Gloo's default for upstreams).
+  std::string rootCaPem;
+  /// With rootCaPem: the server's leaf must carry one of these SANs (DNS — a "*.x" SAN in the
+  /// certificate matches one label —, URI, email or IP, exact match).
+  std::vector<std::string> verifySubjectAltNames;
+};
+
+/// An immutable client SSL_CTX: TLS 1.2–1.3, ALPN http/1.1, renegotiation off, client-side
+/// session caching through TlsSessionCache. Shared by every worker (SSL_CTX is thread-safe
+/// once built); the controller keeps one per upstream while its material is unchanged, so
+/// pooled connections and cached sessions survive reloads.
+class TlsClientContext {
+public:
+  /// Fails with OpenSSL's reason ("client certificate: ...", "root CA: ..."). Any thread; off
+  /// the workers (it parses PEM).
+  static Result<std::shared_ptr<const TlsClientContext>> create(const TlsClientConfig& config);
+  ~TlsClientContext();
+  TlsClientContext(const TlsClientContext&) = delete;
+  TlsClientContext& operator=(const TlsClientContext&) = delete;
+
+  SSL_CTX* ctx() const { return ctx_; }
+  /// The server certificate is verified (a root CA was given).
+  bool verifies() const { return verifies_; }
+
+private:
+  TlsClientContext(SSL_CTX* ctx, bool verifies) : ctx_(ctx), verifies_(verifies) {}
+  SSL_CTX* ctx_;
+  bool verifies_;
+};
+
+using TlsClientContextConstSharedPtr = std::shared_ptr<const TlsClientContext>;
+
+/// The last resumable session of one upstream host, for the next connection to it (TLS session
+/// reuse across pooled connections). Worker-local, no locks. A session is only offered to a
+/// connection with the same context and SNI it was made with (never across a CA change).
+class TlsSessionCache {
+public:
+  TlsSessionCache() = default;
+  ~TlsSessionCache();
+  TlsSessionCache(const TlsSessionCache&) = delete;
+  TlsSessionCache& operator=(const TlsSessionCache&) = delete;
+
+  /// Takes ownership of `session` (one reference) for (`context`, `sni`).
+  void store(const TlsClientContextConstSharedPtr& context, std::string_view sni,
+             SSL_SESSION* session);
+  /// The cached session for (`context`, `sni`), or null. Not owned by the caller.
+  SSL_SESSION* find(const TlsClientContext* context, std::string_view sni) const;
+  void clear();
+
+private:
+  std::weak_ptr<const TlsClientContext> context_;  ///< weak: no SSL_CTX kept alive by a cache
+  std::string sni_;
+  SSL_SESSION* session_ = nullptr;
+};
 
 /// Text of the calling thread's OpenSSL error queue ("lib: reason; lib: reason"), emptied.
 std::string takeOpenSslErrors();

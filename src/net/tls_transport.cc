@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -16,6 +17,92 @@ std::unique_ptr<TlsTransport> TlsTransport::accept(TlsServerConfigConstSharedPtr
 
 TlsTransport::TlsTransport(TlsServerConfigConstSharedPtr config, SSL* ssl)
     : config_(std::move(config)), ssl_(ssl) {}
+
+namespace {
+
+/// SSL slot: the client TlsTransport that owns the SSL (for new-session callbacks).
+int transportIndex() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+}  // namespace
+
+int tlsClientNewSession(SSL* ssl, SSL_SESSION* session) {
+  auto* transport = static_cast<TlsTransport*>(SSL_get_ex_data(ssl, transportIndex()));
+  if (!transport) return 0;  // not kept: OpenSSL frees it
+  transport->onNewSession(session);
+  return 1;  // the cache owns the reference now
+}
+
+std::unique_ptr<TlsTransport> TlsTransport::connect(TlsClientContextConstSharedPtr context, int fd,
+                                                    std::string_view sni, TlsSessionCache* sessions) {
+  if (!context) return nullptr;
+  ERR_clear_error();
+  SSL* ssl = SSL_new(context->ctx());
+  if (!ssl) return nullptr;
+  std::string name(sni);
+  bool ok = SSL_set_fd(ssl, fd) == 1 &&
+            (name.empty() || SSL_set_tlsext_host_name(ssl, name.c_str()) == 1);
+  if (ok && sessions) {
+    if (SSL_SESSION* cached = sessions->find(context.get(), sni)) ok = SSL_set_session(ssl, cached) == 1;
+  }
+  if (!ok) {
+    SSL_free(ssl);
+    ERR_clear_error();
+    return nullptr;
+  }
+  SSL_set_connect_state(ssl);
+  auto t = std::unique_ptr<TlsTransport>(new TlsTransport(std::move(context), ssl, sessions));
+  t->sni_ = std::move(name);
+  SSL_set_ex_data(ssl, transportIndex(), t.get());
+  return t;
+}
+
+TlsTransport::TlsTransport(TlsClientContextConstSharedPtr context, SSL* ssl, TlsSessionCache* sessions)
+    : client_(std::move(context)), sessions_(sessions), ssl_(ssl) {}
+
+void TlsTransport::onNewSession(SSL_SESSION* session) {
+  if (!sessions_ || !client_) {
+    SSL_SESSION_free(session);
+    return;
+  }
+  sessions_->store(client_, sni_, session);
+}
+
+int TlsTransport::handshake() {
+  ERR_clear_error();
+  errno = 0;
+  handshakeWantsRead_ = false;
+  int r = SSL_do_handshake(ssl_);
+  if (r == 1) {
+    established_ = true;
+    return 1;
+  }
+  int err = SSL_get_error(ssl_, r);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    handshakeWantsRead_ = err == SSL_ERROR_WANT_READ;
+    return 0;
+  }
+  lastError_ = handshakeError(err);
+  return -1;
+}
+
+std::string TlsTransport::handshakeError(int err) {
+  std::string reason = err == SSL_ERROR_SYSCALL ? std::string() : takeOpenSslErrors();
+  ERR_clear_error();
+  if (reason.empty())
+    reason = err == SSL_ERROR_SYSCALL && errno != 0 ? std::string("socket error: ") + strerror(errno)
+                                                    : "connection closed by the server";
+  long verify = SSL_get_verify_result(ssl_);
+  if (verify == X509_V_ERR_HOSTNAME_MISMATCH && client_)
+    reason += " (server certificate has none of the names in verifySubjectAltName)";
+  else if (verify != X509_V_OK)
+    reason += std::string(" (server certificate: ") + X509_verify_cert_error_string(verify) + ")";
+  return reason;
+}
+
+bool TlsTransport::resumed() const { return SSL_session_reused(ssl_) == 1; }
 
 TlsTransport::~TlsTransport() { SSL_free(ssl_); }
 

@@ -1,9 +1,11 @@
-// TlsTransport: a non-blocking server-side TLS session over an accepted socket, with recv()/send()
-// semantics so that an edge-triggered connection reads and writes it like the plain socket.
+// TlsTransport: a non-blocking TLS session over a socket — server side on accepted sockets, client
+// side for upstream TLS — with recv()/send() semantics so that an edge-triggered connection reads
+// and writes it like the plain socket.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 
 #include "net/tls_context.h"
@@ -15,6 +17,12 @@ public:
   /// A session for `fd` (not owned: the caller closes it) with the certificates of `config`,
   /// which the transport keeps alive. Null when OpenSSL cannot allocate.
   static std::unique_ptr<TlsTransport> accept(TlsServerConfigConstSharedPtr config, int fd);
+  /// A client session for the connected (or connecting) socket `fd` (not owned), sending `sni`
+  /// (none when empty) and offering the session `sessions` holds for (context, sni); new
+  /// sessions the server issues go to `sessions` (null: no reuse; it must outlive the
+  /// transport). Null when OpenSSL cannot allocate. Drive handshake() before read()/write().
+  static std::unique_ptr<TlsTransport> connect(TlsClientContextConstSharedPtr context, int fd,
+                                               std::string_view sni, TlsSessionCache* sessions);
   ~TlsTransport();
   TlsTransport(const TlsTransport&) = delete;
   TlsTransport& operator=(const TlsTransport&) = delete;
@@ -26,6 +34,13 @@ public:
   /// Like send(): > 0 bytes taken, -1 with errno EAGAIN to retry with the same bytes once the
   /// socket is writable (or readable: see writeWantsRead), -1 with another errno on failure.
   ssize_t write(const char* buf, size_t len);
+  /// Client side: advances the handshake. 1 = established, 0 = wait for the socket (readable
+  /// if handshakeWantsRead(), else writable), -1 = failed (lastError(): OpenSSL's reason, and
+  /// the certificate verification result when that is what failed).
+  int handshake();
+  bool handshakeWantsRead() const { return handshakeWantsRead_; }
+  /// The session resumed a cached one (client side, once established).
+  bool resumed() const;
   /// Best-effort close_notify before the write side is shut.
   void shutdown();
 
@@ -40,13 +55,26 @@ public:
   const char* version() const;
   const char* serverName() const;
 
+  /// Client side: the context and SNI the session was made with (pool identity).
+  const TlsClientContext* clientContext() const { return client_.get(); }
+  const std::string& sni() const { return sni_; }
+  /// SSL_CTX new-session callback target (client side).
+  void onNewSession(SSL_SESSION* session);
+
 private:
   TlsTransport(TlsServerConfigConstSharedPtr config, SSL* ssl);
+  TlsTransport(TlsClientContextConstSharedPtr context, SSL* ssl, TlsSessionCache* sessions);
+  /// Why a client handshake failed, with X509 verification details.
+  std::string handshakeError(int err);
   /// Maps an SSL_read/SSL_write result that is not progress onto errno; returns -1 or 0 (EOF).
   ssize_t failure(int ret, bool reading);
 
   TlsServerConfigConstSharedPtr config_;  ///< the SSL's SNI table points into it
+  TlsClientContextConstSharedPtr client_;  ///< client side: the context the SSL was made from
+  TlsSessionCache* sessions_ = nullptr;    ///< client side: where new sessions go
+  std::string sni_;                        ///< client side: the SNI sent (empty: none)
   SSL* ssl_;
+  bool handshakeWantsRead_ = false;
   bool established_ = false;
   bool readWantsWrite_ = false;
   bool writeWantsRead_ = false;

@@ -168,6 +168,16 @@ std::string renderMetrics(const MetricsRegistry& registry, ExpositionFormat form
     f.sample("", opened);
   }
   {
+    Family f(out, format, "portico_downstream_connections_paused", "counter",
+             "Times a worker stopped accepting because it reached --max-connections.");
+    f.sample("", totals.acceptPauses);
+  }
+  {
+    Family f(out, format, "portico_downstream_listeners_paused", "gauge",
+             "Worker listener sockets not accepting now (worker at --max-connections).");
+    f.sample("", difference(totals.listenersPaused, totals.listenersResumed));
+  }
+  {
     Family f(out, format, "portico_downstream_requests", "counter",
              "Client requests answered, by method and response code class.");
     for (size_t m = 0; m < kMethods; ++m)

@@ -12,6 +12,9 @@ MetricsTotals sumWorkers(const MetricsRegistry& registry) {
     const WorkerStats& ws = registry.worker(w);
     t.connectionsOpened += ws.downstream.connectionsOpened.value();
     t.connectionsClosed += ws.downstream.connectionsClosed.value();
+    t.acceptPauses += ws.downstream.acceptPauses.value();
+    t.listenersPaused += ws.downstream.listenersPaused.value();
+    t.listenersResumed += ws.downstream.listenersResumed.value();
     for (size_t m = 0; m < kMethods; ++m)
       for (size_t c = 0; c < kCodeClasses; ++c)
         t.requestsByMethod[m][c] += ws.downstream.requests[m][c].value();

@@ -1,6 +1,7 @@
 #include "observability/observability.h"
 
 #include "observability/exposition.h"
+#include "observability/tracing_tracer.h"
 
 namespace portico::observability {
 
@@ -47,6 +48,7 @@ void serveMetrics(std::string_view accept, std::string& contentType, std::string
   ExpositionFormat format = negotiateFormat(accept);
   contentType = observability::contentType(format);
   body = renderMetrics(instance().metrics(), format, &instance().accessLogs());
+  appendTracingMetrics(body, format == ExpositionFormat::OpenMetrics);
 }
 
 }  // namespace portico::observability

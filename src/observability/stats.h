@@ -93,6 +93,9 @@ struct alignas(64) UpstreamStats {
 struct alignas(64) DownstreamStats {
   Counter connectionsOpened;
   Counter connectionsClosed;
+  /// --max-connections: times this worker stopped accepting; its listener sockets paused and
+  /// resumed (a gauge as the difference, so each stays one-writer).
+  Counter acceptPauses, listenersPaused, listenersResumed;
   std::array<std::array<Counter, kCodeClasses>, kMethods> requests;  ///< [method][code class]
 };
 

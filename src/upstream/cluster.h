@@ -7,10 +7,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/model.h"
 #include "net/address.h"
+#include "net/tls_context.h"
 
 namespace portico::upstream {
 
@@ -32,6 +34,22 @@ struct Host {
   std::string hostname;
   /// Relative share of traffic (static: loadBalancingWeight). Balancers treat 0 as 1.
   uint32_t weight = 1;
+  /// SNI for TLS when sslConfig.sni is not set: static sniAddr, else the hostname (never an IP).
+  std::string sni;
+};
+
+/// Upstream TLS of a cluster (sslConfig, static useTls / port 443). Immutable.
+struct ClusterTls {
+  net::TlsClientContextConstSharedPtr context;  ///< shared across snapshots while unchanged
+  /// The SNI of each host's connections, by Host::key: sslConfig.sni, else Host::sni. Hosts
+  /// sharing an address share connections: the first one's SNI wins.
+  std::unordered_map<std::string, std::string> sniByHostKey;
+
+  const std::string& sniFor(const std::string& hostKey) const {
+    static const std::string kNone;
+    auto it = sniByHostKey.find(hostKey);
+    return it == sniByHostKey.end() ? kNone : it->second;
+  }
 };
 
 struct Cluster {
@@ -50,6 +68,11 @@ struct Cluster {
   uint32_t maxRequestsPerConnection = 0;  ///< 0 = unlimited
   std::optional<config::TcpKeepalive> tcpKeepalive;
   uint32_t perConnectionBufferLimitBytes = 0;  ///< 0 = the gateway's default watermark
+  /// Set by the upstream plugin: connect with TLS even without sslConfig (static useTls, or a
+  /// host on port 443 as in Gloo).
+  bool wantsTls = false;
+  /// Upstream TLS; null = plain TCP. Built by the controller (TlsContexts).
+  std::shared_ptr<const ClusterTls> tls;
   /// serviceSpec.rest.transformations: the REST functions routes may call by name.
   std::vector<std::pair<std::string, config::TransformationTemplate>> restFunctions;
 

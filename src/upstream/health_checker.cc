@@ -13,6 +13,7 @@
 #include "common/buffer.h"
 #include "common/log.h"
 #include "http/h1_parser.h"
+#include "net/tls_transport.h"
 #include "upstream/load_balancer.h"
 
 namespace portico::upstream {
@@ -33,7 +34,7 @@ bool sameCheck(const config::HealthCheck& a, const config::HealthCheck& b) {
 
 bool sameTarget(const HealthCheckTarget& a, const HealthCheckTarget& b) {
   return a.address.toString() == b.address.toString() && a.hostname == b.hostname &&
-         a.health == b.health && sameCheck(a.check, b.check);
+         a.health == b.health && a.tls == b.tls && a.sni == b.sni && sameCheck(a.check, b.check);
 }
 
 std::string sessionKey(const HealthCheckTarget& t) {
@@ -76,6 +77,10 @@ std::vector<HealthCheckTarget> healthCheckTargets(const Cluster& cluster,
       t.checkIndex = static_cast<uint32_t>(c);
       t.check = cluster.healthChecks[c];
       t.health = data.health[h];
+      if (cluster.tls) {
+        t.tls = cluster.tls->context;
+        t.sni = cluster.tls->sniFor(host.key);
+      }
       out.push_back(std::move(t));
     }
   }
@@ -126,6 +131,7 @@ private:
   void onEof();
   void complete(bool ok, std::string reason);
   void closeFd() {
+    tls_.reset();
     if (fd_ >= 0) {
       loop_.remove(fd_);
       ::close(fd_);
@@ -141,8 +147,10 @@ private:
   Buffer out_;
   std::string received_;  // TCP checks with receive payloads
   int fd_ = -1;
+  std::unique_ptr<net::TlsTransport> tls_;  // TLS upstreams
   int status_ = 0;
   bool connected_ = false;
+  bool handshaking_ = false;
   bool done_ = false;
 };
 
@@ -251,15 +259,35 @@ void HealthChecker::Probe::onEvents(uint32_t events) {
       complete(false, std::string("connect: ") + strerror(err));
       return;
     }
-    if (!(events & EPOLLOUT)) return;  // still connecting
+    if (!handshaking_) {
+      if (!(events & EPOLLOUT)) return;  // still connecting
+      if (target_.tls) {
+        tls_ = net::TlsTransport::connect(target_.tls, fd_, target_.sni, nullptr);
+        if (!tls_) {
+          complete(false, "cannot create a TLS session");
+          return;
+        }
+        handshaking_ = true;
+      }
+    }
+    if (handshaking_) {
+      int r = tls_->handshake();
+      if (r == 0) return;
+      if (r < 0) {
+        complete(false, "TLS handshake: " + tls_->lastError());
+        return;
+      }
+      handshaking_ = false;
+    }
     connected_ = true;
     onConnected();
     if (done_) return;
-  } else if (events & EPOLLOUT) {
+  } else if ((events & EPOLLOUT) || (tls_ && (events & EPOLLIN) && tls_->writeWantsRead())) {
     flushOut();
     if (done_) return;
   }
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readAll();
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || (tls_ && tls_->readWantsWrite()))
+    readAll();
 }
 
 void HealthChecker::Probe::onConnected() {
@@ -285,7 +313,8 @@ void HealthChecker::Probe::onConnected() {
 
 void HealthChecker::Probe::flushOut() {
   while (!out_.empty()) {
-    ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+    ssize_t n = tls_ ? tls_->write(out_.data(), out_.size())
+                     : ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
     if (n > 0) {
       out_.consume(static_cast<size_t>(n));
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -305,13 +334,16 @@ void HealthChecker::Probe::flushOut() {
 void HealthChecker::Probe::readAll() {
   char buf[4096];
   while (!done_) {
-    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    ssize_t n = tls_ ? tls_->read(buf, sizeof(buf)) : ::recv(fd_, buf, sizeof(buf), 0);
     if (n > 0) {
       onData(buf, static_cast<size_t>(n));
     } else if (n == 0) {
       onEof();
       return;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return;
+    } else if (tls_ && errno == EPROTO) {
+      complete(false, "TLS: " + tls_->lastError());
       return;
     } else if (errno != EINTR) {
       complete(false, std::string("recv: ") + strerror(errno));

@@ -15,6 +15,7 @@
 #include "config/model.h"
 #include "net/address.h"
 #include "net/event_loop.h"
+#include "net/tls_context.h"
 #include "upstream/cluster.h"
 #include "upstream/host_health.h"
 
@@ -31,6 +32,9 @@ struct HealthCheckTarget {
   uint32_t checkIndex = 0;  ///< index in Cluster::healthChecks (< 32)
   config::HealthCheck check;
   HostHealthSharedPtr health;  ///< the host's shared state (ClusterLbData::health)
+  /// Upstream TLS: checks handshake first (a failed handshake is a failed check). Null: plain.
+  net::TlsClientContextConstSharedPtr tls;
+  std::string sni;  ///< with tls: the SNI sent (empty: none)
 };
 
 /// Every (host, check) pair of `cluster`, with the HostHealth objects of `data` (built from
@@ -46,8 +50,10 @@ std::vector<HealthCheckTarget> healthCheckTargets(const Cluster& cluster,
 ///    "Connection: close"; healthy when the status is in expectedStatuses ([200, 201) if none).
 ///  * TCP: connect; write `tcpSend` if any; with `tcpReceive`, read until every payload was seen
 ///    in order (Envoy's matching); healthy on connect alone when neither is given.
-/// A refused connection, a timeout, a close before the answer, or a malformed answer is a
-/// failure. Envoy's thresholds: a healthy host turns unhealthy after `unhealthyThreshold`
+/// Hosts of TLS upstreams are checked over TLS (same context and SNI as the traffic; the
+/// handshake is part of the check, bounded by `timeout`).
+/// A refused connection, a timeout, a failed TLS handshake, a close before the answer, or a
+/// malformed answer is a failure. Envoy's thresholds: a healthy host turns unhealthy after `unhealthyThreshold`
 /// consecutive failures, an unhealthy one healthy after `healthyThreshold` consecutive
 /// successes. Hosts start healthy (HostHealth), so a restart serves at once instead of
 /// answering 503 until the first checks complete.

@@ -371,7 +371,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       headers.add(kHeaderNames[in.ConsumeIntegralInRange<size_t>(0, std::size(kHeaderNames) - 1)],
                   smallString(in, 4));
     bool noHeaders = nh == 0 && in.ConsumeBool();
-    RequestView request{path, query, method, noHeaders ? nullptr : &headers};
+    RequestView request{path, query, method, noHeaders ? nullptr : &headers, {}, "http"};
 
     for (size_t v = 0; v < vhosts.size(); ++v) {
       const std::vector<RouteEntry>& routes = vhosts[v].routes;

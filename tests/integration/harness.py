@@ -1,7 +1,7 @@
 """Shared helpers for Portico's integration tests (Python 3 standard library only).
 
 Every tests/integration/test_*.py imports this module. It starts real processes — the gateway
-(build/portico), the test backend (build/portico_test_backend) and Debian's nginx — on free
+(build/portico), the test backend (build/portico_test_backend), Debian's nginx and HAProxy — on free
 ports, writes Gloo v1 YAML config for the gateway, and talks HTTP to them with http.client, raw
 sockets and curl.
 
@@ -462,6 +462,65 @@ class Nginx:
     def stop(self):
         if self.proc is not None:
             _terminate(self.proc, signal.SIGTERM, 5.0)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+class HAProxy:
+    """Debian's HAProxy in the foreground (-db) with a generated config in a temp dir.
+    `config` is everything after the global section (defaults, frontends, backends);
+    `wait_ports` are polled until they accept connections.
+
+        with HAProxy(HAProxy.reverse_proxy(port, backend.port), wait_ports=[port]):
+            ...
+    """
+
+    def __init__(self, config, wait_ports=(), maxconn=4096):
+        self.config = config
+        self.wait_ports = list(wait_ports)
+        self.maxconn = maxconn
+        self.dir = None
+        self.proc = None
+        self._stderr = None
+
+    @staticmethod
+    def reverse_proxy(port, backend_port, timeout_client="30s"):
+        """A plain HTTP reverse proxy: 127.0.0.1:port → 127.0.0.1:backend_port."""
+        return (f"defaults\n  mode http\n  timeout connect 5s\n  timeout client {timeout_client}\n"
+                f"  timeout server 30s\n  timeout http-request 10s\n"
+                f"frontend fe\n  bind {LOCALHOST}:{port}\n  default_backend be\n"
+                f"backend be\n  server s1 {LOCALHOST}:{backend_port}\n")
+
+    def start(self):
+        self.dir = tempfile.mkdtemp(prefix="portico-haproxy-")
+        conf = Path(self.dir) / "haproxy.cfg"
+        conf.write_text(f"global\n  maxconn {self.maxconn}\n  nbthread 1\n{self.config}")
+        self._stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(["haproxy", "-db", "-f", str(conf)], stdout=self._stderr,
+                                     stderr=self._stderr, stdin=subprocess.DEVNULL)
+        try:
+            for port in self.wait_ports:
+                wait_until(lambda: self.proc.poll() is not None or _can_connect(port), 10.0,
+                           0.02, f"haproxy on port {port}")
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"haproxy exited with {self.proc.returncode}: {self.errors()}")
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def errors(self):
+        return _read_capture(self._stderr)
+
+    def stop(self):
+        if self.proc is not None:
+            _terminate(self.proc, signal.SIGTERM, 5.0)
+        self._stderr = _freeze_capture(self._stderr)
 
     def __enter__(self):
         return self.start()

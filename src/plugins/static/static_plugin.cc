@@ -17,17 +17,27 @@ public:
     if (!hosts || !hosts->isList() || hosts->list.empty()) {
       errors.add(hostsPath, hosts && !hosts->isList() ? "expected a list of {addr, port}"
                                                       : "at least one host is required");
-    } else {
-      for (size_t i = 0; i < hosts->list.size(); ++i)
-        translateHost(hosts->list[i], config::indexPath(hostsPath, i), context, cluster, errors);
     }
-    // useTls / serviceSpec / autoSniRewrite... are reported by finish() as not supported yet.
+    // useTls: as in Gloo, unset means "TLS when a host is on port 443"; an explicit false wins.
+    bool useTls = false;
+    bool useTlsSet = spec.readBool("useTls", useTls);
+    // autoSniRewrite (default true): a host's hostname is its SNI when it has no sniAddr.
+    bool autoSni = true;
+    spec.readBool("autoSniRewrite", autoSni);
+    bool port443 = false;
+    if (hosts && hosts->isList()) {
+      for (size_t i = 0; i < hosts->list.size(); ++i)
+        port443 |= translateHost(hosts->list[i], config::indexPath(hostsPath, i), context, autoSni,
+                                 cluster, errors);
+    }
+    cluster.wantsTls = useTlsSet ? useTls : port443;
     spec.finish();
   }
 
 private:
-  static void translateHost(const config::Value& v, const std::string& path,
-                            const PluginContext& context, upstream::Cluster& cluster,
+  /// Returns true when the host is on port 443.
+  static bool translateHost(const config::Value& v, const std::string& path,
+                            const PluginContext& context, bool autoSni, upstream::Cluster& cluster,
                             config::Errors& errors) {
     config::MapReader host(v, path, errors);
     std::string addr;
@@ -38,31 +48,39 @@ private:
       ok = false;
     }
     host.readInt("loadBalancingWeight", 1, 1 << 24, weight);
-    host.ignore("sniAddr");  // only meaningful with TLS, which rejects its own fields
+    // sniAddr: this host's SNI when the upstream uses TLS (sslConfig.sni still wins).
+    std::string sni;
+    if (host.readString("sniAddr", sni) && !sni.empty() &&
+        (sni.find_first_of(":/* ") != std::string::npos || net::Address::fromIp(sni, 0).ok()))
+      errors.add(host.pathOf("sniAddr"), "invalid SNI name \"" + sni + "\": expected a host name");
     host.finish();
-    if (!ok) return;
+    if (!ok) return false;
+    bool tlsPort = port == 443;
 
     auto ip = net::Address::fromIp(addr, static_cast<uint16_t>(port));
     if (ip.ok()) {
-      addHost(cluster, *ip, "", weight);
-      return;
+      addHost(cluster, *ip, "", sni, weight);  // an IP is never an SNI name
+      return tlsPort;
     }
+    if (sni.empty() && autoSni) sni = addr;
     // A hostname: every address it resolves to is a host. Until the first answer arrives the
     // upstream simply has no host for it (the controller rebuilds when the answer comes).
     auto addresses = context.resolver.resolve(addr, static_cast<uint16_t>(port));
     if (!addresses.ok()) {
       cluster.unresolved.push_back(addr + ": " + addresses.error());
-      return;
+      return tlsPort;
     }
-    for (const net::Address& a : *addresses) addHost(cluster, a, addr, weight);
+    for (const net::Address& a : *addresses) addHost(cluster, a, addr, sni, weight);
+    return tlsPort;
   }
 
   static void addHost(upstream::Cluster& cluster, const net::Address& address,
-                      const std::string& hostname, int64_t weight) {
+                      const std::string& hostname, const std::string& sni, int64_t weight) {
     upstream::Host h;
     h.address = address;
     h.key = address.toString();
     h.hostname = hostname;
+    h.sni = sni;
     h.weight = static_cast<uint32_t>(weight);
     cluster.hosts.push_back(std::move(h));
   }

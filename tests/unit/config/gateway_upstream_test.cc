@@ -153,12 +153,13 @@ TEST(DecodeUpstreamTest, Errors) {
   // The resilience fields are decoded (upstream_options_test.cc); the rest are still reported.
   EXPECT_EQ(
       upstreamErrors("  static: {}\n"
-                     "  sslConfig: {sni: x}\n"
+                     "  sslConfig: {sni: x, allowRenegotiation: true}\n"
                      "  circuitBreakers: {maxConnections: 1}\n"
                      "  loadBalancerConfig: {roundRobin: {}}\n"
                      "  healthChecks: []\n"
                      "  outlierDetection: {}\n"),
-      (std::vector<std::string>{"spec.sslConfig: field not supported by Portico yet"}));
+      (std::vector<std::string>{
+          "spec.sslConfig.allowRenegotiation: field not supported by Portico yet"}));
   EXPECT_EQ(upstreamErrors("  static: {}\n  connectionConfig: {connectTimeout: 0s, "
                            "maxRequestsPerConnection: 5, http2ProtocolOptions: {}}\n"),
             (std::vector<std::string>{

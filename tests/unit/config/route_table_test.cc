@@ -135,9 +135,10 @@ TEST(ConfigUpstreamGroupTest, Errors) {
                         " {destination: {upstream: {name: b}}, weight: 0}]}\n"),
             Strings{"spec.destinations[1].weight: must be greater than 0"});
   EXPECT_EQ(groupErrors("spec: {destinations: [{destination: {upstream: {}}, weight: 1,"
-                        " options: {}}]}\n"),
+                        " options: {headerManipulation: {}}}]}\n"),
             (Strings{"spec.destinations[0].destination.upstream.name: required",
-                     "spec.destinations[0].options: field not supported by Portico yet"}));
+                     "spec.destinations[0].options.headerManipulation: field not supported by Portico "
+                     "yet"}));
 }
 
 TEST(ConfigKnownKindTest, RouteTableAndUpstreamGroup) {

@@ -157,8 +157,35 @@ TEST(TransformationDecodeTest, RestDestinationAndServiceSpec) {
   EXPECT_EQ(up.restFunctions[0].first, "findPetById");
   EXPECT_EQ(up.restFunctions[0].second.headers[0].first, ":path");
   EXPECT_FALSE(up.typeSpec.find("serviceSpec"));  // not left for the static plugin
-  EXPECT_EQ(errors.items(),
-            (Strings{"spec.static.serviceSpec.rest.swaggerInfo: field not supported by Portico yet"}));
+  EXPECT_TRUE(errors.empty()) << errors.toString();
+  EXPECT_TRUE(up.hasServiceSpec);
+  ASSERT_TRUE(up.swaggerInfo.has_value());
+  EXPECT_EQ(up.swaggerInfo->url, "http://x/swagger.json");
+  EXPECT_EQ(up.swaggerInfo->fieldPath, "spec.static.serviceSpec.rest.swaggerInfo");
+}
+
+TEST(TransformationDecodeTest, SwaggerInfoNeedsExactlyOneHttpSource) {
+  auto decode = [](const std::string& info) {
+    Errors errors;
+    Upstream up = decodeUpstream(
+        testing::rawObject("apiVersion: gloo.solo.io/v1\n"
+                           "kind: Upstream\n"
+                           "metadata: {name: petstore, namespace: gloo-system}\n"
+                           "spec:\n"
+                           "  static:\n"
+                           "    hosts: [{addr: 127.0.0.1, port: 80}]\n"
+                           "    serviceSpec: {rest: {swaggerInfo: " + info + "}}\n"),
+        errors);
+    return errors.items();
+  };
+  EXPECT_EQ(decode("{inline: 'openapi: 3.0.0'}"), Strings{});
+  EXPECT_EQ(decode("{}"), (Strings{"spec.static.serviceSpec.rest.swaggerInfo: exactly one of url, "
+                                   "inline is required"}));
+  EXPECT_EQ(decode("{url: 'https://x/a.json'}"),
+            (Strings{"spec.static.serviceSpec.rest.swaggerInfo.url: https:// is not supported by "
+                     "discovery yet: use an http:// URL"}));
+  EXPECT_EQ(decode("{url: 'ftp://x'}"),
+            (Strings{"spec.static.serviceSpec.rest.swaggerInfo.url: expected an http:// URL"}));
 }
 
 }  // namespace

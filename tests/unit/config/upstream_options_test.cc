@@ -563,8 +563,7 @@ TEST(DecodeUpstreamOptionsTest, EverythingTogetherAndUnknownKeysStillReported) {
                      "  failover: {prioritizedLocalities: []}\n"
                      "  healthChecks: [{timeout: 1s, interval: 1s, tcpHealthCheck: {}}]\n"
                      "  ignoreHealthOnHostRemoval: true\n"),
-            (Strings{"spec.sslConfig: field not supported by Portico yet",
-                     "spec.useHttp2: field not supported by Portico yet",
+            (Strings{"spec.useHttp2: field not supported by Portico yet",
                      "spec.failover: field not supported by Portico yet",
                      "spec.ignoreHealthOnHostRemoval: field not supported by Portico yet"}));
 }

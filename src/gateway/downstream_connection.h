@@ -31,6 +31,8 @@ struct VirtualHost;
 }
 namespace portico::observability {
 struct RouteStatsRef;
+struct Span;
+class Tracer;
 struct UpstreamStats;
 }  // namespace portico::observability
 
@@ -117,6 +119,12 @@ private:
   /// A response head arrived: true when a response transformation applies (the response is
   /// then buffered until complete instead of relayed).
   bool prepareResponseTransform(const http::H1Parser& response);
+  /// The status line and the relayed response headers (hop-by-hop and Connection-listed ones
+  /// dropped, the route's response header ops, CORS, an issued cookie); `keepContentLength`
+  /// for bodiless answers to HEAD/204/304. Framing headers are the caller's.
+  void appendResponseHead(int status, const http::HeaderMap& headers, bool keepContentLength);
+  /// `connection: close|keep-alive` as due, and the blank line ending the head.
+  void endResponseHead();
   /// A response body chunk for a response transformation (502 above the limit).
   void bufferTransformResponse(const char* data, size_t len);
   /// The buffered response is complete: transforms it and queues it for the client.
@@ -170,6 +178,10 @@ private:
   void endClientSpan(observability::SpanError error = observability::SpanError::None);
   /// The server span ends (from endRequestStats).
   void endTrace();
+  /// A span slot from this worker's ring with the trace ids, kind, ids and timing filled in;
+  /// nullptr when tracing is off or the ring is full.
+  observability::Span* claimSpan(observability::Tracer* tracer, observability::SpanKind kind,
+                                 uint64_t id, uint64_t parentId, int64_t startUs);
 
   Worker& worker_;
   std::shared_ptr<ListenerHandler> listener_;

@@ -623,28 +623,8 @@ http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser&
     return http::ParserAction::Continue;  // buffered, transformed and written when complete
   responseStarted_ = true;
   responseStatus_ = status;
-  out_.append("HTTP/1.1 ");
-  out_.appendDecimal(static_cast<unsigned>(status));
-  out_.append(' ');
-  out_.append(http::reasonPhrase(status));
-  out_.append("\r\n");
   bool noBody = isHead_ || status == 204 || status == 304;
-  const http::HeaderMap& headers = response.headers();
-  http::ConnectionTokens connection(headers.get("connection"));
-  const router::HeaderOps& ops = route_->responseHeaders;
-  for (const http::HeaderEntry& h : headers) {
-    if (isHopByHop(h.name)) {
-      if (noBody && h.name == "content-length") appendHeader(out_, h.name, h.value);
-      continue;
-    }
-    if (!connection.empty() && connection.contains(h.name)) continue;
-    if (!ops.empty() && headerDroppedByOps(ops, h.name)) continue;
-    if (!corsOrigin_.empty() && h.name.starts_with("access-control-")) continue;  // ours win
-    appendHeader(out_, h.name, h.value);
-  }
-  if (!ops.empty()) appendAddedHeaders(out_, ops);
-  if (!corsOrigin_.empty()) appendCorsResponseHeaders(out_, *route_->cors, corsOrigin_);
-  if (!setCookie_.empty()) appendHeader(out_, "set-cookie", setCookie_);
+  appendResponseHead(status, response.headers(), noBody);
   if (!noBody) {
     if (response.hasContentLength()) {
       out_.append("content-length: ");
@@ -658,11 +638,39 @@ http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser&
       out_.append("transfer-encoding: chunked\r\n");
     }
   }
+  endResponseHead();
+  scheduleFlush();  // head and body go out in one send after this batch of upstream bytes
+  return http::ParserAction::Continue;
+}
+
+void DownstreamConnection::appendResponseHead(int status, const http::HeaderMap& headers,
+                                              bool keepContentLength) {
+  out_.append("HTTP/1.1 ");
+  out_.appendDecimal(static_cast<unsigned>(status));
+  out_.append(' ');
+  out_.append(http::reasonPhrase(status));
+  out_.append("\r\n");
+  http::ConnectionTokens connection(headers.get("connection"));
+  const router::HeaderOps& ops = route_->responseHeaders;
+  for (const http::HeaderEntry& h : headers) {
+    if (isHopByHop(h.name)) {
+      if (keepContentLength && h.name == "content-length") appendHeader(out_, h.name, h.value);
+      continue;
+    }
+    if (!connection.empty() && connection.contains(h.name)) continue;
+    if (!ops.empty() && headerDroppedByOps(ops, h.name)) continue;
+    if (!corsOrigin_.empty() && h.name.starts_with("access-control-")) continue;  // ours win
+    appendHeader(out_, h.name, h.value);
+  }
+  if (!ops.empty()) appendAddedHeaders(out_, ops);
+  if (!corsOrigin_.empty()) appendCorsResponseHeaders(out_, *route_->cors, corsOrigin_);
+  if (!setCookie_.empty()) appendHeader(out_, "set-cookie", setCookie_);
+}
+
+void DownstreamConnection::endResponseHead() {
   if (closeAfterResponse_ || draining_) out_.append("connection: close\r\n");
   else if (clientHttp10_) out_.append("connection: keep-alive\r\n");
   out_.append("\r\n");
-  scheduleFlush();  // head and body go out in one send after this batch of upstream bytes
-  return http::ParserAction::Continue;
 }
 
 void DownstreamConnection::onUpstreamBody(const char* data, size_t len) {

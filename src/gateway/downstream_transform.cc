@@ -3,8 +3,6 @@
 // body only for transformations that read it, and transforming buffered responses.
 #include "common/log.h"
 #include "gateway/downstream_connection.h"
-#include "gateway/proxy_headers.h"
-#include "gateway/route_actions.h"
 #include "gateway/transform_state.h"
 #include "gateway/worker.h"
 #include "http/local_reply.h"
@@ -144,29 +142,11 @@ void DownstreamConnection::writeTransformedResponse() {
     }
   }
   responseStatus_ = r.status;
-  out_.append("HTTP/1.1 ");
-  out_.appendDecimal(static_cast<unsigned>(r.status));
-  out_.append(' ');
-  out_.append(http::reasonPhrase(r.status));
-  out_.append("\r\n");
-  http::ConnectionTokens connection(r.headers.get("connection"));
-  const router::HeaderOps& ops = route_->responseHeaders;
-  for (const http::HeaderEntry& h : r.headers) {
-    if (isHopByHop(h.name)) continue;
-    if (!connection.empty() && connection.contains(h.name)) continue;
-    if (!ops.empty() && headerDroppedByOps(ops, h.name)) continue;
-    if (!corsOrigin_.empty() && h.name.starts_with("access-control-")) continue;
-    appendHeader(out_, h.name, h.value);
-  }
-  if (!ops.empty()) appendAddedHeaders(out_, ops);
-  if (!corsOrigin_.empty()) appendCorsResponseHeaders(out_, *route_->cors, corsOrigin_);
-  if (!setCookie_.empty()) appendHeader(out_, "set-cookie", setCookie_);
+  appendResponseHead(r.status, r.headers, false);  // framed anew: Content-Length of the new body
   out_.append("content-length: ");
   out_.appendDecimal(r.body.size());
   out_.append("\r\n");
-  if (closeAfterResponse_ || draining_) out_.append("connection: close\r\n");
-  else if (clientHttp10_) out_.append("connection: keep-alive\r\n");
-  out_.append("\r\n");
+  endResponseHead();
   out_.append(r.body);
   responseBodyBytes_ += r.body.size();
 }

@@ -219,24 +219,33 @@ void DownstreamConnection::beginClientSpan() {
   trace_.clientOpen = true;
 }
 
-void DownstreamConnection::endClientSpan(observability::SpanError error) {
-  if (!trace_.clientOpen) return;
-  trace_.clientOpen = false;
-  observability::Tracer* tracer = worker_.tracer();
+observability::Span* DownstreamConnection::claimSpan(observability::Tracer* tracer,
+                                                    observability::SpanKind kind, uint64_t id,
+                                                    uint64_t parentId, int64_t startUs) {
   observability::Span* s = tracer ? tracer->claim(worker_.index()) : nullptr;
-  if (!s) return;  // the ring is full: counted as dropped
-  if (error == observability::SpanError::None && trace_.clientStatus >= 500)
-    error = observability::SpanError::Status5xx;
+  if (!s) return nullptr;
   s->traceHi = trace_.ctx.traceHi;
   s->traceLo = trace_.ctx.traceLo;
   s->traceId64 = trace_.ctx.traceId64;
   s->debug = trace_.ctx.debug;
-  s->id = trace_.clientSpanId;
-  s->parentId = trace_.serverSpanId;
-  s->kind = observability::SpanKind::Client;
-  s->startUnixUs = trace_.clientStartUs;
+  s->id = id;
+  s->parentId = parentId;
+  s->kind = kind;
+  s->startUnixUs = startUs;
   int64_t end = unixUs();
-  s->durationUs = end > trace_.clientStartUs ? static_cast<uint64_t>(end - trace_.clientStartUs) : 0;
+  s->durationUs = end > startUs ? static_cast<uint64_t>(end - startUs) : 0;
+  return s;
+}
+
+void DownstreamConnection::endClientSpan(observability::SpanError error) {
+  if (!trace_.clientOpen) return;
+  trace_.clientOpen = false;
+  observability::Tracer* tracer = worker_.tracer();
+  observability::Span* s = claimSpan(tracer, observability::SpanKind::Client, trace_.clientSpanId,
+                                     trace_.serverSpanId, trace_.clientStartUs);
+  if (!s) return;  // the ring is full: counted as dropped
+  if (error == observability::SpanError::None && trace_.clientStatus >= 500)
+    error = observability::SpanError::Status5xx;
   s->status = trace_.clientStatus;
   s->error = error;
   s->attempt = attempts_;
@@ -255,18 +264,9 @@ void DownstreamConnection::endTrace() {
   trace_.active = false;
   if (!trace_.ctx.sampled) return;
   observability::Tracer* tracer = worker_.tracer();
-  observability::Span* s = tracer ? tracer->claim(worker_.index()) : nullptr;
+  observability::Span* s = claimSpan(tracer, observability::SpanKind::Server, trace_.serverSpanId,
+                                     trace_.parentId, trace_.serverStartUs);
   if (!s) return;
-  s->traceHi = trace_.ctx.traceHi;
-  s->traceLo = trace_.ctx.traceLo;
-  s->traceId64 = trace_.ctx.traceId64;
-  s->debug = trace_.ctx.debug;
-  s->id = trace_.serverSpanId;
-  s->parentId = trace_.parentId;
-  s->kind = observability::SpanKind::Server;
-  s->startUnixUs = trace_.serverStartUs;
-  int64_t end = unixUs();
-  s->durationUs = end > trace_.serverStartUs ? static_cast<uint64_t>(end - trace_.serverStartUs) : 0;
   s->status = static_cast<uint16_t>(responseStatus_);
   if (responseStatus_ == 0) s->error = observability::SpanError::Cancelled;  // the client left
   s->responseFlags = responseFlags_;

@@ -14,44 +14,14 @@
 
 #include "net/tls_context.h"
 #include "net/tls_transport.h"
+#include "tls_test_util.h"
 
 namespace portico::net {
 namespace {
 
-struct Pem {
-  std::string cert;
-  std::string key;
-};
+using tlstest::Pem;
 
-std::string bioText(BIO* bio) {
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(len));
-  BIO_free(bio);
-  return out;
-}
-
-Pem selfSigned(const char* cn) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), -60);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509_sign(x, key, EVP_sha256());
-  BIO* c = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(c, x);
-  BIO* k = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr);
-  Pem pem{bioText(c), bioText(k)};
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return pem;
-}
+Pem selfSigned(const char* cn) { return tlstest::makeCert(cn); }
 
 SslCtxConstSharedPtr build(const Pem& pem, const std::string& id = "vs") {
   TlsServerCertConfig config;

@@ -13,6 +13,12 @@ namespace {
 /// Gloo's default per-connection buffer limit: a body a transformation reads may be this big
 /// (or --max-request-body when that is set); above it the answer is 413.
 constexpr size_t kTransformBufferBytes = 1024 * 1024;
+
+/// True when `target` is no longer `path` followed by `query` (a template set :path).
+bool targetChanged(const std::string& target, std::string_view path, std::string_view query) {
+  return target.size() != path.size() + query.size() || target.compare(0, path.size(), path) != 0 ||
+         target.compare(path.size(), std::string::npos, query) != 0;
+}
 }  // namespace
 
 bool DownstreamConnection::prepareRequestTransform(const router::RequestView& request) {
@@ -41,9 +47,7 @@ bool DownstreamConnection::prepareRequestTransform(const router::RequestView& re
       return false;
     }
   }
-  x.pathChanged = m.path.size() != path_.size() + query_.size() ||
-                  m.path.compare(0, path_.size(), path_) != 0 ||
-                  m.path.compare(path_.size(), std::string::npos, query_) != 0;
+  x.pathChanged = targetChanged(m.path, path_, query_);
   x.authorityChanged = m.authority != host_;
   return true;
 }
@@ -72,7 +76,7 @@ bool DownstreamConnection::finishRequestTransform() {
       return false;
     }
   }
-  x.pathChanged = m.path != std::string(path_) + std::string(query_);
+  x.pathChanged = targetChanged(m.path, path_, query_);
   x.authorityChanged = m.authority != host_;
   x.bodyBuffered = true;
   // The (maybe rewritten) body is now the whole body: sent with a Content-Length, replayable

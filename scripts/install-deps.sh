@@ -11,7 +11,7 @@ PACKAGES=(
   libcli11-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  python3 curl nginx-light haproxy h2o wrk nghttp2-client valgrind procps iproute2
+  python3 curl nginx-light haproxy h2o wrk nghttp2-client nghttp2-server valgrind heaptrack procps iproute2
   dnsmasq-base
   prometheus  # promtool: checks /metrics in tests/integration/test_metrics.py
   openssl

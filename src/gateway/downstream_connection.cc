@@ -30,9 +30,10 @@ void DownstreamConnection::create(Worker& worker, std::shared_ptr<ListenerHandle
   worker.addConnection(c);
   if (tls) {
     c->tls_ = net::TlsTransport::accept(std::move(tls), fd);
+    c->conn_.secure = true;
     if (!c->tls_) {
       // An ssl gateway without certificates (or OpenSSL out of memory): refuse the client.
-      LOG_DEBUG("client %s: no TLS session possible", c->peerIp_.c_str());
+      LOG_DEBUG("client %s: no TLS session possible", c->conn_.peerIp.c_str());
       c->close();
       return;
     }
@@ -49,20 +50,16 @@ void DownstreamConnection::create(Worker& worker, std::shared_ptr<ListenerHandle
 DownstreamConnection::DownstreamConnection(Worker& worker,
                                            std::shared_ptr<ListenerHandler> listener, int fd,
                                            const net::Address& peer)
-    : worker_(worker), listener_(std::move(listener)), fd_(fd), peerIp_(peer.ipString()),
+    : worker_(worker), conn_{std::move(listener), peer.ipString(), peer.port(), false}, fd_(fd),
       parser_(http::H1Parser::Type::Request, *this,
               http::ParserLimits{worker.settings().maxRequestHeaderBytes,
                                  worker.settings().maxRequestHeaders}),
       idleTimer_(worker.loop(), [this] { onIdleTimer(); }),
-      routeTimer_(worker.loop(), [this] { onRouteTimeout(); }),
-      perTryTimer_(worker.loop(), [this] { onPerTryTimeout(); }),
-      retryTimer_(worker.loop(), [this] { onRetryTimer(); }),
-      delayTimer_(worker.loop(), [this] { onDelayDone(); }) {
+      exchange_(worker, conn_, *this) {
   lastActivity_ = worker_.loop().now();
   idleTimer_.arm(std::min(worker_.settings().idleTimeoutMs,
                            worker_.settings().requestHeadersTimeoutMs));
   if (worker_.stats()) worker_.stats()->downstream.connectionsOpened.add();
-  peerPort_ = peer.port();
 }
 
 DownstreamConnection::~DownstreamConnection() {
@@ -130,11 +127,11 @@ void DownstreamConnection::processInput() {
     return;
   }
   while (!closed_) {
-    if (inRequest_ && requestComplete_) return;  // next pipelined request waits its turn
+    if (exchange_.active() && exchange_.requestComplete()) return;  // the next one waits its turn
     if (closeAfterFlush_) {
       // A request answered early (a 400 from its head) ended in the parser's callback, after
       // the answer was flushed: nothing else will flush, so close here.
-      if (out_.empty() && !inRequest_) closeGracefully();
+      if (out_.empty() && !exchange_.active()) closeGracefully();
       return;
     }
     if (readPaused_) return;
@@ -153,7 +150,7 @@ void DownstreamConnection::processInput() {
           socketDrained_ = true;
           return;
         }
-        if (tls_) LOG_DEBUG("client %s: TLS: %s", peerIp_.c_str(), tls_->lastError().c_str());
+        if (tls_) LOG_DEBUG("client %s: TLS: %s", conn_.peerIp.c_str(), tls_->lastError().c_str());
         close();
         return;
       }
@@ -170,14 +167,12 @@ void DownstreamConnection::processInput() {
       data = worker_.scratch();
       len = static_cast<size_t>(n);
     }
-    if (!inRequest_ && !parser_.inMessage()) headStart_ = worker_.loop().now();  // a new head
+    if (!exchange_.active() && !parser_.inMessage()) headStart_ = worker_.loop().now();  // a new head
     auto r = parser_.execute(data, len);
     if (closed_) return;
     // One send upstream for everything this read produced (head, body, chunk terminator).
-    if (upstream_ && upstream_->pendingOutput()) {
-      upstream_->flush();
-      if (closed_) return;
-    }
+    exchange_.flushUpstream();
+    if (closed_) return;
     if (fromPending) {
       pendingIn_.consume(r.consumed);
     } else if (!r.error && r.consumed < len) {
@@ -188,19 +183,19 @@ void DownstreamConnection::processInput() {
       return;
     }
     // Paused at the end of a request: go on at once if its answer is already complete.
-    if (r.paused && !inRequest_) parser_.resume();
+    if (r.paused && !exchange_.active()) parser_.resume();
   }
 }
 
 void DownstreamConnection::onReadEof() {
   peerClosed_ = true;
-  if (!inRequest_) {
+  if (!exchange_.active()) {
     // Between requests (or in the middle of a head the client gave up on): nothing to answer.
     closeAfterFlush_ = true;
     flush();
     return;
   }
-  if (!requestComplete_) {
+  if (!exchange_.requestComplete()) {
     close();  // the request body was cut short: the upstream must not see a truncated request
     return;
   }
@@ -215,72 +210,173 @@ void DownstreamConnection::onParseError() {
   case http::ParseError::UriTooLong: status = 414; break;
   default: break;
   }
-  if (inRequest_ && responseStarted_) {
+  if (exchange_.active() && exchange_.responseStarted()) {
     close();
     return;
   }
-  LOG_DEBUG("client %s: %s", peerIp_.c_str(), parser_.errorReason());
+  LOG_DEBUG("client %s: %s", conn_.peerIp.c_str(), parser_.errorReason());
   closeAfterResponse_ = true;
-  requestComplete_ = true;
-  inRequest_ = true;
-  std::string body = std::string("bad request: ") + parser_.errorReason();
-  if (status == 431) body = "request header fields too large";
-  if (status == 414) body = "request target too long";
-  if (!statsOpen_) beginRequestStats();
-  localReply(status, body);
+  if (status == 431) exchange_.failRequest(status, "request header fields too large");
+  else if (status == 414) exchange_.failRequest(status, "request target too long");
+  else exchange_.failRequest(status, std::string("bad request: ") + parser_.errorReason());
 }
 
-// ---- completion -----------------------------------------------------------------------------------
+// ---- request head -------------------------------------------------------------------------------
 
-void DownstreamConnection::localReply(int status, std::string_view body) {
-  std::string text(body);
-  text.push_back('\n');
-  respond(status, {}, text);
-}
+http::ParserAction DownstreamConnection::onHeadersComplete() {
+  RequestHead head;
+  head.method = parser_.method();
+  head.target = parser_.target();
+  head.http10 = parser_.versionMinor() == 0;
+  head.protocol = head.http10 ? "HTTP/1.0" : "HTTP/1.1";
+  head.headers = &parser_.headers();
+  head.isHead = parser_.isHead();
+  head.hasContentLength = parser_.hasContentLength();
+  head.contentLength = parser_.contentLength();
+  head.bodyLengthUnknown = parser_.chunked();
+  clientHttp10_ = head.http10;
+  responseChunked_ = responseUntilClose_ = false;
+  if (!parser_.keepAlive() || draining_) closeAfterResponse_ = true;
+  lastActivity_ = worker_.loop().now();
+  exchange_.begin(head);
 
-void DownstreamConnection::respond(int status, std::string_view extraHeaders,
-                                   std::string_view body) {
-  routeTimer_.cancel();
-  perTryTimer_.cancel();
-  retryTimer_.cancel();
-  delayTimer_.cancel();
-  if (upstream_) {
-    upstream_->abort();
-    upstream_ = nullptr;
+  if (parser_.versionMajor() != 1) {
+    closeAfterResponse_ = true;
+    exchange_.localReply(505, "http version not supported");
+    return http::ParserAction::Continue;
   }
-  responseStarted_ = responseComplete_ = true;
-  responseStatus_ = status;
-  if (!isHead_) responseBodyBytes_ += body.size();
-  if (!requestComplete_) discardBody_ = true;
-  Buffer headers;
-  headers.append(extraHeaders);
-  if (!corsOrigin_.empty() && route_ && route_->cors && extraHeaders.empty())
-    appendCorsResponseHeaders(headers, *route_->cors, corsOrigin_);
-  http::writeResponse(out_, status, "text/plain", body, closeAfterResponse_ || draining_,
-                      isHead_, headers.view());
-  if (requestComplete_) finishStream();
+  if (head.method == "CONNECT" || parser_.upgrade()) {
+    // Tunnels and protocol upgrades (websocket, h2c) are not implemented yet.
+    closeAfterResponse_ = true;
+    exchange_.localReply(501, head.method == "CONNECT" ? "CONNECT is not supported"
+                                                       : "protocol upgrade is not supported");
+    return http::ParserAction::Continue;
+  }
+  uint64_t maxBody = worker_.settings().maxRequestBodyBytes;
+  if (maxBody && head.hasContentLength && head.contentLength > maxBody) {
+    closeAfterResponse_ = true;
+    exchange_.localReply(413, "request body too large");
+    return http::ParserAction::Continue;
+  }
+  if (head.bodyLengthUnknown && head.http10) {
+    // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message is a framing fault.
+    closeAfterResponse_ = true;
+    exchange_.localReply(400, "bad request: transfer-encoding in an HTTP/1.0 request");
+    return http::ParserAction::Continue;
+  }
+  routeRequest();
+  return http::ParserAction::Continue;
+}
+
+void DownstreamConnection::routeRequest() {
+  std::string_view rest = parser_.target();
+  const std::string* hostHeader = nullptr;
+  for (const http::HeaderEntry& h : parser_.headers()) {
+    if (h.name != "host") continue;
+    if (hostHeader) {
+      // RFC 9112 §3.2: more than one Host is a 400 (two readers could pick different ones).
+      closeAfterResponse_ = true;
+      exchange_.localReply(400, "bad request: more than one host header");
+      return;
+    }
+    hostHeader = &h.value;
+  }
+  std::string_view host = hostHeader ? std::string_view(*hostHeader) : std::string_view();
+  if (rest.starts_with("http://") || rest.starts_with("https://")) {
+    // absolute-form: the authority in the target is the host (RFC 9112 §3.2.2). A Host header
+    // naming another host is refused: a peer that routes on Host would see another request.
+    rest.remove_prefix(rest[4] == 's' ? 8 : 7);
+    size_t slash = rest.find_first_of("/?");
+    std::string_view authority = rest.substr(0, slash);
+    if (hostHeader && !http::equalsIgnoreCase(authority, *hostHeader)) {
+      closeAfterResponse_ = true;
+      exchange_.localReply(400, "bad request: host header conflicts with the request target");
+      return;
+    }
+    host = authority;
+    rest = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+  } else if (!hostHeader && !clientHttp10_) {
+    closeAfterResponse_ = true;
+    exchange_.localReply(400, "bad request: missing host header");
+    return;
+  }
+  size_t q = rest.find('?');
+  std::string_view path = rest.substr(0, q);
+  std::string_view query = q == std::string_view::npos ? std::string_view() : rest.substr(q);
+  if ((path.empty() || path[0] != '/') && !(parser_.method() == "OPTIONS" && path == "*")) {
+    closeAfterResponse_ = true;
+    exchange_.localReply(400, "bad request: invalid request target");
+    return;
+  }
+  exchange_.route(host, path, query);
+}
+
+http::ParserAction DownstreamConnection::onBody(const char* data, size_t len) {
+  exchange_.onRequestBody(data, len);
+  return http::ParserAction::Continue;
+}
+
+http::ParserAction DownstreamConnection::onMessageComplete() {
+  exchange_.onRequestComplete();
+  return http::ParserAction::Pause;  // the next pipelined request waits for this answer
+}
+
+// ---- DownstreamStream -------------------------------------------------------------------------
+
+Buffer& DownstreamConnection::beginResponseHead(int status) {
+  out_.append("HTTP/1.1 ");
+  out_.appendDecimal(static_cast<unsigned>(status));
+  out_.append(' ');
+  out_.append(http::reasonPhrase(status));
+  out_.append("\r\n");
+  return out_;
+}
+
+void DownstreamConnection::endResponseHead(const ResponseFraming& framing) {
+  if (!framing.noBody) {
+    if (framing.hasLength) {
+      out_.append("content-length: ");
+      out_.appendDecimal(framing.length);
+      out_.append("\r\n");
+    } else if (clientHttp10_) {
+      responseUntilClose_ = true;  // an HTTP/1.0 client knows no chunking: the close ends it
+      closeAfterResponse_ = true;
+    } else {
+      responseChunked_ = true;
+      out_.append("transfer-encoding: chunked\r\n");
+    }
+  }
+  if (closeAfterResponse_ || draining_) out_.append("connection: close\r\n");
+  else if (clientHttp10_) out_.append("connection: keep-alive\r\n");
+  out_.append("\r\n");
+}
+
+void DownstreamConnection::encodeData(const char* data, size_t len) {
+  appendBodyBytes(out_, responseChunked_, data, len);
+}
+
+void DownstreamConnection::encodeEnd() {
+  if (responseChunked_) out_.append("0\r\n\r\n");
+  if (responseUntilClose_) closeAfterResponse_ = true;
+}
+
+void DownstreamConnection::encodeContinue() {
+  out_.append("HTTP/1.1 100 Continue\r\n\r\n");
   flush();
 }
 
-void DownstreamConnection::finishStream() {
-  endRequestStats();
-  releaseSlots();
-  inRequest_ = false;
-  perTryTimer_.cancel();
-  retryTimer_.cancel();
-  delayTimer_.cancel();
-  replayBody_.shrinkTo(0);
-  requestId_[0] = 0;
-  corsOrigin_ = {};
-  route_ = nullptr;
-  xformConfig_ = nullptr;
-  cluster_ = nullptr;
-  hostPool_ = nullptr;
-  isHead_ = false;
-  if (snapshot_) {
-    worker_.releaseSnapshot(snapshot_);
-    snapshot_ = nullptr;
-  }
+void DownstreamConnection::flush(bool now) {
+  if (now) flush();
+  else scheduleFlush();
+}
+
+void DownstreamConnection::resumeRequestBody() {
+  if (!readPaused_) return;
+  readPaused_ = false;
+  if (!closed_) worker_.loop().schedule(this);
+}
+
+void DownstreamConnection::onExchangeComplete() {
   lastActivity_ = worker_.loop().now();
   if (closeAfterResponse_ || draining_) {
     closeAfterFlush_ = true;
@@ -304,18 +400,18 @@ void DownstreamConnection::flush() {
     return;
   }
   if (out_.empty()) {
-    if (closeAfterFlush_ && !inRequest_) {
+    if (closeAfterFlush_ && !exchange_.active()) {
       closeGracefully();
       return;
     }
-    if (!inRequest_) out_.shrinkTo(16 << 10);
+    if (!exchange_.active()) out_.shrinkTo(16 << 10);
   }
-  if (upstream_ && out_.size() <= worker_.settings().lowWatermark) upstream_->resumeReading();
+  exchange_.onDownstreamDrained();
 }
 
 void DownstreamConnection::beginDrain() {
   draining_ = true;
-  if (!inRequest_ && !parser_.inMessage() && out_.empty() && pendingIn_.empty()) {
+  if (!exchange_.active() && !parser_.inMessage() && out_.empty() && pendingIn_.empty()) {
     close();
     return;
   }
@@ -356,26 +452,24 @@ void DownstreamConnection::onIdleTimer() {
   const WorkerSettings& s = worker_.settings();
   MonoMs now = worker_.loop().now();
   bool handshaking = tls_ && !tls_->established();
-  bool inHead = (!inRequest_ && parser_.inMessage()) || handshaking;
+  bool inHead = (!exchange_.active() && parser_.inMessage()) || handshaking;
   if (handshaking && now - headStart_ >= s.requestHeadersTimeoutMs) {
     LOG_DEBUG("client %s: TLS handshake not complete within the request headers timeout",
-              peerIp_.c_str());
+              conn_.peerIp.c_str());
     close();  // nothing can be answered before the handshake
     return;
   }
   if (inHead && now - headStart_ >= s.requestHeadersTimeoutMs && out_.empty()) {
     // Tell the client why before closing.
     closeAfterResponse_ = true;
-    inRequest_ = true;
-    requestComplete_ = true;
-    beginRequestStats();
-    localReply(408, "request timeout");
+    exchange_.failRequest(408, "request timeout");
     return;
   }
   MonoMs elapsed = now - lastActivity_;
   // Waiting on the upstream is not idleness; waiting on a client that does not take the bytes
   // already queued for it (a slow reader: out_ stays full, no write progress) is.
-  bool waitingForUpstream = inRequest_ && requestComplete_ && !responseComplete_ && out_.empty();
+  bool waitingForUpstream = exchange_.active() && exchange_.requestComplete() &&
+                            !exchange_.responseComplete() && out_.empty();
   if (!waitingForUpstream && elapsed >= s.idleTimeoutMs) {
     close();
     return;
@@ -388,21 +482,8 @@ void DownstreamConnection::onIdleTimer() {
 void DownstreamConnection::close() {
   if (closed_) return;
   closed_ = true;
-  endRequestStats();
-  releaseSlots();
-  if (upstream_) {
-    upstream_->abort();
-    upstream_ = nullptr;
-  }
-  if (snapshot_) {
-    worker_.releaseSnapshot(snapshot_);
-    snapshot_ = nullptr;
-  }
+  exchange_.abort();
   idleTimer_.cancel();
-  routeTimer_.cancel();
-  perTryTimer_.cancel();
-  retryTimer_.cancel();
-  delayTimer_.cancel();
   worker_.loop().remove(fd_);
   if (worker_.stats()) worker_.stats()->downstream.connectionsClosed.add();
   tls_.reset();

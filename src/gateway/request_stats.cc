@@ -1,10 +1,10 @@
-// DownstreamConnection's observability hooks: this worker's request counters and latency
+// RequestExchange's observability hooks: this worker's request counters and latency
 // histograms (plain per-worker cells, no lock), and the access log lines of each request.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 
-#include "gateway/downstream_connection.h"
+#include "gateway/request_exchange.h"
 #include "gateway/host_pool.h"
 #include "gateway/listener.h"
 #include "gateway/worker.h"
@@ -33,7 +33,7 @@ const observability::ListenerAccessLogs* accessLogsOf(const WorkerSnapshot* ws, 
 
 }  // namespace
 
-void DownstreamConnection::beginRequestStats() {
+void RequestExchange::beginRequestStats() {
   statsOpen_ = true;
   responseStatus_ = 0;
   responseFlags_ = 0;
@@ -42,12 +42,12 @@ void DownstreamConnection::beginRequestStats() {
   upstreamStats_ = nullptr;
   host_ = {};  // set by dispatch(); a request refused before it logs no authority
   startUs_ = observability::monotonicUs();
-  startUnixUs_ = accessLogsOf(worker_.currentSnapshot(), listener_->listenerIndex()) ? unixUs() : 0;
+  startUnixUs_ = accessLogsOf(worker_.currentSnapshot(), conn_.listener->listenerIndex()) ? unixUs() : 0;
   trace_.active = trace_.clientOpen = false;
   for (std::string& v : capturedResponseHeaders_) v.clear();
 }
 
-void DownstreamConnection::recordRoute(const Snapshot& snap, int listener,
+void RequestExchange::recordRoute(const Snapshot& snap, int listener,
                                        const router::VirtualHost& vhost) {
   trace_.virtualService = vhost.name;
   if (!snap.stats || listener < 0) return;
@@ -60,14 +60,14 @@ void DownstreamConnection::recordRoute(const Snapshot& snap, int listener,
   if (vi < perVhost.size() && ri < perVhost[vi].size()) routeStats_ = &perVhost[vi][ri];
 }
 
-void DownstreamConnection::recordUpstreamResponse(int status, const http::HeaderMap& headers) {
+void RequestExchange::recordUpstreamResponse(int status, const http::HeaderMap& headers) {
   trace_.clientStatus = static_cast<uint16_t>(status);  // its span ends with the response
   if (upstreamStats_) {
     upstreamStats_->latency.recordUs(observability::monotonicUs() - attemptStartUs_);
     if (status >= 500) upstreamStats_->error(observability::UpstreamError::Status5xx);
   }
   const observability::ListenerAccessLogs* logs =
-      accessLogsOf(snapshot_, listener_->listenerIndex());
+      accessLogsOf(snapshot_, conn_.listener->listenerIndex());
   if (!logs || logs->responseHeaders.empty()) return;
   capturedResponseHeaders_.resize(logs->responseHeaders.size());
   for (size_t i = 0; i < logs->responseHeaders.size(); ++i) {
@@ -77,7 +77,7 @@ void DownstreamConnection::recordUpstreamResponse(int status, const http::Header
   }
 }
 
-void DownstreamConnection::recordUpstreamFailure(UpstreamFailure failure) {
+void RequestExchange::recordUpstreamFailure(UpstreamFailure failure) {
   bool connect = failure == UpstreamFailure::ConnectFailed || failure == UpstreamFailure::ConnectTimeout;
   endClientSpan(failure == UpstreamFailure::ConnectFailed    ? observability::SpanError::ConnectFailure
                 : failure == UpstreamFailure::ConnectTimeout ? observability::SpanError::ConnectTimeout
@@ -96,13 +96,13 @@ void DownstreamConnection::recordUpstreamFailure(UpstreamFailure failure) {
   }
 }
 
-void DownstreamConnection::recordUpstreamTimeout() {
+void RequestExchange::recordUpstreamTimeout() {
   responseFlags_ |= observability::kUpstreamRequestTimeout;
   if (upstreamStats_) upstreamStats_->timeouts.add();
   endClientSpan(observability::SpanError::Timeout);
 }
 
-void DownstreamConnection::endRequestStats() {
+void RequestExchange::endRequestStats() {
   if (!statsOpen_) return;
   statsOpen_ = false;
   const uint64_t durationUs = observability::monotonicUs() - startUs_;
@@ -110,7 +110,7 @@ void DownstreamConnection::endRequestStats() {
   endTrace();
   const size_t codeClass = observability::codeClassIndex(responseStatus_);
   if (observability::WorkerStats* ws = worker_.stats()) {
-    ws->downstream.requests[observability::methodIndex(parser_.method())][codeClass].add();
+    ws->downstream.requests[observability::methodIndex(head_.method)][codeClass].add();
     if (routeStats_) {
       if (routeStats_->virtualService != observability::kNoStatsId) {
         observability::RequestStats& s = ws->virtualServices[routeStats_->virtualService];
@@ -126,16 +126,16 @@ void DownstreamConnection::endRequestStats() {
   }
 
   const WorkerSnapshot* snap = snapshot_ ? snapshot_ : worker_.currentSnapshot();
-  const observability::ListenerAccessLogs* logs = accessLogsOf(snap, listener_->listenerIndex());
+  const observability::ListenerAccessLogs* logs = accessLogsOf(snap, conn_.listener->listenerIndex());
   if (!logs) return;
   observability::AccessLogEntry e;
   e.startUnixUs = startUnixUs_ ? startUnixUs_ : unixUs();
   e.durationUs = durationUs;
-  e.method = parser_.method();
-  e.target = parser_.target();
+  e.method = head_.method;
+  e.target = head_.target;
   e.authority = host_;
-  e.protocol = parser_.versionMinor() == 0 ? "HTTP/1.0" : "HTTP/1.1";
-  e.requestHeaders = &parser_.headers();
+  e.protocol = head_.protocol;
+  e.requestHeaders = head_.headers;
   if (snapshot_ && capturedResponseHeaders_.size() == logs->responseHeaders.size())
     e.responseHeaders = &capturedResponseHeaders_;
   e.responseCode = responseStatus_;
@@ -145,12 +145,12 @@ void DownstreamConnection::endRequestStats() {
   if (hostPool_) e.upstreamHost = hostPool_->key();
   if (cluster_) e.upstreamCluster = cluster_->name;
   char remote[64];  // Envoy's form: "ip:port", "[v6]:port"
-  bool v6 = peerIp_.find(':') != std::string::npos;
-  int n = snprintf(remote, sizeof(remote), v6 ? "[%s]:%u" : "%s:%u", peerIp_.c_str(),
-                   static_cast<unsigned>(peerPort_));
+  bool v6 = conn_.peerIp.find(':') != std::string::npos;
+  int n = snprintf(remote, sizeof(remote), v6 ? "[%s]:%u" : "%s:%u", conn_.peerIp.c_str(),
+                   static_cast<unsigned>(conn_.peerPort));
   e.downstreamRemoteAddress = std::string_view(remote, n > 0 ? std::min<size_t>(n, sizeof(remote) - 1) : 0);
   if (routeStats_) e.routeName = routeStats_->name;
-  const std::string* clientId = parser_.headers().get("x-request-id");
+  const std::string* clientId = headers().get("x-request-id");
   if (clientId) e.requestId = *clientId;
   else if (requestId_[0]) e.requestId = std::string_view(requestId_, sizeof(requestId_));
   thread_local std::string line;
@@ -173,11 +173,11 @@ uint64_t newId(Worker& worker) {
 
 }  // namespace
 
-void DownstreamConnection::beginTrace() {
+void RequestExchange::beginTrace() {
   trace_.active = trace_.clientOpen = false;
   observability::Tracer* tracer = worker_.tracer();
   if (!tracer) return;  // tracing off: one load and a branch per request
-  observability::IncomingContext in = observability::parseIncoming(parser_.headers());
+  observability::IncomingContext in = observability::parseIncoming(headers());
   observability::TraceContext& c = trace_.ctx;
   c = {};
   c.format = in.format;
@@ -209,7 +209,7 @@ void DownstreamConnection::beginTrace() {
   trace_.active = true;
 }
 
-void DownstreamConnection::beginClientSpan() {
+void RequestExchange::beginClientSpan() {
   if (!trace_.active) return;
   if (trace_.clientOpen) endClientSpan(observability::SpanError::Cancelled);
   trace_.clientSpanId = newId(worker_);
@@ -219,7 +219,7 @@ void DownstreamConnection::beginClientSpan() {
   trace_.clientOpen = true;
 }
 
-observability::Span* DownstreamConnection::claimSpan(observability::Tracer* tracer,
+observability::Span* RequestExchange::claimSpan(observability::Tracer* tracer,
                                                     observability::SpanKind kind, uint64_t id,
                                                     uint64_t parentId, int64_t startUs) {
   observability::Span* s = tracer ? tracer->claim(worker_.index()) : nullptr;
@@ -237,7 +237,7 @@ observability::Span* DownstreamConnection::claimSpan(observability::Tracer* trac
   return s;
 }
 
-void DownstreamConnection::endClientSpan(observability::SpanError error) {
+void RequestExchange::endClientSpan(observability::SpanError error) {
   if (!trace_.clientOpen) return;
   trace_.clientOpen = false;
   observability::Tracer* tracer = worker_.tracer();
@@ -249,7 +249,7 @@ void DownstreamConnection::endClientSpan(observability::SpanError error) {
   s->status = trace_.clientStatus;
   s->error = error;
   s->attempt = attempts_;
-  s->method.set(parser_.method());
+  s->method.set(head_.method);
   s->host.set(host_);
   if (routeStats_) s->route.set(routeStats_->name);
   s->virtualService.set(trace_.virtualService);
@@ -258,7 +258,7 @@ void DownstreamConnection::endClientSpan(observability::SpanError error) {
   tracer->commit(worker_.index());
 }
 
-void DownstreamConnection::endTrace() {
+void RequestExchange::endTrace() {
   if (!trace_.active) return;
   if (trace_.clientOpen) endClientSpan(observability::SpanError::Cancelled);
   trace_.active = false;
@@ -270,11 +270,11 @@ void DownstreamConnection::endTrace() {
   s->status = static_cast<uint16_t>(responseStatus_);
   if (responseStatus_ == 0) s->error = observability::SpanError::Cancelled;  // the client left
   s->responseFlags = responseFlags_;
-  s->method.set(parser_.method());
-  std::string_view target = parser_.target();  // path_ is unset when answered before routing
+  s->method.set(head_.method);
+  std::string_view target = head_.target;  // path_ is unset when answered before routing
   s->path.set(target.substr(0, target.find('?')));  // no query: it may carry credentials
   s->host.set(host_);
-  s->peer.set(peerIp_);
+  s->peer.set(conn_.peerIp);
   if (routeStats_) s->route.set(routeStats_->name);
   s->virtualService.set(trace_.virtualService);
   if (cluster_) s->upstream.set(cluster_->name);

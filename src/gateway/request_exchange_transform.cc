@@ -1,8 +1,8 @@
-// The transformation side of DownstreamConnection: choosing a route's transformations from the
+// The transformation side of RequestExchange: choosing a route's transformations from the
 // request head, applying header-only ones at once (the body streams through), collecting the
 // body only for transformations that read it, and transforming buffered responses.
 #include "common/log.h"
-#include "gateway/downstream_connection.h"
+#include "gateway/request_exchange.h"
 #include "gateway/transform_state.h"
 #include "gateway/worker.h"
 #include "http/local_reply.h"
@@ -21,7 +21,7 @@ bool targetChanged(const std::string& target, std::string_view path, std::string
 }
 }  // namespace
 
-bool DownstreamConnection::prepareRequestTransform(const router::RequestView& request) {
+bool RequestExchange::prepareRequestTransform(const router::RequestView& request) {
   const auto* config = static_cast<const filters::RouteTransformations*>(xformConfig_);
   if (!xform_) xform_ = std::make_unique<TransformState>();
   TransformState& x = *xform_;
@@ -30,11 +30,11 @@ bool DownstreamConnection::prepareRequestTransform(const router::RequestView& re
   if (x.selection.requestCount == 0) return true;
 
   filters::Message& m = x.request;
-  m.method.assign(parser_.method());
+  m.method.assign(head_.method);
   m.path.assign(path_);
   m.path.append(query_);
   m.authority.assign(host_);
-  for (const http::HeaderEntry& h : parser_.headers()) m.headers.add(h.name, h.value);
+  for (const http::HeaderEntry& h : headers()) m.headers.add(h.name, h.value);
   xformActive_ = true;
   if (x.selection.needsRequestBody) {
     xformBuffering_ = true;  // applied when the body is complete (finishRequestTransform)
@@ -52,12 +52,12 @@ bool DownstreamConnection::prepareRequestTransform(const router::RequestView& re
   return true;
 }
 
-void DownstreamConnection::bufferTransformBody(const char* data, size_t len) {
+void RequestExchange::bufferTransformBody(const char* data, size_t len) {
   std::string& body = xform_->request.body;
   uint64_t limit = worker_.settings().maxRequestBodyBytes;
   if (!limit) limit = kTransformBufferBytes;
   if (body.size() + len > limit) {
-    closeAfterResponse_ = true;
+    stream_.closeAfterResponse();
     xformBuffering_ = false;
     localReply(413, "request body too large for the route's transformation");
     return;
@@ -65,7 +65,7 @@ void DownstreamConnection::bufferTransformBody(const char* data, size_t len) {
   body.append(data, len);
 }
 
-bool DownstreamConnection::finishRequestTransform() {
+bool RequestExchange::finishRequestTransform() {
   xformBuffering_ = false;
   TransformState& x = *xform_;
   filters::Message& m = x.request;
@@ -88,7 +88,7 @@ bool DownstreamConnection::finishRequestTransform() {
   return true;
 }
 
-bool DownstreamConnection::prepareResponseTransform(const http::H1Parser& response) {
+bool RequestExchange::prepareResponseTransform(const http::H1Parser& response) {
   const auto* config = static_cast<const filters::RouteTransformations*>(xformConfig_);
   if (!xform_) {
     xform_ = std::make_unique<TransformState>();
@@ -102,34 +102,34 @@ bool DownstreamConnection::prepareResponseTransform(const http::H1Parser& respon
   r.bodyChanged = false;
   for (const http::HeaderEntry& h : response.headers()) r.headers.add(h.name, h.value);
   x.responseCount = config->responseTransformations(x.selection, r, x.responseList);
-  if (x.responseCount == 0 || isHead_ || r.status == 204 || r.status == 304) return false;
+  if (x.responseCount == 0 || head_.isHead || r.status == 204 || r.status == 304) return false;
   xformRespBuffering_ = true;
   responseStarted_ = true;  // no retry from here on: the response is being taken
   return true;
 }
 
-void DownstreamConnection::bufferTransformResponse(const char* data, size_t len) {
+void RequestExchange::bufferTransformResponse(const char* data, size_t len) {
   std::string& body = xform_->response.body;
   if (body.size() + len > kTransformBufferBytes) {
     LOG_WARN("route %s: response over %zu bytes cannot be transformed", route_->name.c_str(),
              kTransformBufferBytes);
     xformRespBuffering_ = false;
-    closeAfterResponse_ = true;
+    stream_.closeAfterResponse();
     localReply(502, "upstream response too large for the route's transformation");
     return;
   }
   body.append(data, len);
 }
 
-void DownstreamConnection::writeTransformedResponse() {
+void RequestExchange::writeTransformedResponse() {
   xformRespBuffering_ = false;
   TransformState& x = *xform_;
   filters::Message& r = x.response;
   if (!xformActive_) {
     // The request was not transformed: request_header() reads the client's headers.
     x.request.headers.clear();
-    for (const http::HeaderEntry& h : parser_.headers()) x.request.headers.add(h.name, h.value);
-    x.request.method.assign(parser_.method());
+    for (const http::HeaderEntry& h : headers()) x.request.headers.add(h.name, h.value);
+    x.request.method.assign(head_.method);
     x.request.path.assign(path_);
     x.request.path.append(query_);
     x.request.authority.assign(host_);
@@ -140,18 +140,16 @@ void DownstreamConnection::writeTransformedResponse() {
       LOG_DEBUG("route %s: response transformation failed: %s", route_->name.c_str(),
                 st.message().c_str());
       responseStatus_ = 500;
-      http::writeResponse(out_, 500, "text/plain", "response transformation failed\n",
-                          closeAfterResponse_ || draining_, false, {});
+      static constexpr std::string_view kBody = "response transformation failed\n";
+      stream_.beginResponseHead(500).append("content-type: text/plain\r\n");
+      endResponseWithBody(kBody);
       return;
     }
   }
   responseStatus_ = r.status;
-  appendResponseHead(r.status, r.headers, false);  // framed anew: Content-Length of the new body
-  out_.append("content-length: ");
-  out_.appendDecimal(r.body.size());
-  out_.append("\r\n");
-  endResponseHead();
-  out_.append(r.body);
+  // Framed anew: the Content-Length of the new body.
+  appendResponseHeaders(stream_.beginResponseHead(r.status), r.headers, false);
+  endResponseWithBody(r.body);
   responseBodyBytes_ += r.body.size();
 }
 

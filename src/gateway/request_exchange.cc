@@ -1,10 +1,10 @@
-// The request side of DownstreamConnection: routing a parsed request, the route's actions and
+// RequestExchange: routing a request, the route's actions and
 // options (redirects, direct responses, CORS, faults, weighted clusters, header manipulation,
 // rewrites, retries, shadowing), and relaying the upstream response.
 #include <cerrno>
 
 #include "common/log.h"
-#include "gateway/downstream_connection.h"
+#include "gateway/request_exchange.h"
 #include "gateway/host_pool.h"
 #include "gateway/listener.h"
 #include "gateway/proxy_headers.h"
@@ -39,12 +39,25 @@ bool sampled(Worker& worker, uint32_t perMillion) {
 
 // ---- request head -------------------------------------------------------------------------------
 
-http::ParserAction DownstreamConnection::onHeadersComplete() {
-  inRequest_ = true;
+RequestExchange::RequestExchange(Worker& worker, const ConnectionInfo& conn,
+                                 DownstreamStream& stream)
+    : worker_(worker), conn_(conn), stream_(stream),
+      routeTimer_(worker.loop(), [this] { onRouteTimeout(); }),
+      perTryTimer_(worker.loop(), [this] { onPerTryTimeout(); }),
+      retryTimer_(worker.loop(), [this] { onRetryTimer(); }),
+      delayTimer_(worker.loop(), [this] { onDelayDone(); }) {}
+
+RequestExchange::~RequestExchange() { abort(); }
+
+void RequestExchange::begin(const RequestHead& head) {
+  head_ = head;
+  active_ = true;
+  aborted_ = false;
   beginRequestStats();
   beginTrace();
   requestComplete_ = responseStarted_ = responseComplete_ = false;
-  discardBody_ = requestChunked_ = responseChunked_ = responseUntilClose_ = false;
+  discardBody_ = readPaused_ = false;
+  requestChunked_ = head.bodyLengthUnknown;
   retried_ = freshConnection_ = false;
   xformActive_ = xformBuffering_ = xformRespBuffering_ = false;
   attempts_ = 0;
@@ -55,91 +68,35 @@ http::ParserAction DownstreamConnection::onHeadersComplete() {
   requestHash_.reset();
   setCookie_.clear();
   requestBodyBytes_ = 0;
-  isHead_ = parser_.isHead();
-  clientHttp10_ = parser_.versionMinor() == 0;
-  if (!parser_.keepAlive() || draining_) closeAfterResponse_ = true;
-  lastActivity_ = worker_.loop().now();
-
-  if (parser_.versionMajor() != 1) {
-    closeAfterResponse_ = true;
-    localReply(505, "http version not supported");
-    return http::ParserAction::Continue;
-  }
-  if (parser_.method() == "CONNECT" || parser_.upgrade()) {
-    // Tunnels and protocol upgrades (websocket, h2c) are not implemented yet.
-    closeAfterResponse_ = true;
-    localReply(501, parser_.method() == "CONNECT" ? "CONNECT is not supported"
-                                                  : "protocol upgrade is not supported");
-    return http::ParserAction::Continue;
-  }
-  uint64_t maxBody = worker_.settings().maxRequestBodyBytes;
-  if (maxBody && parser_.hasContentLength() && parser_.contentLength() > maxBody) {
-    closeAfterResponse_ = true;
-    localReply(413, "request body too large");
-    return http::ParserAction::Continue;
-  }
-  requestChunked_ = parser_.chunked();
-  if (requestChunked_ && clientHttp10_) {
-    // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message is a framing fault.
-    closeAfterResponse_ = true;
-    localReply(400, "bad request: transfer-encoding in an HTTP/1.0 request");
-    return http::ParserAction::Continue;
-  }
-  dispatch();
-  return http::ParserAction::Continue;
 }
 
-void DownstreamConnection::dispatch() {
-  snapshot_ = worker_.acquireSnapshot();
-  std::string_view rest = parser_.target();
-  const std::string* hostHeader = nullptr;
-  for (const http::HeaderEntry& h : parser_.headers()) {
-    if (h.name != "host") continue;
-    if (hostHeader) {
-      // RFC 9112 §3.2: more than one Host is a 400 (two readers could pick different ones).
-      closeAfterResponse_ = true;
-      localReply(400, "bad request: more than one host header");
-      return;
-    }
-    hostHeader = &h.value;
+void RequestExchange::failRequest(int status, std::string_view body) {
+  if (!statsOpen_) {
+    static const http::HeaderMap kNoHeaders;
+    head_ = {};  // no head arrived: nothing of a previous request's may be logged
+    head_.headers = &kNoHeaders;
+    beginRequestStats();
   }
-  host_ = hostHeader ? std::string_view(*hostHeader) : std::string_view();
-  if (rest.starts_with("http://") || rest.starts_with("https://")) {
-    // absolute-form: the authority in the target is the host (RFC 9112 §3.2.2). A Host header
-    // naming another host is refused: a peer that routes on Host would see another request.
-    rest.remove_prefix(rest[4] == 's' ? 8 : 7);
-    size_t slash = rest.find_first_of("/?");
-    std::string_view authority = rest.substr(0, slash);
-    if (hostHeader && !http::equalsIgnoreCase(authority, *hostHeader)) {
-      closeAfterResponse_ = true;
-      localReply(400, "bad request: host header conflicts with the request target");
-      return;
-    }
-    host_ = authority;
-    rest = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
-  } else if (!hostHeader && !clientHttp10_) {
-    closeAfterResponse_ = true;
-    localReply(400, "bad request: missing host header");
-    return;
-  }
-  size_t q = rest.find('?');
-  path_ = rest.substr(0, q);
-  query_ = q == std::string_view::npos ? std::string_view() : rest.substr(q);
-  if ((path_.empty() || path_[0] != '/') && !(parser_.method() == "OPTIONS" && path_ == "*")) {
-    closeAfterResponse_ = true;
-    localReply(400, "bad request: invalid request target");
-    return;
-  }
+  active_ = true;
+  requestComplete_ = true;
+  localReply(status, body);
+}
 
-  int li = listener_->listenerIndex();
+void RequestExchange::route(std::string_view host, std::string_view path,
+                            std::string_view query) {
+  snapshot_ = worker_.acquireSnapshot();
+  host_ = host;
+  path_ = path;
+  query_ = query;
+  int li = conn_.listener->listenerIndex();
   if (li < 0 || !snapshot_->snapshot) {
     localReply(404, "route not found");
     return;
   }
   const Snapshot& snap = *snapshot_->snapshot;
   const router::VirtualHost* vhost = snap.listeners[li].routes.findVirtualHost(host_);
-  router::RequestView request{path_, query_.empty() ? query_ : query_.substr(1), parser_.method(),
-                              &parser_.headers(), host_, tls_ ? "https" : "http"};
+  router::RequestView request{path_, query_.empty() ? query_ : query_.substr(1), head_.method,
+                              head_.headers, host_, conn_.secure ? "https" : "http"};
   auto match = vhost ? router::RouteTable::matchRoute(*vhost, request) : router::RouteTable::Match{};
   if (!match.route) {
     responseFlags_ |= observability::kNoRouteFound;
@@ -152,10 +109,10 @@ void DownstreamConnection::dispatch() {
   xformConfig_ = route_->transformations.get();  // a weighted destination may have its own
 
   if (route_->cors) {
-    const std::string* origin = parser_.headers().get("origin");
+    const std::string* origin = headers().get("origin");
     if (origin && corsOriginAllowed(*route_->cors, *origin)) {
       corsOrigin_ = *origin;
-      if (isCorsPreflight(parser_.method(), parser_.headers())) {
+      if (isCorsPreflight(head_.method, headers())) {
         Buffer extra;
         appendCorsPreflightHeaders(extra, *route_->cors, corsOrigin_);
         respond(200, extra.view(), {});
@@ -223,36 +180,32 @@ void DownstreamConnection::dispatch() {
   }
   keepBodyCopy_ = route_->retries.has_value() || route_->shadow.has_value();
 
-  const std::string* expect = parser_.headers().get("expect");
-  if (expect && !clientHttp10_ && http::equalsIgnoreCase(*expect, "100-continue")) {
-    out_.append("HTTP/1.1 100 Continue\r\n\r\n");
-    flush();
-    if (closed_) return;
+  const std::string* expect = headers().get("expect");
+  if (expect && !head_.http10 && http::equalsIgnoreCase(*expect, "100-continue")) {
+    stream_.encodeContinue();
+    if (aborted_) return;
   }
   startAttempt();
 }
 
-void DownstreamConnection::onDelayDone() {
+void RequestExchange::onDelayDone() {
   keepBodyCopy_ = route_->retries.has_value() || route_->shadow.has_value();
   startAttempt();
   if (upstream_) upstream_->flush();
-  if (readPaused_ && !closed_) {
-    readPaused_ = false;
-    worker_.loop().schedule(this);
-  }
+  if (!aborted_) resumeRequestBody();
 }
 
-void DownstreamConnection::computeRequestHash() {
+void RequestExchange::computeRequestHash() {
   // Envoy's combination: each policy that yields a value mixes it in; a terminal one that
   // yields a value ends the list.
   for (const router::HashPolicyConfig& p : route_->hashPolicies) {
     std::optional<uint64_t> h;
     switch (p.type) {
     case router::HashPolicyConfig::Type::Header:
-      if (const std::string* v = parser_.headers().get(p.name)) h = upstream::hashBytes(*v);
+      if (const std::string* v = headers().get(p.name)) h = upstream::hashBytes(*v);
       break;
     case router::HashPolicyConfig::Type::SourceIp:
-      h = upstream::hashBytes(peerIp_);
+      h = upstream::hashBytes(conn_.peerIp);
       break;
     case router::HashPolicyConfig::Type::Cookie: {
       std::string_view value = cookieValue(p.name);
@@ -276,8 +229,8 @@ void DownstreamConnection::computeRequestHash() {
   }
 }
 
-std::string_view DownstreamConnection::cookieValue(std::string_view name) const {
-  for (const http::HeaderEntry& h : parser_.headers()) {
+std::string_view RequestExchange::cookieValue(std::string_view name) const {
+  for (const http::HeaderEntry& h : headers()) {
     if (h.name != "cookie") continue;
     std::string_view rest = h.value;
     while (!rest.empty()) {
@@ -294,7 +247,7 @@ std::string_view DownstreamConnection::cookieValue(std::string_view name) const 
 
 // ---- upstream attempts ----------------------------------------------------------------------------
 
-bool DownstreamConnection::startAttempt() {
+bool RequestExchange::startAttempt() {
   if (xformBuffering_) return false;  // started once the transformation has the whole body
   const auto& pools = snapshot_->pools[clusterIndex_];
   upstream::LoadBalancer* lb = snapshot_->balancers[clusterIndex_].get();
@@ -349,7 +302,7 @@ bool DownstreamConnection::startAttempt() {
   }
   attemptActive_ = true;
   if (lb) lb->onRequestStart(static_cast<int>(hostIndex_));
-  upstream_->attach(this, isHead_);
+  upstream_->attach(this, head_.isHead);
   Buffer& out = upstream_->output();
   encodeRequestHead(out, cluster_->hosts[hostIndex_], false);
   if (!replayBody_.empty()) appendBody(out, replayBody_.data(), replayBody_.size());
@@ -361,18 +314,18 @@ bool DownstreamConnection::startAttempt() {
   return true;  // sent by the caller's flush once the bytes read so far are parsed
 }
 
-void DownstreamConnection::armAttemptTimers() {
+void RequestExchange::armAttemptTimers() {
   if (route_->timeoutMs > 0 && !routeTimer_.armed()) routeTimer_.arm(route_->timeoutMs);
   if (route_->retries && route_->retries->perTryTimeoutMs > 0)
     perTryTimer_.arm(route_->retries->perTryTimeoutMs);
 }
 
-bool DownstreamConnection::canRetry() const {
-  return route_ && route_->retries && !responseStarted_ && replayable_ && !draining_ &&
+bool RequestExchange::canRetry() const {
+  return route_ && route_->retries && !responseStarted_ && replayable_ && !stream_.closing() &&
          attempts_ <= route_->retries->numRetries;
 }
 
-bool DownstreamConnection::takeRetrySlot() {
+bool RequestExchange::takeRetrySlot() {
   // maxRetries bounds the requests in retry at once (Envoy): one unit per request, taken at its
   // first retry and held until it ends.
   if (!breaker_ || retrySlot_) return true;
@@ -381,7 +334,7 @@ bool DownstreamConnection::takeRetrySlot() {
   return true;
 }
 
-void DownstreamConnection::endAttempt(int status, bool record) {
+void RequestExchange::endAttempt(int status, bool record) {
   if (!attemptActive_) return;
   attemptActive_ = false;
   if (upstream::LoadBalancer* lb = snapshot_->balancers[clusterIndex_].get())
@@ -396,7 +349,7 @@ void DownstreamConnection::endAttempt(int status, bool record) {
   }
 }
 
-void DownstreamConnection::releaseSlots() {
+void RequestExchange::releaseSlots() {
   endAttempt(0, false);
   if (breaker_) {
     if (requestSlot_) breaker_->releaseRequest();
@@ -406,20 +359,20 @@ void DownstreamConnection::releaseSlots() {
   breaker_ = nullptr;
 }
 
-void DownstreamConnection::overloadedReply(const char* limit) {
+void RequestExchange::overloadedReply(const char* limit) {
   responseFlags_ |= observability::kUpstreamOverflow;
   LOG_DEBUG("upstream %s: %s reached", cluster_->name.c_str(), limit);
   respond(503, "x-portico-overloaded: true\r\n", "upstream overloaded\n");
 }
 
-void DownstreamConnection::onUpstreamConnected() {
+void RequestExchange::onUpstreamConnected() {
   if (pendingSlot_) {
     breaker_->releasePendingRequest();
     pendingSlot_ = false;
   }
 }
 
-void DownstreamConnection::scheduleRetry() {
+void RequestExchange::scheduleRetry() {
   int64_t cap = std::min(kRetryMaxMs, kRetryBaseMs << std::min<uint32_t>(attempts_ - 1, 4));
   int64_t wait = 1 + static_cast<int64_t>(worker_.random() % static_cast<uint64_t>(cap));
   if (upstreamStats_) upstreamStats_->retries.add();
@@ -428,12 +381,12 @@ void DownstreamConnection::scheduleRetry() {
   retryTimer_.arm(wait);
 }
 
-void DownstreamConnection::onRetryTimer() {
-  if (closed_ || responseStarted_) return;
+void RequestExchange::onRetryTimer() {
+  if (aborted_ || responseStarted_) return;
   if (startAttempt() && upstream_) upstream_->flush();
 }
 
-void DownstreamConnection::onPerTryTimeout() {
+void RequestExchange::onPerTryTimeout() {
   if (!upstream_ || responseStarted_) return;
   recordUpstreamTimeout();
   upstream_->abort();
@@ -447,10 +400,10 @@ void DownstreamConnection::onPerTryTimeout() {
   localReply(504, "upstream request timeout");
 }
 
-void DownstreamConnection::encodeRequestHead(Buffer& out, const upstream::Host& host,
+void RequestExchange::encodeRequestHead(Buffer& out, const upstream::Host& host,
                                              bool shadow) {
   const TransformState* x = xformActive_ ? xform_.get() : nullptr;
-  out.append(x ? std::string_view(x->request.method) : parser_.method());
+  out.append(x ? std::string_view(x->request.method) : head_.method);
   out.append(' ');
   if (x && x->pathChanged) {
     out.append(x->request.path);  // the template chose the path: no route rewrite
@@ -460,7 +413,7 @@ void DownstreamConnection::encodeRequestHead(Buffer& out, const upstream::Host& 
   }
   out.append(" HTTP/1.1\r\n");
 
-  const http::HeaderMap& headers = x ? x->request.headers : parser_.headers();
+  const http::HeaderMap& headers = x ? x->request.headers : *head_.headers;
   http::ConnectionTokens connection(headers.get("connection"));
   const router::HeaderOps& ops = route_->requestHeaders;
   const std::string* xff = nullptr;
@@ -495,8 +448,8 @@ void DownstreamConnection::encodeRequestHead(Buffer& out, const upstream::Host& 
     out.append(*xff);
     out.append(", ");
   }
-  out.append(peerIp_);
-  out.append(tls_ ? "\r\nx-forwarded-proto: https\r\n" : "\r\nx-forwarded-proto: http\r\n");
+  out.append(conn_.peerIp);
+  out.append(conn_.secure ? "\r\nx-forwarded-proto: https\r\n" : "\r\nx-forwarded-proto: http\r\n");
   if (!hasRequestId) {
     if (requestId_[0] == 0) worker_.newRequestId(requestId_);
     out.append("x-request-id: ");
@@ -507,40 +460,40 @@ void DownstreamConnection::encodeRequestHead(Buffer& out, const upstream::Host& 
     observability::appendTraceHeaders(out, trace_.ctx, shadow ? trace_.serverSpanId : trace_.clientSpanId,
                                       shadow ? trace_.parentId : trace_.serverSpanId);
   if (x && x->bodyBuffered) {
-    if (x->request.bodyChanged || parser_.hasContentLength() || parser_.chunked()) {
+    if (x->request.bodyChanged || head_.hasContentLength || head_.bodyLengthUnknown) {
       out.append("content-length: ");
       out.appendDecimal(x->request.body.size());
       out.append("\r\n");
     }
   } else if (requestChunked_) {
     out.append("transfer-encoding: chunked\r\n");
-  } else if (parser_.hasContentLength()) {
+  } else if (head_.hasContentLength) {
     out.append("content-length: ");
-    out.appendDecimal(parser_.contentLength());
+    out.appendDecimal(head_.contentLength);
     out.append("\r\n");
   }
   out.append("\r\n");
 }
 
-void DownstreamConnection::appendBody(Buffer& out, const char* data, size_t len) {
+void RequestExchange::appendBody(Buffer& out, const char* data, size_t len) {
   appendBodyBytes(out, requestChunked_, data, len);
 }
 
 // ---- request body -------------------------------------------------------------------------------
 
-http::ParserAction DownstreamConnection::onBody(const char* data, size_t len) {
-  if (discardBody_) return http::ParserAction::Continue;
+void RequestExchange::onRequestBody(const char* data, size_t len) {
+  if (discardBody_) return;
   requestBodyBytes_ += len;
   uint64_t maxBody = worker_.settings().maxRequestBodyBytes;
   if (maxBody && requestBodyBytes_ > maxBody) {
-    closeAfterResponse_ = true;
-    if (responseStarted_) close();
+    stream_.closeAfterResponse();
+    if (responseStarted_) stream_.reset();
     else localReply(413, "request body too large");
-    return http::ParserAction::Continue;
+    return;
   }
   if (xformBuffering_) {
     bufferTransformBody(data, len);
-    return http::ParserAction::Continue;
+    return;
   }
   if (keepBodyCopy_ && replayable_) {
     replayBody_.append(data, len);
@@ -552,24 +505,35 @@ http::ParserAction DownstreamConnection::onBody(const char* data, size_t len) {
   }
   if (!upstream_) {
     // Waiting for a delay or a retry: the copy above holds the body; stop reading if it grows.
-    if (!replayable_ || replayBody_.size() > worker_.settings().highWatermark) readPaused_ = true;
-    return http::ParserAction::Continue;
+    if (!replayable_ || replayBody_.size() > worker_.settings().highWatermark) pauseRequestBody();
+    return;
   }
   Buffer& out = upstream_->output();
   appendBody(out, data, len);
   if (out.size() >= kFlushNowBytes) upstream_->flush();
-  if (upstream_ && upstream_->pendingOutput() > worker_.settings().highWatermark) readPaused_ = true;
-  return http::ParserAction::Continue;
+  if (upstream_ && upstream_->pendingOutput() > worker_.settings().highWatermark) pauseRequestBody();
 }
 
-http::ParserAction DownstreamConnection::onMessageComplete() {
+void RequestExchange::pauseRequestBody() {
+  if (readPaused_) return;
+  readPaused_ = true;
+  stream_.pauseRequestBody();
+}
+
+void RequestExchange::resumeRequestBody() {
+  if (!readPaused_) return;
+  readPaused_ = false;
+  stream_.resumeRequestBody();
+}
+
+void RequestExchange::onRequestComplete() {
   requestComplete_ = true;
   if (responseComplete_) {
-    finishStream();
-    return http::ParserAction::Pause;
+    finish();
+    return;
   }
   if (xformBuffering_) {
-    if (!finishRequestTransform()) return http::ParserAction::Pause;
+    if (!finishRequestTransform()) return;
     if (!delayTimer_.armed()) startAttempt();
   } else if (upstream_) {
     if (requestChunked_) upstream_->output().append("0\r\n\r\n");
@@ -579,10 +543,9 @@ http::ParserAction DownstreamConnection::onMessageComplete() {
   }
   if (route_ && route_->shadow && replayable_ && sampled(worker_, route_->shadow->perMillion))
     startShadow();
-  return http::ParserAction::Pause;
 }
 
-void DownstreamConnection::startShadow() {
+void RequestExchange::startShadow() {
   uint32_t ci = route_->shadow->clusterIndex;
   const auto& pools = snapshot_->pools[ci];
   if (pools.empty()) return;
@@ -598,14 +561,14 @@ void DownstreamConnection::startShadow() {
 
 // ---- response -----------------------------------------------------------------------------------
 
-bool DownstreamConnection::retriableStatus(int status) const {
+bool RequestExchange::retriableStatus(int status) const {
   const router::RetryConfig& r = *route_->retries;
   if (r.on5xx && status >= 500) return true;
   if (r.onGatewayError && (status == 502 || status == 503 || status == 504)) return true;
   return r.onRetriable4xx && status == 409;
 }
 
-http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser& response) {
+http::ParserAction RequestExchange::onUpstreamHeaders(const http::H1Parser& response) {
   int status = response.statusCode();
   recordUpstreamResponse(status, response.headers());
   endAttempt(status, true);
@@ -623,74 +586,59 @@ http::ParserAction DownstreamConnection::onUpstreamHeaders(const http::H1Parser&
     return http::ParserAction::Continue;  // buffered, transformed and written when complete
   responseStarted_ = true;
   responseStatus_ = status;
-  bool noBody = isHead_ || status == 204 || status == 304;
-  appendResponseHead(status, response.headers(), noBody);
-  if (!noBody) {
-    if (response.hasContentLength()) {
-      out_.append("content-length: ");
-      out_.appendDecimal(response.contentLength());
-      out_.append("\r\n");
-    } else if (clientHttp10_) {
-      responseUntilClose_ = true;
-      closeAfterResponse_ = true;
-    } else {
-      responseChunked_ = true;
-      out_.append("transfer-encoding: chunked\r\n");
-    }
-  }
-  endResponseHead();
-  scheduleFlush();  // head and body go out in one send after this batch of upstream bytes
+  ResponseFraming framing;
+  framing.noBody = head_.isHead || status == 204 || status == 304;
+  framing.hasLength = response.hasContentLength();
+  framing.length = response.contentLength();
+  appendResponseHeaders(stream_.beginResponseHead(status), response.headers(), framing.noBody);
+  stream_.endResponseHead(framing);
+  stream_.flush(false);  // head and body go out in one send after this batch of upstream bytes
   return http::ParserAction::Continue;
 }
 
-void DownstreamConnection::appendResponseHead(int status, const http::HeaderMap& headers,
-                                              bool keepContentLength) {
-  out_.append("HTTP/1.1 ");
-  out_.appendDecimal(static_cast<unsigned>(status));
-  out_.append(' ');
-  out_.append(http::reasonPhrase(status));
-  out_.append("\r\n");
+void RequestExchange::appendResponseHeaders(Buffer& out, const http::HeaderMap& headers,
+                                            bool keepContentLength) {
   http::ConnectionTokens connection(headers.get("connection"));
   const router::HeaderOps& ops = route_->responseHeaders;
   for (const http::HeaderEntry& h : headers) {
     if (isHopByHop(h.name)) {
-      if (keepContentLength && h.name == "content-length") appendHeader(out_, h.name, h.value);
+      if (keepContentLength && h.name == "content-length") appendHeader(out, h.name, h.value);
       continue;
     }
     if (!connection.empty() && connection.contains(h.name)) continue;
     if (!ops.empty() && headerDroppedByOps(ops, h.name)) continue;
     if (!corsOrigin_.empty() && h.name.starts_with("access-control-")) continue;  // ours win
-    appendHeader(out_, h.name, h.value);
+    appendHeader(out, h.name, h.value);
   }
-  if (!ops.empty()) appendAddedHeaders(out_, ops);
-  if (!corsOrigin_.empty()) appendCorsResponseHeaders(out_, *route_->cors, corsOrigin_);
-  if (!setCookie_.empty()) appendHeader(out_, "set-cookie", setCookie_);
+  if (!ops.empty()) appendAddedHeaders(out, ops);
+  if (!corsOrigin_.empty()) appendCorsResponseHeaders(out, *route_->cors, corsOrigin_);
+  if (!setCookie_.empty()) appendHeader(out, "set-cookie", setCookie_);
 }
 
-void DownstreamConnection::endResponseHead() {
-  if (closeAfterResponse_ || draining_) out_.append("connection: close\r\n");
-  else if (clientHttp10_) out_.append("connection: keep-alive\r\n");
-  out_.append("\r\n");
-}
-
-void DownstreamConnection::onUpstreamBody(const char* data, size_t len) {
+void RequestExchange::onUpstreamBody(const char* data, size_t len) {
   if (xformRespBuffering_) {
     bufferTransformResponse(data, len);
     return;
   }
   responseBodyBytes_ += len;
-  appendBodyBytes(out_, responseChunked_, data, len);
-  if (out_.size() >= kFlushNowBytes) flush();
-  else scheduleFlush();
-  if (upstream_ && out_.size() > worker_.settings().highWatermark) upstream_->pauseReading();
+  stream_.encodeData(data, len);
+  size_t pending = stream_.pendingBytes();
+  stream_.flush(pending >= kFlushNowBytes);
+  if (upstream_ && stream_.pendingBytes() > worker_.settings().highWatermark)
+    upstream_->pauseReading();
 }
 
-void DownstreamConnection::onUpstreamComplete(UpstreamConnection& conn, bool reusable) {
+void RequestExchange::onDownstreamDrained() {
+  if (upstream_ && stream_.pendingBytes() <= worker_.settings().lowWatermark)
+    upstream_->resumeReading();
+}
+
+void RequestExchange::onUpstreamComplete(UpstreamConnection& conn, bool reusable) {
   upstream_ = nullptr;
   endClientSpan();
   routeTimer_.cancel();
   if (xformRespBuffering_) writeTransformedResponse();
-  if (responseChunked_) out_.append("0\r\n\r\n");
+  else stream_.encodeEnd();
   if (requestComplete_) {
     if (reusable) hostPool_->release(&conn);
   } else {
@@ -698,25 +646,24 @@ void DownstreamConnection::onUpstreamComplete(UpstreamConnection& conn, bool reu
     // client's body is read and dropped so that the connection stays in sync.
     if (reusable) conn.abort();
     discardBody_ = true;
-    readPaused_ = false;
+    resumeRequestBody();
   }
   responseComplete_ = true;
-  if (responseUntilClose_) closeAfterResponse_ = true;
-  if (requestComplete_) finishStream();
-  scheduleFlush();
+  if (requestComplete_) finish();
+  if (!aborted_) stream_.flush(false);
 }
 
-void DownstreamConnection::onUpstreamFailure(UpstreamFailure failure, bool responseStarted) {
+void RequestExchange::onUpstreamFailure(UpstreamFailure failure, bool responseStarted) {
   upstream_ = nullptr;
   perTryTimer_.cancel();
   recordUpstreamFailure(failure);
   endAttempt(0, true);
   if (responseStarted) {
     LOG_DEBUG("upstream %s: %s mid-response", hostPool_->key().c_str(), toString(failure));
-    close();  // the client sees the connection end before the response does
+    stream_.reset();  // the client sees the response end before it is complete
     return;
   }
-  bool bodyless = !requestChunked_ && parser_.contentLength() == 0;
+  bool bodyless = !requestChunked_ && head_.contentLength == 0;
   if (upstreamReused_ && !retried_ && bodyless &&
       (failure == UpstreamFailure::Reset || failure == UpstreamFailure::Closed)) {
     // A pooled connection the upstream closed while we picked it: safe to resend once, at once,
@@ -745,20 +692,98 @@ void DownstreamConnection::onUpstreamFailure(UpstreamFailure failure, bool respo
   else localReply(502, "upstream reset before response");
 }
 
-void DownstreamConnection::onUpstreamDrained() {
-  if (readPaused_) {
-    readPaused_ = false;
-    worker_.loop().schedule(this);
-  }
-}
+void RequestExchange::onUpstreamDrained() { resumeRequestBody(); }
 
-void DownstreamConnection::onRouteTimeout() {
+void RequestExchange::onRouteTimeout() {
   recordUpstreamTimeout();
   if (responseStarted_) {
-    close();
+    stream_.reset();
     return;
   }
   localReply(504, "upstream request timeout");
+}
+
+// ---- completion ---------------------------------------------------------------------------------
+
+void RequestExchange::localReply(int status, std::string_view body) {
+  std::string text(body);
+  text.push_back('\n');
+  respond(status, {}, text);
+}
+
+void RequestExchange::respond(int status, std::string_view extraHeaders, std::string_view body,
+                              std::string_view contentType) {
+  cancelTimers();
+  if (upstream_) {
+    upstream_->abort();
+    upstream_ = nullptr;
+  }
+  responseStarted_ = responseComplete_ = true;
+  responseStatus_ = status;
+  if (!head_.isHead) responseBodyBytes_ += body.size();
+  if (!requestComplete_) discardBody_ = true;
+  Buffer& out = stream_.beginResponseHead(status);
+  out.append("content-type: ");
+  out.append(contentType);
+  out.append("\r\n");
+  out.append(extraHeaders);
+  if (!corsOrigin_.empty() && route_ && route_->cors && extraHeaders.empty())
+    appendCorsResponseHeaders(out, *route_->cors, corsOrigin_);
+  endResponseWithBody(body);
+  if (requestComplete_) finish();
+  if (!aborted_) stream_.flush(true);
+}
+
+void RequestExchange::endResponseWithBody(std::string_view body) {
+  ResponseFraming framing;
+  framing.hasLength = true;
+  framing.length = body.size();
+  stream_.endResponseHead(framing);
+  if (!head_.isHead && !body.empty()) stream_.encodeData(body.data(), body.size());
+  stream_.encodeEnd();
+}
+
+void RequestExchange::cancelTimers() {
+  routeTimer_.cancel();
+  perTryTimer_.cancel();
+  retryTimer_.cancel();
+  delayTimer_.cancel();
+}
+
+void RequestExchange::finish() {
+  endRequestStats();
+  releaseSlots();
+  active_ = false;
+  cancelTimers();
+  replayBody_.shrinkTo(0);
+  requestId_[0] = 0;
+  corsOrigin_ = {};
+  route_ = nullptr;
+  xformConfig_ = nullptr;
+  cluster_ = nullptr;
+  hostPool_ = nullptr;
+  if (snapshot_) {
+    worker_.releaseSnapshot(snapshot_);
+    snapshot_ = nullptr;
+  }
+  stream_.onExchangeComplete();
+}
+
+void RequestExchange::abort() {
+  if (aborted_) return;
+  aborted_ = true;
+  active_ = false;
+  endRequestStats();
+  releaseSlots();
+  if (upstream_) {
+    upstream_->abort();
+    upstream_ = nullptr;
+  }
+  if (snapshot_) {
+    worker_.releaseSnapshot(snapshot_);
+    snapshot_ = nullptr;
+  }
+  cancelTimers();
 }
 
 }  // namespace portico::gateway

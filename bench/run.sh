@@ -1,179 +1,88 @@
 #!/usr/bin/env bash
-# Side-by-side proxy benchmark: Portico vs nginx, HAProxy and h2o, each a 1-worker reverse proxy
-# in front of the same nginx origin (1 KiB body), measured with wrk in interleaved rounds.
-# Usage: bench/run.sh [BUILD_DIR]          (default: build; portico is BUILD_DIR/portico)
+# Side-by-side proxy benchmark: Portico vs nginx, HAProxy and h2o, each a reverse proxy with the
+# same worker count in front of the same nginx origin (1 KiB body). Per proxy: closed-loop req/s
+# (wrk, interleaved rounds), open-loop latency at a fixed rate, CPU-seconds per 100k requests,
+# and memory per idle keep-alive connection; each with its ratio to the best peer.
+# Usage: bench/run.sh [--quick] [--workers 1,2] [--rate REQ_PER_S] [--idle-conns N] [BUILD_DIR]
+#   --quick      a few seconds per cell (ROUNDS=1 DURATION=2 OPENLOOP_DURATION=2): a smoke run
+#   --workers    worker counts to run the whole table at (default 1); every proxy gets the same
+#   --rate       open-loop rate; default half the req/s of the slowest proxy at the first
+#                CONNECTIONS value in the same run
+#   --idle-conns idle keep-alive connections for the memory figure (default 10000, 0 = skip)
 # Env:   ROUNDS=3  DURATION=10 (s)  CONNECTIONS="32 256"  WARMUP=1 (s, 0 = none)
+#        OPENLOOP_DURATION=10 (s)  OPENLOOP_CONNS=32
 #        PROXIES="direct portico nginx haproxy h2o"   (subset/order of targets; also
 #                 portico-xform: the same gateway on a route with a header transformation)
-#        PORTICO_ARGS="--access-log FILE"              (extra portico run flags)
+#        PORTICO_BIN=BUILD_DIR/portico  PORTICO_ARGS="--access-log FILE" (extra portico run flags)
 # See bench/README.md for what the numbers mean (and do not mean) on a 2-core machine.
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
-BUILD_DIR="${1:-build}"
-case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$REPO_ROOT/$BUILD_DIR" ;; esac
+BUILD_DIR=build WORKERS_LIST=1 RATE= IDLE_CONNS=10000 QUICK=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --workers) WORKERS_LIST="$2"; shift ;;
+    --rate) RATE="$2"; shift ;;
+    --idle-conns) IDLE_CONNS="$2"; shift ;;
+    -*) log "unknown flag $1 (see the header of $0)"; exit 2 ;;
+    *) BUILD_DIR="$1" ;;
+  esac
+  shift
+done
+BUILD_DIR="$(to_abs "$BUILD_DIR")"
 PORTICO="${PORTICO_BIN:-$BUILD_DIR/portico}"
-
-ROUNDS="${ROUNDS:-3}"
-DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-$([ -n "$QUICK" ] && echo 1 || echo 3)}"
+DURATION="${DURATION:-$([ -n "$QUICK" ] && echo 2 || echo 10)}"
+OPENLOOP_DURATION="${OPENLOOP_DURATION:-$([ -n "$QUICK" ] && echo 2 || echo 10)}"
+OPENLOOP_CONNS="${OPENLOOP_CONNS:-32}"
 CONNECTIONS="${CONNECTIONS:-32 256}"
 WARMUP="${WARMUP:-1}"
 PROXIES="${PROXIES:-direct portico nginx haproxy h2o}"
-BODY_SIZE=1024
 
-WORK="$(mktemp -d /tmp/portico-bench.XXXXXX)"
-PIDS=()
-
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "bench: $*" >&2; }
-
-for tool in wrk nginx haproxy h2o curl python3; do
+for tool in wrk nginx haproxy h2o curl python3 g++; do
   command -v "$tool" >/dev/null || { log "missing $tool (run scripts/install-deps.sh)"; exit 1; }
 done
+# 10k idle connections: the client holds 10k descriptors and so does each proxy.
+ulimit -n "$(ulimit -Hn)"
+if [ "$IDLE_CONNS" -gt 0 ] && [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((IDLE_CONNS + 512)) ]; then
+  log "open-file limit $(ulimit -n) is too low for $IDLE_CONNS idle connections: lowering to $(( $(ulimit -n) - 512 ))"
+  IDLE_CONNS=$(( $(ulimit -n) - 512 ))
+fi
+HAPROXY_MAXCONN=$(( ($(ulimit -n) - 200) / 2 ))
+[ "$HAPROXY_MAXCONN" -gt 12000 ] && HAPROXY_MAXCONN=12000
+build_tools "$BUILD_DIR" || exit 1
 
-# Five free TCP ports on 127.0.0.1.
-read -r PORT_BACKEND PORT_PORTICO PORT_NGINX PORT_HAPROXY PORT_H2O PORT_ADMIN < <(python3 - <<'EOF'
-import socket
-socks = [socket.socket() for _ in range(6)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-for s in socks:
-    s.close()
-EOF
-)
+read -r PORT_BACKEND PORT_PORTICO PORT_NGINX PORT_HAPROXY PORT_H2O PORT_ADMIN < <(free_ports 6)
+start_origin "$PORT_BACKEND" || exit 1
 
-# start NAME CMD...: runs a server in the foreground of a background job, logs in $WORK.
-start() {
-  local name="$1"; shift
-  "$@" >"$WORK/$name.out" 2>&1 &
-  PIDS+=("$!")
-  eval "PID_${name//-/_}=$!"
-}
+declare -A TARGET_PORT TARGET_PID TARGET_PATH DEAD
+declare -A TARGET_LOG=([direct]=backend [portico]=portico [portico-xform]=portico [nginx]=nginx-proxy [haproxy]=haproxy [h2o]=h2o)
+AVAILABLE=()
 
-wait_http() {  # wait_http PORT PATH [SECONDS]: until it answers 200
-  local port="$1" path="$2" secs="${3:-10}"
-  for _ in $(seq $((secs * 20))); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$path")" = 200 ] && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
-check_body() {  # check_body PORT: the 1 KiB origin body comes back through this target
-  local out
-  out="$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$1/")"
-  [ "$out" = "200 $BODY_SIZE" ]
-}
-
-nginx_conf() {  # nginx_conf NAME HTTP_BLOCK_BODY > file
-  cat <<EOF
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-worker_processes 1;
-daemon off;
-pid $WORK/$1.pid;
-error_log $WORK/$1.error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/$1.client_body;
-  proxy_temp_path $WORK/$1.proxy;
-  fastcgi_temp_path $WORK/$1.fastcgi;
-  uwsgi_temp_path $WORK/$1.uwsgi;
-  scgi_temp_path $WORK/$1.scgi;
-  keepalive_requests 1000000;
-  keepalive_timeout 60s;
-$2
-}
-EOF
-}
-
-# ---- origin: nginx, 1 worker, 1 KiB body --------------------------------------------------------
-BODY="$(head -c "$BODY_SIZE" /dev/zero | tr '\0' 'x')"
-nginx_conf backend "  server {
-    listen 127.0.0.1:$PORT_BACKEND;
-    location / { default_type text/plain; return 200 \"$BODY\"; }
-  }" >"$WORK/backend.conf"
-start backend nginx -p "$WORK" -c "$WORK/backend.conf" -e "$WORK/backend.error.log"
-wait_http "$PORT_BACKEND" / || { log "origin nginx did not start: $(cat "$WORK/backend.out" "$WORK/backend.error.log" 2>/dev/null)"; exit 1; }
-
-declare -A TARGET_PORT=([direct]=$PORT_BACKEND)
-declare -A TARGET_PID=([direct]=$PID_backend [portico]=0 [nginx]=0 [haproxy]=0 [h2o]=0)
-declare -A TARGET_LOG=([direct]=backend [portico]=portico [nginx]=nginx-proxy [haproxy]=haproxy [h2o]=h2o)
-declare -A TARGET_PATH=()
-AVAILABLE=(direct)
-
-# ---- Portico ------------------------------------------------------------------------------------
+# ---- proxies, each started with $1 workers -------------------------------------------------------
 start_portico() {
   if [ ! -x "$PORTICO" ]; then
     log "portico not built at $PORTICO: benchmarking the peers only"
     return 1
   fi
-  local cfg="$WORK/portico-config"
-  mkdir -p "$cfg"
-  cat >"$cfg/gateway.yaml" <<EOF
-apiVersion: gateway.solo.io/v1
-kind: Gateway
-metadata: {name: gateway-proxy, namespace: gloo-system}
-spec: {bindAddress: 127.0.0.1, bindPort: $PORT_PORTICO}
-EOF
-  cat >"$cfg/upstream.yaml" <<EOF
-apiVersion: gloo.solo.io/v1
-kind: Upstream
-metadata: {name: origin, namespace: gloo-system}
-spec: {static: {hosts: [{addr: 127.0.0.1, port: $PORT_BACKEND}]}}
-EOF
-  cat >"$cfg/virtualservice.yaml" <<EOF
-apiVersion: gateway.solo.io/v1
-kind: VirtualService
-metadata: {name: default, namespace: gloo-system}
-spec:
-  virtualHost:
-    domains: ['*']
-    routes:
-    # the portico-xform target: a header transformation (extractor + template), body streamed
-    - matchers: [{prefix: /xform}]
-      routeAction: {single: {upstream: {name: origin, namespace: gloo-system}}}
-      options:
-        transformations:
-          requestTransformation:
-            transformationTemplate:
-              extractors: {agent: {header: user-agent, regex: '([^/]*).*', subgroup: 1}}
-              headers:
-                x-client: {text: '{{ agent }}'}
-                x-route: {text: '{{ header(":path") }} via portico'}
-              passthrough: {}
-    - matchers: [{prefix: /}]
-      routeAction: {single: {upstream: {name: origin, namespace: gloo-system}}}
-EOF
-  # PORTICO_ARGS: extra flags, e.g. PORTICO_ARGS="--access-log /tmp/bench-access.log".
+  rm -rf "$WORK/portico-config"
+  portico_config "$WORK/portico-config" "$PORT_PORTICO" "$PORT_BACKEND"
   # shellcheck disable=SC2086
-  start portico "$PORTICO" run --config-dir "$cfg" --admin-address "127.0.0.1:$PORT_ADMIN" --workers 1 ${PORTICO_ARGS:-}
+  start portico "$PORTICO" run --config-dir "$WORK/portico-config" --admin-address "127.0.0.1:$PORT_ADMIN" \
+    --workers "$1" ${PORTICO_ARGS:-}
   if ! wait_http "$PORT_ADMIN" /ready 10 || ! check_body "$PORT_PORTICO"; then
     log "portico failed to start or to proxy; benchmarking the peers only. Its output:"
     tail -n 20 "$WORK/portico.out" >&2
-    kill -TERM "$PID_portico" 2>/dev/null
+    stop_pid "$PID_portico"
     return 1
   fi
 }
 
 start_nginx_proxy() {
-  nginx_conf nginx-proxy "  upstream origin { server 127.0.0.1:$PORT_BACKEND; keepalive 64; }
+  nginx_conf nginx-proxy "$1" "  upstream origin { server 127.0.0.1:$PORT_BACKEND; keepalive 64; }
   server {
-    listen 127.0.0.1:$PORT_NGINX;
+    listen 127.0.0.1:$PORT_NGINX backlog=4096;
     location / {
       proxy_pass http://origin;
       proxy_http_version 1.1;
@@ -185,15 +94,17 @@ start_nginx_proxy() {
 }
 
 start_haproxy() {
+  # HAProxy refuses to start unless it has 2 descriptors per maxconn: it gets what the limit allows.
   cat >"$WORK/haproxy.cfg" <<EOF
 global
-  nbthread 1
-  maxconn 4096
+  nbthread $1
+  maxconn $HAPROXY_MAXCONN
 defaults
   mode http
+  maxconn $HAPROXY_MAXCONN
   timeout connect 5s
-  timeout client 60s
-  timeout server 60s
+  timeout client 120s
+  timeout server 120s
   http-reuse always
 frontend fe
   bind 127.0.0.1:$PORT_HAPROXY
@@ -206,9 +117,12 @@ EOF
 }
 
 start_h2o() {
+  # http1-request-timeout also bounds idle keep-alive (default 10 s: too short for the RSS run).
   cat >"$WORK/h2o.conf" <<EOF
 $( [ "$(id -u)" = 0 ] && echo "user: root" )
-num-threads: 1
+num-threads: $1
+max-connections: 16384
+http1-request-timeout: 120
 pid-file: $WORK/h2o.pid
 error-log: $WORK/h2o.error.log
 hosts:
@@ -224,31 +138,34 @@ EOF
   wait_http "$PORT_H2O" / && check_body "$PORT_H2O"
 }
 
-for p in $PROXIES; do
-  case "$p" in
-    direct) continue ;;
-    portico) start_portico && { TARGET_PORT[portico]=$PORT_PORTICO; TARGET_PID[portico]=$PID_portico; AVAILABLE+=(portico); } ;;
-    portico-xform)  # the same gateway (started by `portico`, or here), route /xform
-      if [ -n "${PID_portico:-}" ] || start_portico; then
-        TARGET_PORT[portico-xform]=$PORT_PORTICO; TARGET_PID[portico-xform]=$PID_portico
-        TARGET_PATH[portico-xform]=/xform; TARGET_LOG[portico-xform]=portico; AVAILABLE+=(portico-xform)
-      fi ;;
-    nginx) if start_nginx_proxy; then TARGET_PORT[nginx]=$PORT_NGINX; TARGET_PID[nginx]=$PID_nginx_proxy; AVAILABLE+=(nginx)
-           else log "nginx proxy failed: $(cat "$WORK/nginx-proxy.out" "$WORK/nginx-proxy.error.log" 2>/dev/null | tail -5)"; fi ;;
-    haproxy) if start_haproxy; then TARGET_PORT[haproxy]=$PORT_HAPROXY; TARGET_PID[haproxy]=$PID_haproxy; AVAILABLE+=(haproxy)
-             else log "haproxy failed: $(tail -5 "$WORK/haproxy.out")"; fi ;;
-    h2o) if start_h2o; then TARGET_PORT[h2o]=$PORT_H2O; TARGET_PID[h2o]=$PID_h2o; AVAILABLE+=(h2o)
-         else log "h2o failed: $(tail -5 "$WORK/h2o.out" "$WORK/h2o.error.log" 2>/dev/null)"; fi ;;
-    *) log "unknown proxy '$p' in PROXIES" ;;
-  esac
-done
-case " $PROXIES " in *" direct "*) ;; *) AVAILABLE=("${AVAILABLE[@]:1}") ;; esac
+start_proxies() {  # start_proxies WORKERS: fills AVAILABLE, TARGET_PORT, TARGET_PID
+  local w="$1" p
+  AVAILABLE=(); DEAD=(); TARGET_PATH=()
+  for p in $PROXIES; do
+    case "$p" in
+      direct) TARGET_PORT[direct]=$PORT_BACKEND; TARGET_PID[direct]=$PID_backend; AVAILABLE+=(direct) ;;
+      portico) start_portico "$w" && { TARGET_PORT[portico]=$PORT_PORTICO; TARGET_PID[portico]=$PID_portico; AVAILABLE+=(portico); } ;;
+      portico-xform)  # the same gateway (started by `portico`, or here), route /xform
+        if { [ -n "${TARGET_PID[portico]:-}" ] && kill -0 "${TARGET_PID[portico]}" 2>/dev/null; } || start_portico "$w"; then
+          TARGET_PORT[portico-xform]=$PORT_PORTICO; TARGET_PID[portico-xform]=$PID_portico
+          TARGET_PATH[portico-xform]=/xform; AVAILABLE+=(portico-xform)
+        fi ;;
+      nginx) if start_nginx_proxy "$w"; then TARGET_PORT[nginx]=$PORT_NGINX; TARGET_PID[nginx]=$PID_nginx_proxy; AVAILABLE+=(nginx)
+             else log "nginx proxy failed: $(cat "$WORK/nginx-proxy.out" "$WORK/nginx-proxy.error.log" 2>/dev/null | tail -5)"; fi ;;
+      haproxy) if start_haproxy "$w"; then TARGET_PORT[haproxy]=$PORT_HAPROXY; TARGET_PID[haproxy]=$PID_haproxy; AVAILABLE+=(haproxy)
+               else log "haproxy failed: $(tail -5 "$WORK/haproxy.out")"; fi ;;
+      h2o) if start_h2o "$w"; then TARGET_PORT[h2o]=$PORT_H2O; TARGET_PID[h2o]=$PID_h2o; AVAILABLE+=(h2o)
+           else log "h2o failed: $(tail -5 "$WORK/h2o.out" "$WORK/h2o.error.log" 2>/dev/null)"; fi ;;
+      *) log "unknown proxy '$p' in PROXIES" ;;
+    esac
+  done
+}
 
-# ---- measure ------------------------------------------------------------------------------------
-RESULTS="$WORK/results.tsv"
-: >"$RESULTS"
-
-declare -A DEAD=()
+stop_proxies() {
+  local t
+  for t in "${AVAILABLE[@]}"; do [ "$t" = direct ] || stop_pid "${TARGET_PID[$t]}"; done
+  TARGET_PID=()
+}
 
 # alive TARGET: false (and reported once) when the target's server process has exited.
 alive() {
@@ -263,87 +180,139 @@ alive() {
   fi
 }
 
-# run_wrk TARGET CONNS ROUND: one measured run, one TSV line appended.
-run_wrk() {
-  local target="$1" conns="$2" round="$3" out="$WORK/wrk-$1-$2-$3.txt"
+url() { echo "http://127.0.0.1:${TARGET_PORT[$1]}${TARGET_PATH[$1]:-/}"; }
+
+# cpu_per_100k CPU0 CPU1 REQUESTS: the target's CPU-seconds per 100,000 requests.
+cpu_per_100k() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {if (n > 0) printf "%.3f\n", (b - a) / n * 1e5; else print "nan"}'; }
+
+# ---- closed loop: wrk, interleaved rounds --------------------------------------------------------
+RESULTS="$WORK/results.tsv"
+: >"$RESULTS"
+
+run_wrk() {  # run_wrk WORKERS TARGET CONNS ROUND: one measured run, one TSV line
+  local w="$1" target="$2" conns="$3" round="$4" out="$WORK/wrk-$2-$3-$4.txt" cpu0 cpu1
   if ! alive "$target"; then
-    printf '%s\t%s\t%s\tnan\tnan\tnan\t-1\n' "$target" "$conns" "$round" >>"$RESULTS"
+    printf 'wrk\t%s\t%s\t%s\t%s\tnan\tnan\tnan\t-1\tnan\n' "$w" "$target" "$conns" "$round" >>"$RESULTS"
     return
   fi
-  wrk -t1 -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:${TARGET_PORT[$target]}${TARGET_PATH[$target]:-/}" >"$out" 2>&1
-  python3 - "$out" "$target" "$conns" "$round" >>"$RESULTS" <<'EOF'
+  cpu0="$(proc_cpu "${TARGET_PID[$target]}")"
+  wrk -t1 -c"$conns" -d"${DURATION}s" --latency "$(url "$target")" >"$out" 2>&1
+  cpu1="$(proc_cpu "${TARGET_PID[$target]}")"
+  python3 - "$out" "$w" "$target" "$conns" "$round" "$cpu0" "$cpu1" >>"$RESULTS" <<'EOF'
 import re, sys
-path, target, conns, rnd = sys.argv[1:5]
+path, w, target, conns, rnd, cpu0, cpu1 = sys.argv[1:8]
 text = open(path).read()
 def ms(v, unit):
     return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+total = re.search(r"(\d+) requests in", text)
 pct = dict((p, ms(v, u)) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M))
 errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
 non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
 errors += int(non2xx.group(1)) if non2xx else 0
-if not rps:
+if not rps or not total:
     sys.stderr.write(f"bench: wrk failed for {target} c={conns}:\n{text}\n")
-    print(target, conns, rnd, "nan", "nan", "nan", -1, sep="\t")
+    print("wrk", w, target, conns, rnd, "nan", "nan", "nan", -1, "nan", sep="\t")
 else:
-    print(target, conns, rnd, rps.group(1), pct.get("50", "nan"), pct.get("99", "nan"), errors, sep="\t")
+    cpu = (float(cpu1) - float(cpu0)) / int(total.group(1)) * 1e5 if int(total.group(1)) else float("nan")
+    print("wrk", w, target, conns, rnd, rps.group(1), pct.get("50", "nan"), pct.get("99", "nan"), errors,
+          f"{cpu:.3f}", sep="\t")
 EOF
-  log "round $round c=$conns $target: $(tail -n 1 "$RESULTS" | cut -f4) req/s"
+  log "w=$w round $round c=$conns $target: $(tail -n 1 "$RESULTS" | cut -f6) req/s"
   alive "$target" || true  # report a crash during the run right away
 }
 
-log "targets: ${AVAILABLE[*]}; rounds=$ROUNDS duration=${DURATION}s connections=$CONNECTIONS"
-for conns in $CONNECTIONS; do
-  if [ "$WARMUP" != 0 ]; then
-    for t in "${AVAILABLE[@]}"; do
-      alive "$t" || continue
-      wrk -t1 -c"$conns" -d"${WARMUP}s" "http://127.0.0.1:${TARGET_PORT[$t]}${TARGET_PATH[$t]:-/}" >/dev/null 2>&1
+# ---- open loop: our generator at a fixed rate, interleaved rounds --------------------------------
+run_openloop() {  # run_openloop WORKERS TARGET ROUND RATE
+  local w="$1" target="$2" round="$3" rate="$4" out="$WORK/openloop-$2-$3.txt" cpu0 cpu1
+  if ! alive "$target"; then
+    printf 'ol\t%s\t%s\t%s\t%s\tnan\tnan\tnan\tnan\tnan\t0\t-1\tnan\tnan\n' "$w" "$target" "$round" "$rate" >>"$RESULTS"
+    return
+  fi
+  cpu0="$(proc_cpu "${TARGET_PID[$target]}")"
+  "$OPENLOOP_BIN" --target "127.0.0.1:${TARGET_PORT[$target]}" --path "${TARGET_PATH[$target]:-/}" --rate "$rate" \
+    --duration "$OPENLOOP_DURATION" --warmup 0.5 --connections "$OPENLOOP_CONNS" >"$out" 2>&1
+  cpu1="$(proc_cpu "${TARGET_PID[$target]}")"
+  local r
+  r="$(awk '/^RESULT/' "$out")"
+  if [ -z "$r" ]; then
+    log "openloop failed for $target: $(cat "$out")"
+    printf 'ol\t%s\t%s\t%s\t%s\tnan\tnan\tnan\tnan\tnan\t0\t-1\tnan\tnan\n' "$w" "$target" "$round" "$rate" >>"$RESULTS"
+    return
+  fi
+  local completed failed late achieved p50 p90 p99 p999 max
+  eval "$(sed 's/^RESULT //' <<<"$r")"   # completed= failed= late= achieved= p50= ...
+  printf 'ol\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$target" "$round" "$rate" \
+    "$p50" "$p90" "$p99" "$p999" "$max" "$late" "$failed" "$achieved" \
+    "$(cpu_per_100k "$cpu0" "$cpu1" "$(awk -v r="$rate" -v d="$OPENLOOP_DURATION" 'BEGIN {print r * (d + 0.5)}')")" >>"$RESULTS"
+  log "w=$w round $round open loop $rate req/s $target: p50 $p50 ms p99 $p99 ms, late $late, failed $failed"
+}
+
+# ---- memory per idle keep-alive connection -------------------------------------------------------
+run_idle() {  # run_idle WORKERS TARGET
+  local w="$1" target="$2" out="$WORK/idle-$2.txt" pid="${TARGET_PID[$2]}" rss0 pss0 rss1 pss1
+  alive "$target" || return
+  read -r rss0 pss0 < <(proc_mem "$pid")
+  local n="$IDLE_CONNS"
+  if [ "$target" = haproxy ] && [ "$n" -gt $((HAPROXY_MAXCONN - 50)) ]; then
+    n=$((HAPROXY_MAXCONN - 50))
+    log "haproxy: $n idle connections only (maxconn $HAPROXY_MAXCONN under the open-file limit $(ulimit -n))"
+  fi
+  "$IDLE_CONNS_BIN" --target "127.0.0.1:${TARGET_PORT[$target]}" --connections "$n" >"$out" 2>&1 &
+  local tool=$!
+  for _ in $(seq 1200); do grep -q '^ready' "$out" && break; kill -0 "$tool" 2>/dev/null || break; sleep 0.1; done
+  sleep 1  # let the proxy finish its bookkeeping for the last connections
+  read -r rss1 pss1 < <(proc_mem "$pid")
+  kill -TERM "$tool" 2>/dev/null; wait "$tool" 2>/dev/null
+  local established still_open
+  established="$(sed -n 's/^ready established=\([0-9]*\).*/\1/p' "$out")"
+  still_open="$(sed -n 's/.*still_open=\([0-9]*\).*/\1/p' "$out")"
+  printf 'idle\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$target" "$n" "$rss0" "$rss1" "$pss0" "$pss1" \
+    "${established:-0}" "${still_open:-0}" >>"$RESULTS"
+  log "w=$w idle $target: RSS $rss0 -> $rss1 KiB with ${established:-0} connections (${still_open:-0} still open at the end)"
+  sleep 1  # the 10k closes are still being processed
+}
+
+# ---- the run: every phase at each worker count ---------------------------------------------------
+log "rounds=$ROUNDS duration=${DURATION}s connections=$CONNECTIONS; open loop ${OPENLOOP_DURATION}s over $OPENLOOP_CONNS connections; idle $IDLE_CONNS"
+for w in ${WORKERS_LIST//,/ }; do
+  start_proxies "$w"
+  log "workers=$w targets: ${AVAILABLE[*]}"
+  for conns in $CONNECTIONS; do
+    if [ "$WARMUP" != 0 ]; then
+      for t in "${AVAILABLE[@]}"; do
+        alive "$t" && wrk -t1 -c"$conns" -d"${WARMUP}s" "$(url "$t")" >/dev/null 2>&1
+      done
+    fi
+    for round in $(seq "$ROUNDS"); do
+      for t in "${AVAILABLE[@]}"; do run_wrk "$w" "$t" "$conns" "$round"; done
+    done
+  done
+
+  rate="$RATE"
+  [ -n "$rate" ] || rate="$(python3 "$BENCH_DIR/report.py" --rate "$RESULTS" "$w" "${CONNECTIONS%% *}")"
+  if [ -z "$rate" ]; then
+    log "no proxy req/s to derive the open-loop rate from: skipping the open-loop runs (give --rate)"
+  else
+    for round in $(seq "$ROUNDS"); do
+      for t in "${AVAILABLE[@]}"; do run_openloop "$w" "$t" "$round" "$rate"; done
     done
   fi
-  for round in $(seq "$ROUNDS"); do
-    for t in "${AVAILABLE[@]}"; do run_wrk "$t" "$conns" "$round"; done
-  done
+
+  if [ "$IDLE_CONNS" -gt 0 ]; then
+    for t in "${AVAILABLE[@]}"; do
+      case "$t" in direct|portico-xform) ;; *) run_idle "$w" "$t" ;; esac
+    done
+  fi
+  stop_proxies
 done
 
 # ---- report -------------------------------------------------------------------------------------
 echo
-echo "## Proxy benchmark ($(date -u +%Y-%m-%dT%H:%MZ))"
+echo "## Proxy benchmark ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo n/a))"
 echo
-echo "$(nproc) CPUs, $(uname -r); wrk -t1 --latency, ${DURATION}s x $ROUNDS interleaved rounds, ${BODY_SIZE}-byte origin body (nginx, 1 worker); every proxy 1 worker/thread; nothing pinned."
+echo "$(nproc) CPUs, $(uname -r); ${BODY_SIZE}-byte origin body (nginx, 1 worker); nothing pinned."
+echo "wrk -t1 --latency, ${DURATION}s x $ROUNDS interleaved rounds; open loop: bench/openloop/openloop.cc, ${OPENLOOP_DURATION}s x $ROUNDS rounds over $OPENLOOP_CONNS connections; idle: $IDLE_CONNS keep-alive connections, one GET each."
 echo "Versions: $(nginx -v 2>&1 | sed 's/.*version: //'), $(haproxy -v 2>&1 | head -1 | awk '{print "haproxy/"$3}'), $(h2o --version 2>&1 | head -1 | awk '{print "h2o/"$3}'), portico: $([ -x "$PORTICO" ] && "$PORTICO" --version 2>/dev/null | head -1 || echo n/a)."
-python3 - "$RESULTS" <<'EOF'
-import math, statistics, sys
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
-peers = ("nginx", "haproxy", "h2o")
-order = {n: i for i, n in enumerate(("direct", "portico", "portico-xform") + peers)}
-def med(vals):
-    vals = [v for v in vals if not math.isnan(v)]
-    return statistics.median(vals) if vals else float("nan")
-for conns in dict.fromkeys(r[1] for r in rows):
-    per = {}
-    for t, c, rnd, rps, p50, p99, err in rows:
-        if c != conns:
-            continue
-        d = per.setdefault(t, {"rps": [], "p50": [], "p99": [], "err": 0})
-        d["rps"].append(float(rps)); d["p50"].append(float(p50)); d["p99"].append(float(p99))
-        d["err"] += int(err) if int(err) > 0 else 0
-        d.setdefault("failed", 0)
-        d["failed"] += 1 if int(err) < 0 else 0
-    stats = {t: {k: med(v) if k in ("rps", "p50", "p99") else v for k, v in d.items()}
-             for t, d in per.items()}
-    best = max((s["rps"] for t, s in stats.items() if t in peers and not math.isnan(s["rps"])),
-               default=float("nan"))
-    print(f"\n### {conns} connections\n")
-    print("| proxy | req/s (median) | p50 ms | p99 ms | errors | vs best peer |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for t in sorted(stats, key=lambda t: order.get(t, 99)):
-        s = stats[t]
-        ratio = "—" if t == "direct" or math.isnan(best) or math.isnan(s["rps"]) else f"{s['rps'] / best:.2f}"
-        name = f"{t} (no proxy)" if t == "direct" else t
-        if s["failed"]:
-            name += f" ({s['failed']} of {len(per[t]['rps'])} runs failed)"
-        if math.isnan(s["rps"]):
-            print(f"| {name} | failed | — | — | — | — |")
-            continue
-        print(f"| {name} | {s['rps']:,.0f} | {s['p50']:.3f} | {s['p99']:.3f} | {s['err']} | {ratio} |")
-EOF
+echo "Wall-clock figures (req/s, latency, CPU-s) move with whatever else runs on the machine: compare ratios within one run."
+python3 "$BENCH_DIR/report.py" "$RESULTS"

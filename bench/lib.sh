@@ -1,0 +1,195 @@
+# Shell pieces shared by bench/run.sh, bench/callgrind.sh and bench/alloc_count.sh: a work
+# directory cleaned on exit, free ports, the nginx origin, Portico's config and the load tools.
+# Source it; it defines functions and BENCH_DIR/REPO_ROOT/WORK/PIDS, and starts nothing.
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd)"
+BODY_SIZE=1024
+WORK="$(mktemp -d /tmp/portico-bench.XXXXXX)"
+PIDS=()
+
+log() { echo "bench: $*" >&2; }
+
+# stop_pid PID: TERM, up to 5 s to exit, then KILL.
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
+
+bench_cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  [ -n "${KEEP_WORK:-}" ] && log "kept $WORK" || rm -rf "$WORK"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# to_abs PATH: relative paths are relative to the repository root.
+to_abs() { case "$1" in /*) echo "$1" ;; *) echo "$REPO_ROOT/$1" ;; esac; }
+
+# free_ports N: N free TCP ports on 127.0.0.1, space-separated.
+free_ports() {
+  python3 - "$1" <<'EOF'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])
+EOF
+}
+
+# start NAME CMD...: runs a server as a background job, output in $WORK/NAME.out, pid in PID_NAME.
+start() {
+  local name="$1"; shift
+  "$@" >"$WORK/$name.out" 2>&1 &
+  PIDS+=("$!")
+  eval "PID_${name//-/_}=$!"
+}
+
+wait_http() {  # wait_http PORT PATH [SECONDS]: until it answers 200
+  local port="$1" path="$2" secs="${3:-10}"
+  for _ in $(seq $((secs * 20))); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$path")" = 200 ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+check_body() {  # check_body PORT [PATH]: the 1 KiB origin body comes back through this target
+  local out
+  out="$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$1${2:-/}")"
+  [ "$out" = "200 $BODY_SIZE" ]
+}
+
+nginx_conf() {  # nginx_conf NAME WORKERS HTTP_BLOCK_BODY > file
+  cat <<EOF
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+worker_processes $2;
+worker_rlimit_nofile 20000;
+daemon off;
+pid $WORK/$1.pid;
+error_log $WORK/$1.error.log warn;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/$1.client_body;
+  proxy_temp_path $WORK/$1.proxy;
+  fastcgi_temp_path $WORK/$1.fastcgi;
+  uwsgi_temp_path $WORK/$1.uwsgi;
+  scgi_temp_path $WORK/$1.scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+$3
+}
+EOF
+}
+
+# start_origin PORT: nginx, 1 worker, answering every path with a 1 KiB body (PID_backend).
+start_origin() {
+  local body
+  body="$(head -c "$BODY_SIZE" /dev/zero | tr '\0' 'x')"
+  nginx_conf backend 1 "  server {
+    listen 127.0.0.1:$1 backlog=4096;
+    location / { default_type text/plain; return 200 \"$body\"; }
+  }" >"$WORK/backend.conf"
+  start backend nginx -p "$WORK" -c "$WORK/backend.conf" -e "$WORK/backend.error.log"
+  wait_http "$1" / || { log "origin nginx did not start: $(cat "$WORK/backend.out" "$WORK/backend.error.log" 2>/dev/null)"; return 1; }
+}
+
+# portico_config DIR PORT BACKEND_PORT [ROUTES]: Gateway + Upstream + VirtualService in DIR.
+# Without ROUTES: prefix /xform (a header transformation: extractor + two templated headers,
+# body streamed) and prefix / (plain proxy). With ROUTES=N: N prefix routes /r00000/ ... in
+# order, so /r<N-1>/ matches last, then the catch-all /.
+portico_config() {
+  local dir="$1" port="$2" backend="$3" routes="${4:-}"
+  mkdir -p "$dir"
+  cat >"$dir/gateway.yaml" <<EOF
+apiVersion: gateway.solo.io/v1
+kind: Gateway
+metadata: {name: gateway-proxy, namespace: gloo-system}
+spec: {bindAddress: 127.0.0.1, bindPort: $port}
+EOF
+  cat >"$dir/upstream.yaml" <<EOF
+apiVersion: gloo.solo.io/v1
+kind: Upstream
+metadata: {name: origin, namespace: gloo-system}
+spec: {static: {hosts: [{addr: 127.0.0.1, port: $backend}]}}
+EOF
+  {
+    cat <<EOF
+apiVersion: gateway.solo.io/v1
+kind: VirtualService
+metadata: {name: default, namespace: gloo-system}
+spec:
+  virtualHost:
+    domains: ['*']
+    routes:
+EOF
+    if [ -n "$routes" ]; then
+      for i in $(seq 0 $((routes - 1))); do
+        printf '    - {matchers: [{prefix: /r%05d/}], routeAction: {single: {upstream: {name: origin, namespace: gloo-system}}}}\n' "$i"
+      done
+    else
+      cat <<EOF
+    - matchers: [{prefix: /xform}]
+      routeAction: {single: {upstream: {name: origin, namespace: gloo-system}}}
+      options:
+        transformations:
+          requestTransformation:
+            transformationTemplate:
+              extractors: {agent: {header: user-agent, regex: '([^/]*).*', subgroup: 1}}
+              headers:
+                x-client: {text: '{{ agent }}'}
+                x-route: {text: '{{ header(":path") }} via portico'}
+              passthrough: {}
+EOF
+    fi
+    echo "    - {matchers: [{prefix: /}], routeAction: {single: {upstream: {name: origin, namespace: gloo-system}}}}"
+  } >"$dir/virtualservice.yaml"
+}
+
+# build_tools BUILD_DIR: sets OPENLOOP_BIN and IDLE_CONNS_BIN to the load tools, from BUILD_DIR/bench when
+# built there and up to date, else compiled into $WORK (they need nothing but a C++20 compiler).
+build_tools() {
+  local tool src
+  for tool in openloop idle_conns; do
+    src="$BENCH_DIR/openloop/$tool.cc"
+    local bin="$1/bench/portico_$tool"
+    if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] || [ "$BENCH_DIR/openloop/http_client.h" -nt "$bin" ]; then
+      bin="$WORK/portico_$tool"
+      g++ -std=c++20 -O2 -Wall -Wextra -o "$bin" "$src" || { log "cannot compile $src"; return 1; }
+    fi
+    eval "${tool^^}_BIN=$bin"
+  done
+}
+
+# proc_tree PID: PID and its descendants (nginx serves from workers under a master; summing the
+# master too is harmless since run.sh only uses differences).
+proc_tree() {
+  local kid
+  echo "$1"
+  for kid in $(pgrep -P "$1"); do proc_tree "$kid"; done
+}
+
+# proc_cpu PID: CPU seconds (user + system, all threads) used so far by PID and its descendants.
+proc_cpu() {
+  local p files=()
+  for p in $(proc_tree "$1"); do [ -r "/proc/$p/stat" ] && files+=("/proc/$p/stat"); done
+  # Fields after the ")" that closes the command name: utime and stime are the 12th and 13th.
+  awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); t += $12 + $13} END {printf "%.2f\n", t / hz}' \
+    "${files[@]}" 2>/dev/null
+}
+
+# proc_mem PID: "VmRSS_KiB Pss_KiB" of PID and its descendants.
+proc_mem() {
+  local p rss=0 pss=0 r s
+  for p in $(proc_tree "$1"); do
+    r="$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null)"
+    s="$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)"
+    rss=$((rss + ${r:-0})); pss=$((pss + ${s:-0}))
+  done
+  echo "$rss $pss"
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Markdown tables from bench/run.sh's results file (one TSV line per measurement).
+
+  report.py RESULTS                      -> the tables, per worker count
+  report.py --rate RESULTS WORKERS CONNS -> half the slowest proxy's median req/s (open-loop rate)
+
+Lines: wrk W target conns round rps p50 p99 errors cpu100k
+       ol W target round rate p50 p90 p99 p999 max late failed achieved cpu100k
+       idle W target n rss0 rss1 pss0 pss1 established still_open
+Medians over rounds; "vs best peer" divides by the best of nginx, HAProxy and h2o (for req/s
+higher is better, for the others lower is better).
+"""
+import math
+import statistics
+import sys
+
+PEERS = ("nginx", "haproxy", "h2o")
+ORDER = {n: i for i, n in enumerate(("direct", "portico", "portico-xform") + PEERS)}
+
+
+def num(v):
+    try:
+        return float(v)
+    except ValueError:
+        return float("nan")
+
+
+def med(vals):
+    vals = [v for v in vals if not math.isnan(v)]
+    return statistics.median(vals) if vals else float("nan")
+
+
+def ratio(value, best):
+    return "—" if math.isnan(value) or math.isnan(best) or best == 0 else f"{value / best:.2f}"
+
+
+def best_of(stats, key, higher):
+    vals = [s[key] for t, s in stats.items() if t in PEERS and not math.isnan(s[key])]
+    return (max(vals) if higher else min(vals)) if vals else float("nan")
+
+
+def name(t):
+    return f"{t} (no proxy)" if t == "direct" else t
+
+
+def by_order(targets):
+    return sorted(targets, key=lambda t: ORDER.get(t, 99))
+
+
+def wrk_tables(rows):
+    for conns in dict.fromkeys(r[3] for r in rows):
+        per = {}
+        for _, _, t, c, _, rps, p50, p99, err, cpu in rows:
+            if c != conns:
+                continue
+            d = per.setdefault(t, {"rps": [], "p50": [], "p99": [], "cpu": [], "err": 0, "failed": 0, "runs": 0})
+            for k, v in (("rps", rps), ("p50", p50), ("p99", p99), ("cpu", cpu)):
+                d[k].append(num(v))
+            d["err"] += max(int(err), 0)
+            d["failed"] += int(err) < 0
+            d["runs"] += 1
+        stats = {t: {k: med(v) if isinstance(v, list) else v for k, v in d.items()} for t, d in per.items()}
+        best_rps, best_cpu = best_of(stats, "rps", True), best_of(stats, "cpu", False)
+        print(f"\n#### Closed loop, {conns} connections (wrk)\n")
+        print("| proxy | req/s (median) | p50 ms | p99 ms | errors | CPU-s/100k req | req/s vs best peer | CPU vs best peer |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for t in by_order(stats):
+            s = stats[t]
+            label = name(t) + (f" ({s['failed']} of {s['runs']} runs failed)" if s["failed"] else "")
+            if math.isnan(s["rps"]):
+                print(f"| {label} | failed | — | — | — | — | — | — |")
+                continue
+            direct = t == "direct"
+            print(f"| {label} | {s['rps']:,.0f} | {s['p50']:.3f} | {s['p99']:.3f} | {s['err']} | {s['cpu']:.2f} | "
+                  f"{'—' if direct else ratio(s['rps'], best_rps)} | {'—' if direct else ratio(s['cpu'], best_cpu)} |")
+
+
+def openloop_table(rows):
+    per = {}
+    for _, _, t, _, rate, p50, p90, p99, p999, mx, late, failed, achieved, cpu in rows:
+        d = per.setdefault(t, {k: [] for k in ("p50", "p90", "p99", "p999", "max", "achieved", "cpu")})
+        for k, v in (("p50", p50), ("p90", p90), ("p99", p99), ("p999", p999), ("max", mx),
+                     ("achieved", achieved), ("cpu", cpu)):
+            d[k].append(num(v))
+        d["late"] = d.get("late", 0) + int(late)
+        d["failed"] = d.get("failed", 0) + max(int(failed), 0)
+        d["rate"] = rate
+    stats = {t: {k: med(v) if isinstance(v, list) else v for k, v in d.items()} for t, d in per.items()}
+    rate = next(iter(per.values()))["rate"]
+    best_p99 = best_of(stats, "p99", False)
+    print(f"\n#### Open loop at {float(rate):,.0f} req/s (latency from the scheduled send time)\n")
+    print("| proxy | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | late | failed | achieved req/s | CPU-s/100k req | p99 vs best peer |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for t in by_order(stats):
+        s = stats[t]
+        print(f"| {name(t)} | {s['p50']:.3f} | {s['p90']:.3f} | {s['p99']:.3f} | {s['p999']:.3f} | {s['max']:.3f} | "
+              f"{s['late']} | {s['failed']} | {s['achieved']:,.0f} | {s['cpu']:.2f} | "
+              f"{'—' if t == 'direct' else ratio(s['p99'], best_p99)} |")
+
+
+def idle_table(rows):
+    stats = {}
+    for _, _, t, n, rss0, rss1, pss0, pss1, est, still in rows:
+        est_n = int(est)
+        stats[t] = {"n": n, "rss0": num(rss0), "rss1": num(rss1), "est": est_n, "still": still,
+                    "per": (num(rss1) - num(rss0)) / est_n if est_n else float("nan"),
+                    "pss_per": (num(pss1) - num(pss0)) / est_n if est_n else float("nan")}
+    best = best_of(stats, "per", False)
+    n = max(int(s["n"]) for s in stats.values())
+    print(f"\n#### Memory with {n:,} idle keep-alive connections (one GET answered on each; fewer where"
+          " a proxy's limit is lower, see 'established')\n")
+    print("| proxy | RSS before MiB | RSS with idle MiB | KiB/conn (RSS) | KiB/conn (PSS) | established | still open at end | vs best peer |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for t in by_order(stats):
+        s = stats[t]
+        print(f"| {name(t)} | {s['rss0'] / 1024:.1f} | {s['rss1'] / 1024:.1f} | {s['per']:.2f} | {s['pss_per']:.2f} | "
+              f"{s['est']:,} | {int(s['still']):,} | {ratio(s['per'], best)} |")
+
+
+def rate(path, workers, conns):
+    per = {}
+    for line in open(path):
+        f = line.rstrip("\n").split("\t")
+        if f[0] == "wrk" and f[1] == workers and f[3] == conns and f[2] != "direct" and f[5] != "nan":
+            per.setdefault(f[2], []).append(float(f[5]))
+    print(int(min(statistics.median(v) for v in per.values()) / 2) if per else "")
+
+
+def main():
+    if sys.argv[1] == "--rate":
+        return rate(*sys.argv[2:5])
+    rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+    for w in dict.fromkeys(r[1] for r in rows):
+        print(f"\n### {w} worker{'s' if w != '1' else ''} per proxy")
+        mine = [r for r in rows if r[1] == w]
+        for kind, table in (("wrk", wrk_tables), ("ol", openloop_table), ("idle", idle_table)):
+            sel = [r for r in mine if r[0] == kind]
+            if sel:
+                table(sel)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,122 +1,31 @@
-// DownstreamConnection: one client's HTTP/1.1 connection. Requests are served one at a time in
-// arrival order (pipelined ones wait, unparsed) by the connection's RequestExchange; bodies
-// stream both ways with watermark backpressure, and every failure becomes a clear HTTP answer.
+// DownstreamConnection: a client connection as its worker sees it. Accepted connections start as
+// HTTP/1.1 (Http1Connection), which hands the socket to an Http2Connection when TLS negotiated
+// ALPN "h2" or the client opened with the HTTP/2 preface (h2c with prior knowledge).
 #pragma once
 
 #include <memory>
-#include <string_view>
-#include <sys/socket.h>
 
-#include "common/buffer.h"
-#include "gateway/downstream_stream.h"
-#include "gateway/request_exchange.h"
-#include "http/h1_parser.h"
 #include "net/address.h"
 #include "net/event_loop.h"
-#include "net/tls_transport.h"
+#include "net/tls_context.h"
 
 namespace portico::gateway {
 
 class ListenerHandler;
-struct TransformState;
 class Worker;
-struct Snapshot;
-struct WorkerSnapshot;
 
-class DownstreamConnection final : public net::EventHandler,
-                                   public net::Deferred,
-                                   public net::Schedulable,
-                                   private http::H1ParserCallbacks,
-                                   private DownstreamStream {
+class DownstreamConnection : public net::Deferred {
 public:
   /// Takes ownership of `fd`; the connection owns itself and deletes itself (deferred) on close.
   /// `tls` (null for a plain listener): the listener's certificates when the connection was
   /// accepted; the connection keeps them for its whole life (reloads affect new connections).
   static void create(Worker& worker, std::shared_ptr<ListenerHandler> listener, int fd,
                      const net::Address& peer, net::TlsServerConfigConstSharedPtr tls = nullptr);
-  ~DownstreamConnection() override;
 
-  /// Drain: close now if idle between requests, else after the current response.
-  void beginDrain();
+  /// Drain: close now if idle, else once the requests in progress are answered.
+  virtual void beginDrain() = 0;
   /// Worker shutdown: close at once.
-  void abortNow() { close(); }
-
-private:
-  DownstreamConnection(Worker& worker, std::shared_ptr<ListenerHandler> listener, int fd,
-                       const net::Address& peer);
-
-  // EventHandler / Schedulable
-  void onEvents(uint32_t events) override;
-  void onTlsEvents(uint32_t events);
-  void onScheduled() override;
-  // H1ParserCallbacks (request side)
-  http::ParserAction onHeadersComplete() override;
-  http::ParserAction onBody(const char* data, size_t len) override;
-  http::ParserAction onMessageComplete() override;
-  // DownstreamStream
-  Buffer& beginResponseHead(int status) override;
-  void endResponseHead(const ResponseFraming& framing) override;
-  void encodeData(const char* data, size_t len) override;
-  void encodeEnd() override;
-  void encodeContinue() override;
-  void flush(bool now) override;
-  size_t pendingBytes() const override { return out_.size(); }
-  void pauseRequestBody() override { readPaused_ = true; }
-  void resumeRequestBody() override;
-  void reset() override { close(); }
-  void closeAfterResponse() override { closeAfterResponse_ = true; }
-  bool closing() const override { return closeAfterResponse_ || draining_; }
-  void onExchangeComplete() override;
-
-  /// Checks the request line and Host (absolute-form, a single Host, the target's form) and
-  /// hands the request to the exchange; answers 400 itself when they are wrong.
-  void routeRequest();
-  void processInput();
-  void onReadEof();
-  void onParseError();
-  void flush();
-  void scheduleFlush();
-  void close();
-  void closeGracefully();
-  void drainLingering();
-  void onIdleTimer();
-  /// The transport: the plain socket or TLS, one branch per syscall (no virtual call).
-  ssize_t readSome(char* buf, size_t len) {
-    if (tls_) [[unlikely]]
-      return tls_->read(buf, len);
-    return ::recv(fd_, buf, len, 0);
-  }
-  ssize_t writeSome(const char* buf, size_t len) {
-    if (tls_) [[unlikely]]
-      return tls_->write(buf, len);
-    return ::send(fd_, buf, len, MSG_NOSIGNAL);
-  }
-
-  Worker& worker_;
-  ConnectionInfo conn_;
-  int fd_;
-  std::unique_ptr<net::TlsTransport> tls_;  ///< null on a plain listener
-  http::H1Parser parser_;
-  Buffer pendingIn_;  // bytes read but not parsed yet (pipelined requests, paused body)
-  Buffer out_;
-  net::Timer idleTimer_;
-  MonoMs lastActivity_ = 0;
-  MonoMs headStart_ = 0;  // when the head of the request being read began
-  bool closed_ = false;
-  bool peerClosed_ = false;       // read side saw EOF
-  bool closeAfterResponse_ = false;
-  bool draining_ = false;
-  bool closeAfterFlush_ = false;
-  bool lingering_ = false;         // write side shut; discarding input until the peer closes
-  bool flushPending_ = false;
-  bool socketDrained_ = false;     // the last read emptied the socket (edge-triggered)
-  bool peerFinSeen_ = false;       // EPOLLRDHUP seen: read until EOF
-  bool readPaused_ = false;        // backpressure: the exchange takes no more body for now
-  // Response framing of the request in progress.
-  bool clientHttp10_ = false;
-  bool responseChunked_ = false;   // we add chunked framing downstream
-  bool responseUntilClose_ = false;
-  RequestExchange exchange_;       // last: it refers to conn_ and to this stream
+  virtual void abortNow() = 0;
 };
 
 }  // namespace portico::gateway

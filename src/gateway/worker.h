@@ -39,6 +39,7 @@ struct WorkerSettings {
   uint64_t maxRequestBodyBytes = 0;      ///< 0 = unlimited (bodies are streamed)
   size_t maxRequestHeaderBytes = 60 * 1024;  ///< request line + headers; more is answered 431
   size_t maxRequestHeaders = 100;             ///< header fields; more is answered 431
+  uint32_t maxConcurrentStreams = 100;        ///< per HTTP/2 connection (SETTINGS)
   /// Open client connections per worker; at this many the worker stops accepting until one
   /// closes (other workers' SO_REUSEPORT sockets keep accepting). 0 = no limit.
   size_t maxConnections = 10000;

@@ -184,8 +184,8 @@ int verifyClient(int preverifyOk, X509_STORE_CTX* store) {
 
 int selectAlpn(SSL*, const unsigned char** out, unsigned char* outLen, const unsigned char* in,
                unsigned int inLen, void*) {
-  // HTTP/1.1 only until the HTTP/2 codec exists: offering h2 would break h2-preferring clients.
-  static const unsigned char kProtocols[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  // h2 first: a client offering both gets HTTP/2 (in our order of preference, as Envoy does).
+  static const unsigned char kProtocols[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   unsigned char* selected = nullptr;
   if (SSL_select_next_proto(&selected, outLen, kProtocols, sizeof(kProtocols), in, inLen) !=
       OPENSSL_NPN_NEGOTIATED)

@@ -168,6 +168,13 @@ void TlsTransport::shutdown() {
 
 const char* TlsTransport::version() const { return SSL_get_version(ssl_); }
 
+std::string_view TlsTransport::alpn() const {
+  const unsigned char* p = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(ssl_, &p, &len);
+  return p ? std::string_view(reinterpret_cast<const char*>(p), len) : std::string_view();
+}
+
 const char* TlsTransport::serverName() const {
   const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
   return name ? name : "";

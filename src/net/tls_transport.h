@@ -54,6 +54,8 @@ public:
   /// Negotiated version ("TLSv1.3") and SNI, once established (for logs and tests).
   const char* version() const;
   const char* serverName() const;
+  /// The ALPN protocol agreed on ("h2", "http/1.1"), empty when none was.
+  std::string_view alpn() const;
 
   /// Client side: the context and SNI the session was made with (pool identity).
   const TlsClientContext* clientContext() const { return client_.get(); }

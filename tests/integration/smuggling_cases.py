@@ -76,8 +76,10 @@ EXTRA_CASES = {
          (431, True, 0)),
     "one 70 KiB header":
         (b"GET /echo HTTP/1.1\r\nHost: a\r\nX-Big: " + b"v" * 70000 + b"\r\n\r\n", (431, True, 0)),
+    # h2c with prior knowledge (RFC 9113 §3.3): the preface opens an HTTP/2 connection; the
+    # gateway answers with its SETTINGS frame (no HTTP/1 status line) and closes at EOF.
     "HTTP/2 preface on an HTTP/1 port":
-        (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", (400, True, 0)),
+        (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", (None, True, 0)),
     "unknown HTTP version":
         (b"GET /echo HTTP/1.7\r\nHost: a\r\n\r\n", (400, True, 0)),
 }

@@ -156,9 +156,26 @@ class TlsTest(unittest.TestCase):
             self.assertEqual(proc.returncode, 0, proc.stderr)
             body = json.loads(proc.stdout)
             self.assertEqual(body["headers"]["x-forwarded-proto"], "https")
-            self.assertIn("ALPN: server accepted http/1.1", proc.stderr)
+            self.assertIn("ALPN: server accepted h2", proc.stderr)  # curl offers h2 first
         subject, _ = self.served_subject("b.test")
         self.assertIn("CN=b.test", subject)
+
+    def test_alpn_chooses_http2_or_http1(self):
+        proc = self.https("a.test", "--http1.1", cacert=self.a[0])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("ALPN: server accepted http/1.1", proc.stderr)
+        self.assertIn("< HTTP/1.1 200", proc.stderr)
+        proc = self.https("a.test", "--http2", cacert=self.a[0])
+        self.assertIn("ALPN: server accepted h2", proc.stderr)
+        self.assertIn("< HTTP/2 200", proc.stderr)
+        # A body over several flow-control windows, through TLS and HTTP/2, arrives whole.
+        payload = b"0123456789abcdef" * 65536  # 1 MiB
+        p = subprocess.run(["curl", "-sS", "--http2", "--cacert", str(self.a[0]), "--resolve",
+                            f"a.test:{self.tls_port}:{LOCALHOST}", "--data-binary", "@-",
+                            f"https://a.test:{self.tls_port}/sink"],
+                           input=payload, capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["body_length"], len(payload))
 
     def test_kubernetes_secret_and_plain_gateway_unchanged(self):
         self.assertEqual(self.gw.status_of("Secret", "tls-b")["state"], "Accepted")

@@ -1,4 +1,4 @@
-#include "gateway/downstream_connection.h"
+#include "gateway/http1_connection.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "gateway/host_pool.h"
+#include "gateway/http2_connection.h"
 #include "gateway/listener.h"
 #include "gateway/transform_state.h"
 #include "gateway/proxy_headers.h"
@@ -26,7 +27,7 @@ constexpr int64_t kLingerMs = 2000;
 void DownstreamConnection::create(Worker& worker, std::shared_ptr<ListenerHandler> listener,
                                   int fd, const net::Address& peer,
                                   net::TlsServerConfigConstSharedPtr tls) {
-  auto* c = new DownstreamConnection(worker, std::move(listener), fd, peer);
+  auto* c = new Http1Connection(worker, std::move(listener), fd, peer);
   worker.addConnection(c);
   if (tls) {
     c->tls_ = net::TlsTransport::accept(std::move(tls), fd);
@@ -47,7 +48,7 @@ void DownstreamConnection::create(Worker& worker, std::shared_ptr<ListenerHandle
   if (worker.draining()) c->beginDrain();
 }
 
-DownstreamConnection::DownstreamConnection(Worker& worker,
+Http1Connection::Http1Connection(Worker& worker,
                                            std::shared_ptr<ListenerHandler> listener, int fd,
                                            const net::Address& peer)
     : worker_(worker), conn_{std::move(listener), peer.ipString(), peer.port(), false}, fd_(fd),
@@ -62,13 +63,13 @@ DownstreamConnection::DownstreamConnection(Worker& worker,
   if (worker_.stats()) worker_.stats()->downstream.connectionsOpened.add();
 }
 
-DownstreamConnection::~DownstreamConnection() {
+Http1Connection::~Http1Connection() {
   if (fd_ >= 0) ::close(fd_);
 }
 
 // ---- events ---------------------------------------------------------------------------------------
 
-void DownstreamConnection::onEvents(uint32_t events) {
+void Http1Connection::onEvents(uint32_t events) {
   if (closed_) return;
   if (tls_) [[unlikely]] {
     onTlsEvents(events);
@@ -90,7 +91,7 @@ void DownstreamConnection::onEvents(uint32_t events) {
   }
 }
 
-void DownstreamConnection::onTlsEvents(uint32_t events) {
+void Http1Connection::onTlsEvents(uint32_t events) {
   // TLS may need the other direction to progress (a read that must write first, a write that
   // must read first): each edge retries what waits on it.
   if ((events & EPOLLOUT) || ((events & EPOLLIN) && tls_->writeWantsRead())) {
@@ -108,7 +109,7 @@ void DownstreamConnection::onTlsEvents(uint32_t events) {
   }
 }
 
-void DownstreamConnection::onScheduled() {
+void Http1Connection::onScheduled() {
   if (flushPending_) {
     flushPending_ = false;
     flush();
@@ -116,12 +117,12 @@ void DownstreamConnection::onScheduled() {
   if (!closed_) processInput();
 }
 
-void DownstreamConnection::scheduleFlush() {
+void Http1Connection::scheduleFlush() {
   flushPending_ = true;
   worker_.loop().schedule(this);
 }
 
-void DownstreamConnection::processInput() {
+void Http1Connection::processInput() {
   if (lingering_) {
     drainLingering();
     return;
@@ -167,6 +168,13 @@ void DownstreamConnection::processInput() {
       data = worker_.scratch();
       len = static_cast<size_t>(n);
     }
+    if (!protocolChecked_) [[unlikely]] {
+      protocolChecked_ = true;
+      if (wantsHttp2(std::string_view(data, len))) {
+        handOverToHttp2(std::string_view(data, len));
+        return;
+      }
+    }
     if (!exchange_.active() && !parser_.inMessage()) headStart_ = worker_.loop().now();  // a new head
     auto r = parser_.execute(data, len);
     if (closed_) return;
@@ -187,7 +195,7 @@ void DownstreamConnection::processInput() {
   }
 }
 
-void DownstreamConnection::onReadEof() {
+void Http1Connection::onReadEof() {
   peerClosed_ = true;
   if (!exchange_.active()) {
     // Between requests (or in the middle of a head the client gave up on): nothing to answer.
@@ -202,7 +210,7 @@ void DownstreamConnection::onReadEof() {
   closeAfterResponse_ = true;  // half-close after a complete request: answer, then close
 }
 
-void DownstreamConnection::onParseError() {
+void Http1Connection::onParseError() {
   int status = 400;
   switch (parser_.error()) {
   case http::ParseError::HeadersTooLarge:
@@ -221,9 +229,31 @@ void DownstreamConnection::onParseError() {
   else exchange_.failRequest(status, std::string("bad request: ") + parser_.errorReason());
 }
 
+// ---- HTTP/2 ----------------------------------------------------------------------------------------
+
+bool Http1Connection::wantsHttp2(std::string_view first) const {
+  if (tls_) return tls_->alpn() == "h2";
+  // h2c with prior knowledge (RFC 9113 §3.3): the client preface instead of a request line.
+  // Four bytes already rule out every HTTP/1 method ("PRI " is none).
+  return first.size() >= 4 && http::H2ServerSession::looksLikePreface(first);
+}
+
+void Http1Connection::handOverToHttp2(std::string_view received) {
+  // This object steps aside without closing the socket: the HTTP/2 connection owns it now.
+  worker_.loop().remove(fd_);
+  int fd = fd_;
+  fd_ = -1;
+  closed_ = true;
+  idleTimer_.cancel();
+  exchange_.abort();
+  worker_.removeConnection(this);
+  Http2Connection::create(worker_, std::move(conn_), fd, std::move(tls_), received);
+  worker_.loop().deferDelete(std::unique_ptr<net::Deferred>(this));
+}
+
 // ---- request head -------------------------------------------------------------------------------
 
-http::ParserAction DownstreamConnection::onHeadersComplete() {
+http::ParserAction Http1Connection::onHeadersComplete() {
   RequestHead head;
   head.method = parser_.method();
   head.target = parser_.target();
@@ -268,7 +298,7 @@ http::ParserAction DownstreamConnection::onHeadersComplete() {
   return http::ParserAction::Continue;
 }
 
-void DownstreamConnection::routeRequest() {
+void Http1Connection::routeRequest() {
   std::string_view rest = parser_.target();
   const std::string* hostHeader = nullptr;
   for (const http::HeaderEntry& h : parser_.headers()) {
@@ -311,19 +341,19 @@ void DownstreamConnection::routeRequest() {
   exchange_.route(host, path, query);
 }
 
-http::ParserAction DownstreamConnection::onBody(const char* data, size_t len) {
+http::ParserAction Http1Connection::onBody(const char* data, size_t len) {
   exchange_.onRequestBody(data, len);
   return http::ParserAction::Continue;
 }
 
-http::ParserAction DownstreamConnection::onMessageComplete() {
+http::ParserAction Http1Connection::onMessageComplete() {
   exchange_.onRequestComplete();
   return http::ParserAction::Pause;  // the next pipelined request waits for this answer
 }
 
 // ---- DownstreamStream -------------------------------------------------------------------------
 
-Buffer& DownstreamConnection::beginResponseHead(int status) {
+Buffer& Http1Connection::beginResponseHead(int status) {
   out_.append("HTTP/1.1 ");
   out_.appendDecimal(static_cast<unsigned>(status));
   out_.append(' ');
@@ -332,7 +362,7 @@ Buffer& DownstreamConnection::beginResponseHead(int status) {
   return out_;
 }
 
-void DownstreamConnection::endResponseHead(const ResponseFraming& framing) {
+void Http1Connection::endResponseHead(const ResponseFraming& framing) {
   if (!framing.noBody) {
     if (framing.hasLength) {
       out_.append("content-length: ");
@@ -351,32 +381,32 @@ void DownstreamConnection::endResponseHead(const ResponseFraming& framing) {
   out_.append("\r\n");
 }
 
-void DownstreamConnection::encodeData(const char* data, size_t len) {
+void Http1Connection::encodeData(const char* data, size_t len) {
   appendBodyBytes(out_, responseChunked_, data, len);
 }
 
-void DownstreamConnection::encodeEnd() {
+void Http1Connection::encodeEnd() {
   if (responseChunked_) out_.append("0\r\n\r\n");
   if (responseUntilClose_) closeAfterResponse_ = true;
 }
 
-void DownstreamConnection::encodeContinue() {
+void Http1Connection::encodeContinue() {
   out_.append("HTTP/1.1 100 Continue\r\n\r\n");
   flush();
 }
 
-void DownstreamConnection::flush(bool now) {
+void Http1Connection::flush(bool now) {
   if (now) flush();
   else scheduleFlush();
 }
 
-void DownstreamConnection::resumeRequestBody() {
+void Http1Connection::resumeRequestBody() {
   if (!readPaused_) return;
   readPaused_ = false;
   if (!closed_) worker_.loop().schedule(this);
 }
 
-void DownstreamConnection::onExchangeComplete() {
+void Http1Connection::onExchangeComplete() {
   lastActivity_ = worker_.loop().now();
   if (closeAfterResponse_ || draining_) {
     closeAfterFlush_ = true;
@@ -386,7 +416,7 @@ void DownstreamConnection::onExchangeComplete() {
   if (!pendingIn_.empty() || !peerClosed_) worker_.loop().schedule(this);
 }
 
-void DownstreamConnection::flush() {
+void Http1Connection::flush() {
   while (!out_.empty()) {
     ssize_t n = writeSome(out_.data(), out_.size());
     if (n > 0) {
@@ -409,7 +439,7 @@ void DownstreamConnection::flush() {
   exchange_.onDownstreamDrained();
 }
 
-void DownstreamConnection::beginDrain() {
+void Http1Connection::beginDrain() {
   draining_ = true;
   if (!exchange_.active() && !parser_.inMessage() && out_.empty() && pendingIn_.empty()) {
     close();
@@ -418,7 +448,7 @@ void DownstreamConnection::beginDrain() {
   closeAfterResponse_ = true;
 }
 
-void DownstreamConnection::closeGracefully() {
+void Http1Connection::closeGracefully() {
   if (closed_ || lingering_) return;
   // Shut the write side and read until the peer closes (briefly), so that unread request bytes
   // don't make the kernel reset the connection before the client read our answer.
@@ -430,7 +460,7 @@ void DownstreamConnection::closeGracefully() {
   drainLingering();
 }
 
-void DownstreamConnection::drainLingering() {
+void Http1Connection::drainLingering() {
   while (!closed_) {
     ssize_t n = ::recv(fd_, worker_.scratch(), worker_.scratchSize(), 0);
     if (n > 0) continue;
@@ -440,7 +470,7 @@ void DownstreamConnection::drainLingering() {
   }
 }
 
-void DownstreamConnection::onIdleTimer() {
+void Http1Connection::onIdleTimer() {
   if (closed_) return;
   if (lingering_) {
     close();
@@ -479,7 +509,7 @@ void DownstreamConnection::onIdleTimer() {
   idleTimer_.arm(std::max<MonoMs>(next, 1));
 }
 
-void DownstreamConnection::close() {
+void Http1Connection::close() {
   if (closed_) return;
   closed_ = true;
   exchange_.abort();

@@ -59,6 +59,8 @@ constexpr const char* kUsage =
     "  --max-request-headers-size BYTES\n"
     "                            answer 431 above this request line + headers size (default 61440)\n"
     "  --max-request-headers N   answer 431 above this many request header fields (default 100)\n"
+    "  --max-concurrent-streams N  HTTP/2 streams a client may have open on one connection\n"
+    "                            (SETTINGS_MAX_CONCURRENT_STREAMS, default 100)\n"
     "  --max-connections N       client connections per worker; at N the worker stops accepting until\n"
     "                            one closes (default 10000, lowered to fit the open-file limit; 0 = none)\n"
     "  --access-log PATH         access log in Envoy's default format for every gateway without\n"
@@ -306,6 +308,11 @@ int runServe(const std::vector<std::string>& args) {
       if (!parseUnsigned(v, n) || n == 0 || n > 10000)
         return usageError("--max-request-headers: \"" + v + "\" is not a number between 1 and 10000");
       flags.settings.maxRequestHeaders = n;
+    } else if (takeValue(args, i, "--max-concurrent-streams", v, error)) {
+      uint64_t n;
+      if (!parseUnsigned(v, n) || n == 0 || n > 100000)
+        return usageError("--max-concurrent-streams: \"" + v + "\" is not a number between 1 and 100000");
+      flags.settings.maxConcurrentStreams = static_cast<uint32_t>(n);
     } else if (takeValue(args, i, "--max-connections", v, error)) {
       uint64_t n;
       if (!parseUnsigned(v, n) || n > 10000000)

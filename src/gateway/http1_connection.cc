@@ -184,6 +184,7 @@ void Http1Connection::processInput() {
     if (fromPending) {
       pendingIn_.consume(r.consumed);
     } else if (!r.error && r.consumed < len) {
+      if (pendingIn_.capacity() == 0) pendingIn_ = worker_.takeBuffer();
       pendingIn_.append(data + r.consumed, len - r.consumed);
     }
     if (r.error) {
@@ -354,6 +355,7 @@ http::ParserAction Http1Connection::onMessageComplete() {
 // ---- DownstreamStream -------------------------------------------------------------------------
 
 Buffer& Http1Connection::beginResponseHead(int status) {
+  if (out_.capacity() == 0) out_ = worker_.takeBuffer();
   out_.append("HTTP/1.1 ");
   out_.appendDecimal(static_cast<unsigned>(status));
   out_.append(' ');
@@ -391,6 +393,7 @@ void Http1Connection::encodeEnd() {
 }
 
 void Http1Connection::encodeContinue() {
+  if (out_.capacity() == 0) out_ = worker_.takeBuffer();
   out_.append("HTTP/1.1 100 Continue\r\n\r\n");
   flush();
 }
@@ -434,7 +437,12 @@ void Http1Connection::flush() {
       closeGracefully();
       return;
     }
-    if (!exchange_.active()) out_.shrinkTo(16 << 10);
+    if (!exchange_.active()) {
+      // Idle until the next request: the buffers go back to the worker (an idle keep-alive
+      // connection then holds none).
+      if (out_.capacity()) worker_.giveBuffer(out_);
+      if (pendingIn_.empty() && pendingIn_.capacity()) worker_.giveBuffer(pendingIn_);
+    }
   }
   exchange_.onDownstreamDrained();
 }
@@ -514,6 +522,8 @@ void Http1Connection::close() {
   closed_ = true;
   exchange_.abort();
   idleTimer_.cancel();
+  if (out_.capacity()) worker_.giveBuffer(out_);  // a new connection reuses them
+  if (pendingIn_.capacity()) worker_.giveBuffer(pendingIn_);
   worker_.loop().remove(fd_);
   if (worker_.stats()) worker_.stats()->downstream.connectionsClosed.add();
   tls_.reset();

@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/buffer.h"
 #include "gateway/snapshot.h"
 #include "net/event_loop.h"
 
@@ -90,6 +91,23 @@ public:
   const WorkerSettings& settings() const { return settings_; }
   bool draining() const { return draining_; }
   /// Read scratch space shared by all of this worker's connections.
+  /// Output buffers for connections with something to send: an idle connection gives its
+  /// buffer back, so that idle keep-alive connections hold no buffer and busy ones reuse the
+  /// same few (no allocation per request).
+  Buffer takeBuffer() {
+    if (spareBuffers_.empty()) return Buffer();
+    Buffer b = std::move(spareBuffers_.back());
+    spareBuffers_.pop_back();
+    return b;
+  }
+  void giveBuffer(Buffer& b) {
+    b.clear();
+    if (b.capacity() > kSpareBufferMax || spareBuffers_.size() >= kSpareBuffers) {
+      b.shrinkTo(0);  // too big to keep (after a large response), or enough spares already
+      return;
+    }
+    spareBuffers_.push_back(std::move(b));
+  }
   char* scratch() { return scratch_.data(); }
   size_t scratchSize() const { return scratch_.size(); }
 
@@ -132,6 +150,9 @@ private:
   std::vector<std::shared_ptr<ListenerHandler>> listeners_;
   std::unordered_map<std::string, std::unique_ptr<HostPool>> pools_;
   std::unordered_set<DownstreamConnection*> connections_;
+  static constexpr size_t kSpareBuffers = 1024;
+  static constexpr size_t kSpareBufferMax = 64 << 10;
+  std::vector<Buffer> spareBuffers_;
   std::vector<char> scratch_;
   bool draining_ = false;
   bool acceptPaused_ = false;

@@ -7,8 +7,11 @@ nghttp2-client, the test backend as the origin (HTTP/1.1 upstream).
 """
 
 import json
+import socket
+import struct
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import (LOCALHOST, Backend, Portico, curl, route, upstream_yaml,
@@ -74,6 +77,46 @@ class Http2Cleartext(unittest.TestCase):
                            capture_output=True, text=True, timeout=120)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("2000 succeeded, 0 failed, 0 errored", p.stdout, p.stdout)
+
+    def test_rapid_reset_flood_gets_goaway(self):
+        # CVE-2023-44487: streams opened and reset at once, in a loop. Frames built by hand
+        # (RFC 9113 §4.1, §6); the header block is HPACK with static-table entries only.
+        def frame(kind, flags, stream, payload=b""):
+            return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + \
+                struct.pack(">I", stream) + payload
+        block = b"\x82\x86\x84\x41\x09localhost"  # GET http / authority localhost
+        data = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(0x4, 0, 0)
+        for i in range(2000):
+            sid = 1 + 2 * i
+            data += frame(0x1, 0x5, sid, block)  # HEADERS, END_STREAM|END_HEADERS
+            data += frame(0x3, 0, sid, struct.pack(">I", 0x8))  # RST_STREAM CANCEL
+        with socket.create_connection((LOCALHOST, self.gw.port), timeout=10) as s:
+            try:
+                s.sendall(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the gateway may close before taking it all
+            got = b""
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                try:
+                    chunk = s.recv(65536)
+                except (ConnectionResetError, socket.timeout):
+                    break
+                if not chunk:
+                    break
+                got += chunk
+        # Walk the frames the gateway sent: one must be GOAWAY (type 7) with ENHANCE_YOUR_CALM.
+        codes, pos = [], 0
+        while pos + 9 <= len(got):
+            length = int.from_bytes(got[pos:pos + 3], "big")
+            kind = got[pos + 3]
+            if kind == 0x7 and length >= 8:
+                codes.append(int.from_bytes(got[pos + 13:pos + 17], "big"))
+            pos += 9 + length
+        self.assertIn(0xB, codes, f"GOAWAY codes seen: {codes}")
+        # The gateway itself is fine.
+        self.assertEqual(self.h2("-o", "/dev/null", "-w", "%{http_code}", f"{self.base}/echo").stdout,
+                         b"200")
 
     def test_http1_still_served_on_the_same_port(self):
         p = curl("-i", f"{self.base}/echo")

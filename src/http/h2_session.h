@@ -99,8 +99,11 @@ public:
   H2Session(const H2Session&) = delete;
   H2Session& operator=(const H2Session&) = delete;
 
-  /// Bytes from the peer. false: fatal connection error -- a GOAWAY is queued, nothing more is
-  /// read; the owner calls produceOutput(), writes it, then closes. Never throws.
+  /// Bytes from the peer. false: fatal connection error (bad preface, flood, ...) -- a GOAWAY
+  /// is queued, nothing more is read; the owner calls produceOutput(), writes it, then closes.
+  /// Connection errors nghttp2 answers itself (a frame on the wrong stream, ...) return true:
+  /// the GOAWAY comes out of the next produceOutput(), after which wantsClose() is true. So the
+  /// owner always runs receive → produceOutput → write → close if wantsClose(). Never throws.
   bool receive(const char* data, size_t len);
   /// Appends every frame ready to send to `out` (DATA straight from the stream queues).
   void produceOutput(Buffer& out);
@@ -109,7 +112,8 @@ public:
   bool wantsClose() const;
 
   /// Queues body bytes (copied) for `stream`; framed as the peer's windows allow. `endStream`
-  /// ends the stream after them. Ignored for unknown/closed streams or after the end was queued.
+  /// ends the stream after them. Needs a head sent without endStream (submitResponse /
+  /// submitRequest); ignored for unknown/closed streams or after the end was queued.
   void sendData(int32_t stream, const char* data, size_t len, bool endStream);
   /// Queues trailers (copied) sent after the queued DATA; ends the stream.
   void sendTrailers(int32_t stream, std::span<const H2Field> trailers);

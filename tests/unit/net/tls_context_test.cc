@@ -157,7 +157,7 @@ TEST(TlsTransportTest, HandshakeSniAlpnAndData) {
     EXPECT_STREQ(pair.server().version(), "TLSv1.3");
     std::string want = std::string("/CN=") + (std::string(sni) == "two.test" ? "two.test" : "one.test");
     EXPECT_EQ(pair.peerSubject(), want) << sni;
-    EXPECT_EQ(pair.alpn(), "http/1.1");  // h2 is not offered back yet
+    EXPECT_EQ(pair.alpn(), "h2");  // our preference, the client offered both
     EXPECT_EQ(pair.server().write("HTTP/1.1 200 OK\r\n\r\n", 19), 19);
     EXPECT_EQ(pair.clientRead(), "HTTP/1.1 200 OK\r\n\r\n");
   }

@@ -6,6 +6,11 @@
 #          [--record]   (append the table to bench/BASELINE.md with date, commit and command)
 # Scenarios: plain = prefix / to the origin; xform = a route with a header transformation;
 # routes10k = 10,000 prefix routes, the request matching the last one.
+# Observability (issue 7), all on the plain route: observability = access log to a file (Envoy's
+# default format) + Zipkin export to a sink this script starts + --trace-sampling 1 + statsd every
+# second to a UDP port nobody reads; observability-json = the same with a JSON access log;
+# observability-deadcollector = the Zipkin endpoint a closed port; accesslog, tracing, statsd =
+# one part alone. Metrics are always on. Example: --scenarios "plain observability".
 # Portico runs under valgrind with instrumentation off until the warm-up is done; then
 # `callgrind_control -i on`, h2load sends exactly N requests on one connection, `-i off`.
 set -uo pipefail
@@ -13,7 +18,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BUILD_DIR=build-bench BUILD=1 REQUESTS=20000 WARMUP_REQUESTS=2000 RUNS=2 RECORD=
 SCENARIOS="plain xform routes10k" OUT=
-COMMAND="bench/callgrind.sh $*"
+COMMAND="bench/callgrind.sh"  # as typed, arguments with spaces quoted (for --record)
+for a in "$@"; do case "$a" in *" "*) COMMAND+=" \"$a\"" ;; *) COMMAND+=" $a" ;; esac; done
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) BUILD_DIR="$2"; shift ;;
@@ -48,6 +54,14 @@ read -r PORT_BACKEND PORT_PORTICO PORT_ADMIN < <(free_ports 3)
 start_origin "$PORT_BACKEND" || exit 1
 
 declare -A PATH_OF=([plain]=/ [xform]=/xform [routes10k]=/r09999/x)
+# Observability scenarios: their kind for observability_flags (lib.sh), all on the plain route.
+declare -A OBS_KIND=([observability]=all [observability-json]=all-json
+  [observability-deadcollector]=all-deadcollector [accesslog]=accesslog [tracing]=tracing [statsd]=statsd)
+for s in $SCENARIOS; do
+  [ -n "${PATH_OF[$s]:-}" ] || [ -n "${OBS_KIND[$s]:-}" ] || { log "unknown scenario $s"; exit 2; }
+  [ -n "${OBS_KIND[$s]:-}" ] && PATH_OF[$s]=/ && NEED_OBS=1
+done
+if [ -n "${NEED_OBS:-}" ]; then observability_setup || exit 1; fi
 RESULTS="$WORK/callgrind.tsv"
 : >"$RESULTS"
 
@@ -58,9 +72,14 @@ measure() {
   rm -rf "$cfg"
   if [ "$scenario" = routes10k ]; then portico_config "$cfg" "$PORT_PORTICO" "$PORT_BACKEND" 10000
   else portico_config "$cfg" "$PORT_PORTICO" "$PORT_BACKEND"; fi
+  local obs=() access_log="$WORK/access-$scenario-$run.log"
+  if [ -n "${OBS_KIND[$scenario]:-}" ]; then
+    read -ra obs < <(observability_flags "${OBS_KIND[$scenario]}" "$access_log")
+    [ "$scenario" = observability-json ] && portico_json_access_log "$cfg" "$PORT_PORTICO" "$access_log"
+  fi
   start "portico-$scenario-$run" valgrind --tool=callgrind --instr-atstart=no \
     --callgrind-out-file="$out" "$PORTICO" run --config-dir "$cfg" \
-    --admin-address "127.0.0.1:$PORT_ADMIN" --workers 1 --log-level warn
+    --admin-address "127.0.0.1:$PORT_ADMIN" --workers 1 --log-level warn "${obs[@]}"
   local pid="$!"
   if ! wait_http "$PORT_ADMIN" /ready 180 || ! check_body "$PORT_PORTICO" "$path"; then
     log "$scenario: portico did not start or proxy under valgrind:"; tail -20 "$WORK/portico-$scenario-$run.out" >&2
@@ -70,6 +89,15 @@ measure() {
   callgrind_control -i on "$pid" >/dev/null || { log "callgrind_control -i on failed"; stop_pid "$pid"; return 1; }
   h2load --h1 -n "$REQUESTS" -c 1 -m 1 "$url" >"$WORK/h2load-$scenario-$run.txt" 2>&1
   callgrind_control -i off "$pid" >/dev/null
+  if [ -n "${OBS_KIND[$scenario]:-}" ]; then
+    # Evidence that the parts ran: log lines written, spans exported or dropped (scraped with
+    # instrumentation off, after the writer's 20 ms and the exporter's 200 ms period).
+    sleep 1.5
+    curl -s "http://127.0.0.1:$PORT_ADMIN/metrics" >"$WORK/metrics-$scenario-$run.txt"
+    log "$scenario run $run: access log $( [ -f "$access_log" ] && wc -l <"$access_log" || echo 0) lines;" \
+      "$(grep -E '^portico_(tracing_spans|access_log_dropped)' "$WORK/metrics-$scenario-$run.txt" | tr '\n' ' ');" \
+      "sink: $(cat "$WORK/span_sink.count" 2>/dev/null) (posts bytes, cumulative)"
+  fi
   stop_pid "$pid"
   local ok
   ok="$(awk '/^status codes:/ {print $3}' "$WORK/h2load-$scenario-$run.txt")"
@@ -95,14 +123,23 @@ runs = int(sys.argv[2])
 per = {}
 for scenario, run, ir, n in rows:
     per.setdefault(scenario, {})[int(run)] = int(ir.replace(",", "")) / int(n)
-print("| scenario | " + " | ".join(f"Ir/request run {r}" for r in range(1, runs + 1)) + " | spread |")
-print("|---|" + "---:|" * runs + "---:|")
+def mean(vals):
+    ok = [v for v in vals.values() if v is not None]
+    return sum(ok) / len(ok) if ok else None
+# Every other scenario against plain (the mean of the runs): the cost of what it adds.
+base = mean(per["plain"]) if "plain" in per else None
+print("| scenario | " + " | ".join(f"Ir/request run {r}" for r in range(1, runs + 1)) + " | spread |"
+      + (" vs plain |" if base else ""))
+print("|---|" + "---:|" * runs + "---:|" + ("---:|" if base else ""))
 for scenario, vals in per.items():
     got = [vals.get(r) for r in range(1, runs + 1)]
     cells = [f"{v:,.0f}" if v is not None else "failed" for v in got]
     ok = [v for v in got if v is not None]
     spread = f"{(max(ok) - min(ok)) / min(ok) * 100:.2f}%" if len(ok) > 1 else "—"
-    print(f"| {scenario} | " + " | ".join(cells) + f" | {spread} |")
+    m = mean(vals)
+    versus = "" if not base else " — |" if scenario == "plain" or m is None else \
+        f" {m - base:+,.0f} ({(m - base) / base * 100:+.1f}%) |"
+    print(f"| {scenario} | " + " | ".join(cells) + f" | {spread} |" + versus)
 EOF
 )"
 echo

@@ -193,3 +193,67 @@ proc_mem() {
   done
   echo "$rss $pss"
 }
+
+# ---- observability on (issue 7's "Numbers"): shared by callgrind.sh and run.sh -------------------
+# observability_setup: starts the span sink (bench/span_sink.py: answers 202 to every POST, counts
+# them in $WORK/span_sink.count) on SPAN_SINK_PORT, and picks STATSD_PORT (UDP, nobody reads it)
+# and DEAD_PORT (nothing listens: connects to it are refused at once). Call once.
+observability_setup() {
+  read -r SPAN_SINK_PORT STATSD_PORT DEAD_PORT < <(free_ports 3)
+  start span_sink python3 "$BENCH_DIR/span_sink.py" "$SPAN_SINK_PORT" "$WORK/span_sink.count"
+  wait_http "$SPAN_SINK_PORT" / || { log "span sink did not start: $(cat "$WORK/span_sink.out")"; return 1; }
+}
+
+# observability_flags KIND LOG: `portico run` flags for KIND (after observability_setup).
+#   all           access log to LOG in Envoy's default format (--access-log), Zipkin export to the
+#                 span sink, --trace-sampling 1, statsd every second to STATSD_PORT
+#   all-json      the same without --access-log: the JSON log comes from the Gateway
+#                 (portico_json_access_log)
+#   all-deadcollector  as `all`, the Zipkin endpoint a closed port (every export fails)
+#   accesslog | tracing | statsd   one part alone (metrics are always on)
+observability_flags() {
+  local log="--access-log $2" trace="--zipkin-endpoint http://127.0.0.1:$SPAN_SINK_PORT --trace-sampling 1"
+  local statsd="--statsd 127.0.0.1:$STATSD_PORT --statsd-interval 1s"
+  case "$1" in
+    all) echo "$log $trace $statsd" ;;
+    all-json) echo "$trace $statsd" ;;
+    all-deadcollector) echo "$log --zipkin-endpoint http://127.0.0.1:$DEAD_PORT --trace-sampling 1 $statsd" ;;
+    accesslog) echo "$log" ;;
+    tracing) echo "$trace" ;;
+    statsd) echo "$statsd" ;;
+    *) log "unknown observability kind $1"; return 1 ;;
+  esac
+}
+
+# portico_json_access_log DIR PORT LOG: replaces DIR/gateway.yaml (from portico_config) with one
+# that logs every request to LOG as JSON, with the fields of Envoy's default text format.
+portico_json_access_log() {
+  cat >"$1/gateway.yaml" <<EOF
+apiVersion: gateway.solo.io/v1
+kind: Gateway
+metadata: {name: gateway-proxy, namespace: gloo-system}
+spec:
+  bindAddress: 127.0.0.1
+  bindPort: $2
+  options:
+    accessLoggingService:
+      accessLog:
+      - fileSink:
+          path: $3
+          jsonFormat:
+            start_time: '%START_TIME%'
+            method: '%REQ(:METHOD)%'
+            path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%'
+            protocol: '%PROTOCOL%'
+            response_code: '%RESPONSE_CODE%'
+            response_flags: '%RESPONSE_FLAGS%'
+            bytes_received: '%BYTES_RECEIVED%'
+            bytes_sent: '%BYTES_SENT%'
+            duration: '%DURATION%'
+            x_forwarded_for: '%REQ(X-FORWARDED-FOR)%'
+            user_agent: '%REQ(USER-AGENT)%'
+            request_id: '%REQ(X-REQUEST-ID)%'
+            authority: '%REQ(:AUTHORITY)%'
+            upstream_host: '%UPSTREAM_HOST%'
+EOF
+}

@@ -8,14 +8,15 @@ Lines: wrk W target conns round rps p50 p99 errors cpu100k
        ol W target round rate p50 p90 p99 p999 max late failed achieved cpu100k
        idle W target n rss0 rss1 pss0 pss1 established still_open
 Medians over rounds; "vs best peer" divides by the best of nginx, HAProxy and h2o (for req/s
-higher is better, for the others lower is better).
+higher is better, for the others lower is better). With portico and portico-obs (observability
+on) in one run, a line under each table gives portico-obs / portico round by round.
 """
 import math
 import statistics
 import sys
 
 PEERS = ("nginx", "haproxy", "h2o")
-ORDER = {n: i for i, n in enumerate(("direct", "portico", "portico-xform") + PEERS)}
+ORDER = {n: i for i, n in enumerate(("direct", "portico", "portico-obs", "portico-xform") + PEERS)}
 
 
 def num(v):
@@ -47,12 +48,31 @@ def by_order(targets):
     return sorted(targets, key=lambda t: ORDER.get(t, 99))
 
 
+def obs_overhead(by_round, fields):
+    """by_round[target][round] = {field: value}: portico-obs against portico of the same round
+    (interleaved, so both saw about the same machine), the median and range of the changes."""
+    obs, base = by_round.get("portico-obs"), by_round.get("portico")
+    if not obs or not base:
+        return
+    parts = []
+    for key, label in fields:
+        changes = sorted((obs[r][key] / base[r][key] - 1) * 100 for r in obs
+                         if r in base and not math.isnan(obs[r][key]) and not math.isnan(base[r][key]) and base[r][key])
+        if changes:
+            parts.append(f"{label} {statistics.median(changes):+.1f}% (rounds {changes[0]:+.1f}% … {changes[-1]:+.1f}%)")
+    if parts:
+        print(f"\nportico-obs vs portico, same round, median over {len(obs)} rounds: " + "; ".join(parts) +
+              " (wall-clock: on a shared machine the noise can exceed the effect; the instruction count,"
+              " bench/callgrind.sh --scenarios \"plain observability\", is the firm figure).")
+
+
 def wrk_tables(rows):
     for conns in dict.fromkeys(r[3] for r in rows):
-        per = {}
-        for _, _, t, c, _, rps, p50, p99, err, cpu in rows:
+        per, by_round = {}, {}
+        for _, _, t, c, rnd, rps, p50, p99, err, cpu in rows:
             if c != conns:
                 continue
+            by_round.setdefault(t, {})[rnd] = {"rps": num(rps), "cpu": num(cpu), "p99": num(p99)}
             d = per.setdefault(t, {"rps": [], "p50": [], "p99": [], "cpu": [], "err": 0, "failed": 0, "runs": 0})
             for k, v in (("rps", rps), ("p50", p50), ("p99", p99), ("cpu", cpu)):
                 d[k].append(num(v))
@@ -73,11 +93,13 @@ def wrk_tables(rows):
             direct = t == "direct"
             print(f"| {label} | {s['rps']:,.0f} | {s['p50']:.3f} | {s['p99']:.3f} | {s['err']} | {s['cpu']:.2f} | "
                   f"{'—' if direct else ratio(s['rps'], best_rps)} | {'—' if direct else ratio(s['cpu'], best_cpu)} |")
+        obs_overhead(by_round, (("rps", "req/s"), ("cpu", "CPU-s/100k"), ("p99", "p99")))
 
 
 def openloop_table(rows):
-    per = {}
-    for _, _, t, _, rate, p50, p90, p99, p999, mx, late, failed, achieved, cpu in rows:
+    per, by_round = {}, {}
+    for _, _, t, rnd, rate, p50, p90, p99, p999, mx, late, failed, achieved, cpu in rows:
+        by_round.setdefault(t, {})[rnd] = {"cpu": num(cpu), "p99": num(p99)}
         d = per.setdefault(t, {k: [] for k in ("p50", "p90", "p99", "p999", "max", "achieved", "cpu")})
         for k, v in (("p50", p50), ("p90", p90), ("p99", p99), ("p999", p999), ("max", mx),
                      ("achieved", achieved), ("cpu", cpu)):
@@ -96,6 +118,7 @@ def openloop_table(rows):
         print(f"| {name(t)} | {s['p50']:.3f} | {s['p90']:.3f} | {s['p99']:.3f} | {s['p999']:.3f} | {s['max']:.3f} | "
               f"{s['late']} | {s['failed']} | {s['achieved']:,.0f} | {s['cpu']:.2f} | "
               f"{'—' if t == 'direct' else ratio(s['p99'], best_p99)} |")
+    obs_overhead(by_round, (("cpu", "CPU-s/100k"), ("p99", "p99")))
 
 
 def idle_table(rows):

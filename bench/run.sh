@@ -3,28 +3,34 @@
 # same worker count in front of the same nginx origin (1 KiB body). Per proxy: closed-loop req/s
 # (wrk, interleaved rounds), open-loop latency at a fixed rate, CPU-seconds per 100k requests,
 # and memory per idle keep-alive connection; each with its ratio to the best peer.
-# Usage: bench/run.sh [--quick] [--workers 1,2] [--rate REQ_PER_S] [--idle-conns N] [BUILD_DIR]
+# Usage: bench/run.sh [--quick] [--workers 1,2] [--rate REQ_PER_S] [--idle-conns N] [--observability]
+#          [BUILD_DIR]
 #   --quick      a few seconds per cell (ROUNDS=1 DURATION=2 OPENLOOP_DURATION=2): a smoke run
 #   --workers    worker counts to run the whole table at (default 1); every proxy gets the same
 #   --rate       open-loop rate; default half the req/s of the slowest proxy at the first
 #                CONNECTIONS value in the same run
 #   --idle-conns idle keep-alive connections for the memory figure (default 10000, 0 = skip)
+#   --observability  the cost of observability (issue 7): PROXIES defaults to "portico portico-obs"
+#                and --idle-conns to 0; the report adds portico-obs / portico per round
 # Env:   ROUNDS=3  DURATION=10 (s)  CONNECTIONS="32 256"  WARMUP=1 (s, 0 = none)
 #        OPENLOOP_DURATION=10 (s)  OPENLOOP_CONNS=32
 #        PROXIES="direct portico nginx haproxy h2o"   (subset/order of targets; also
-#                 portico-xform: the same gateway on a route with a header transformation)
+#                 portico-xform: the same gateway on a route with a header transformation;
+#                 portico-obs: a second gateway with access log + Zipkin export + 1% sampling +
+#                 statsd, see observability_flags in bench/lib.sh)
 #        PORTICO_BIN=BUILD_DIR/portico  PORTICO_ARGS="--access-log FILE" (extra portico run flags)
 # See bench/README.md for what the numbers mean (and do not mean) on a 2-core machine.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-BUILD_DIR=build WORKERS_LIST=1 RATE= IDLE_CONNS=10000 QUICK=
+BUILD_DIR=build WORKERS_LIST=1 RATE= IDLE_CONNS= QUICK= OBSERVABILITY=
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --workers) WORKERS_LIST="$2"; shift ;;
     --rate) RATE="$2"; shift ;;
     --idle-conns) IDLE_CONNS="$2"; shift ;;
+    --observability) OBSERVABILITY=1 ;;
     -*) log "unknown flag $1 (see the header of $0)"; exit 2 ;;
     *) BUILD_DIR="$1" ;;
   esac
@@ -38,7 +44,11 @@ OPENLOOP_DURATION="${OPENLOOP_DURATION:-$([ -n "$QUICK" ] && echo 2 || echo 10)}
 OPENLOOP_CONNS="${OPENLOOP_CONNS:-32}"
 CONNECTIONS="${CONNECTIONS:-32 256}"
 WARMUP="${WARMUP:-1}"
-PROXIES="${PROXIES:-direct portico nginx haproxy h2o}"
+if [ -n "$OBSERVABILITY" ]; then
+  PROXIES="${PROXIES:-portico portico-obs}" IDLE_CONNS="${IDLE_CONNS:-0}"
+else
+  PROXIES="${PROXIES:-direct portico nginx haproxy h2o}" IDLE_CONNS="${IDLE_CONNS:-10000}"
+fi
 
 for tool in wrk nginx haproxy h2o curl python3 g++; do
   command -v "$tool" >/dev/null || { log "missing $tool (run scripts/install-deps.sh)"; exit 1; }
@@ -53,28 +63,36 @@ HAPROXY_MAXCONN=$(( ($(ulimit -n) - 200) / 2 ))
 [ "$HAPROXY_MAXCONN" -gt 12000 ] && HAPROXY_MAXCONN=12000
 build_tools "$BUILD_DIR" || exit 1
 
-read -r PORT_BACKEND PORT_PORTICO PORT_NGINX PORT_HAPROXY PORT_H2O PORT_ADMIN < <(free_ports 6)
+read -r PORT_BACKEND PORT_PORTICO PORT_NGINX PORT_HAPROXY PORT_H2O PORT_ADMIN PORT_OBS PORT_OBS_ADMIN \
+  < <(free_ports 8)
 start_origin "$PORT_BACKEND" || exit 1
+case " $PROXIES " in *" portico-obs "*) observability_setup || exit 1 ;; esac
 
 declare -A TARGET_PORT TARGET_PID TARGET_PATH DEAD
-declare -A TARGET_LOG=([direct]=backend [portico]=portico [portico-xform]=portico [nginx]=nginx-proxy [haproxy]=haproxy [h2o]=h2o)
+declare -A TARGET_LOG=([direct]=backend [portico]=portico [portico-xform]=portico [portico-obs]=portico-obs
+                       [nginx]=nginx-proxy [haproxy]=haproxy [h2o]=h2o)
 AVAILABLE=()
 
 # ---- proxies, each started with $1 workers -------------------------------------------------------
+# start_portico WORKERS [NAME PORT ADMIN_PORT [FLAGS...]]: a gateway (default: portico on
+# PORT_PORTICO), its pid in PID_<NAME>; FLAGS go to `portico run` after PORTICO_ARGS.
 start_portico() {
+  local w="$1" name="${2:-portico}" port="${3:-$PORT_PORTICO}" admin="${4:-$PORT_ADMIN}"
+  shift $(( $# < 4 ? $# : 4 ))
   if [ ! -x "$PORTICO" ]; then
     log "portico not built at $PORTICO: benchmarking the peers only"
     return 1
   fi
-  rm -rf "$WORK/portico-config"
-  portico_config "$WORK/portico-config" "$PORT_PORTICO" "$PORT_BACKEND"
+  rm -rf "$WORK/$name-config"
+  portico_config "$WORK/$name-config" "$port" "$PORT_BACKEND"
   # shellcheck disable=SC2086
-  start portico "$PORTICO" run --config-dir "$WORK/portico-config" --admin-address "127.0.0.1:$PORT_ADMIN" \
-    --workers "$1" ${PORTICO_ARGS:-}
-  if ! wait_http "$PORT_ADMIN" /ready 10 || ! check_body "$PORT_PORTICO"; then
-    log "portico failed to start or to proxy; benchmarking the peers only. Its output:"
-    tail -n 20 "$WORK/portico.out" >&2
-    stop_pid "$PID_portico"
+  start "$name" "$PORTICO" run --config-dir "$WORK/$name-config" --admin-address "127.0.0.1:$admin" \
+    --workers "$w" ${PORTICO_ARGS:-} "$@"
+  local pid_var="PID_${name//-/_}"
+  if ! wait_http "$admin" /ready 10 || ! check_body "$port"; then
+    log "$name failed to start or to proxy; benchmarking the others only. Its output:"
+    tail -n 20 "$WORK/$name.out" >&2
+    stop_pid "${!pid_var}"
     return 1
   fi
 }
@@ -150,6 +168,11 @@ start_proxies() {  # start_proxies WORKERS: fills AVAILABLE, TARGET_PORT, TARGET
           TARGET_PORT[portico-xform]=$PORT_PORTICO; TARGET_PID[portico-xform]=$PID_portico
           TARGET_PATH[portico-xform]=/xform; AVAILABLE+=(portico-xform)
         fi ;;
+      portico-obs)  # a second gateway, observability on (access log in $WORK/portico-obs.access.log)
+        local obs
+        read -ra obs < <(observability_flags all "$WORK/portico-obs.access.log")
+        start_portico "$w" portico-obs "$PORT_OBS" "$PORT_OBS_ADMIN" "${obs[@]}" &&
+          { TARGET_PORT[portico-obs]=$PORT_OBS; TARGET_PID[portico-obs]=$PID_portico_obs; AVAILABLE+=(portico-obs); } ;;
       nginx) if start_nginx_proxy "$w"; then TARGET_PORT[nginx]=$PORT_NGINX; TARGET_PID[nginx]=$PID_nginx_proxy; AVAILABLE+=(nginx)
              else log "nginx proxy failed: $(cat "$WORK/nginx-proxy.out" "$WORK/nginx-proxy.error.log" 2>/dev/null | tail -5)"; fi ;;
       haproxy) if start_haproxy "$w"; then TARGET_PORT[haproxy]=$PORT_HAPROXY; TARGET_PID[haproxy]=$PID_haproxy; AVAILABLE+=(haproxy)
@@ -303,6 +326,10 @@ for w in ${WORKERS_LIST//,/ }; do
     for t in "${AVAILABLE[@]}"; do
       case "$t" in direct|portico-xform) ;; *) run_idle "$w" "$t" ;; esac
     done
+  fi
+  if [ -n "${TARGET_PID[portico-obs]:-}" ]; then  # evidence the parts ran: spans exported, lines logged
+    log "portico-obs: access log $(wc -l <"$WORK/portico-obs.access.log") lines; $(curl -s "http://127.0.0.1:$PORT_OBS_ADMIN/metrics" |
+      grep -E '^portico_(tracing_spans|access_log_dropped)' | tr '\n' ' ')"
   fi
   stop_proxies
 done

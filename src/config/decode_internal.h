@@ -76,6 +76,11 @@ void decodeStagedTransformations(const Value& v, const std::string& path, Transf
 /// A transformationTemplate.
 void decodeTransformationTemplate(const Value& v, const std::string& path,
                                   TransformationTemplate& out, Errors& errors);
+/// destinationSpec.aws {logicalName, invocationStyle, requestTransformation,
+/// responseTransformation, htmlContentTypeHeader, unwrapAsAlb, unwrapAsApiGateway,
+/// wrapAsApiGateway}.
+void decodeAwsDestination(const Value& v, const std::string& path, AwsDestination& out,
+                          Errors& errors);
 /// destinationSpec.rest {functionName, parameters{headers, path}}.
 void decodeRestDestination(const Value& v, const std::string& path, RestDestination& out,
                            Errors& errors);

@@ -128,7 +128,7 @@ void decodeMatcher(const Value& v, const std::string& path, Matcher& out, Errors
 
 namespace {
 
-// {upstream: {name, namespace}, destinationSpec: {rest}} of routeAction.single and of a weighted
+// {upstream: {name, namespace}, destinationSpec: {rest | aws}} of routeAction.single and of a weighted
 // destination; kube, consul, other destinationSpecs and subset stay unread (reported as
 // unsupported).
 void decodeDestination(const Value& v, const std::string& path, const std::string& defaultNs,
@@ -147,6 +147,11 @@ void decodeDestination(const Value& v, const std::string& path, const std::strin
       out.rest.emplace();
       decodeRestDestination(*rest, s.pathOf("rest"), *out.rest, errors);
     }
+    if (const Value* aws = s.take("aws")) {
+      out.aws.emplace();
+      decodeAwsDestination(*aws, s.pathOf("aws"), *out.aws, errors);
+    }
+    if (out.rest && out.aws) errors.add(s.path(), "only one of rest, aws may be set");
   }
 }
 
@@ -164,6 +169,7 @@ void decodeRouteAction(const Value& v, const std::string& path, const std::strin
     out.type = RouteAction::Type::Single;
     out.upstream = std::move(d.upstream);
     out.rest = std::move(d.rest);
+    out.aws = std::move(d.aws);
     out.fieldPath = std::move(d.fieldPath);
   }
   if (const Value* multi = a.take("multi")) {

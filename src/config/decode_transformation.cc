@@ -330,6 +330,31 @@ void decodeRestDestination(const Value& v, const std::string& path, RestDestinat
   }
 }
 
+void decodeAwsDestination(const Value& v, const std::string& path, AwsDestination& out,
+                          Errors& errors) {
+  MapReader r(v, path, errors);
+  out.fieldPath = path;
+  r.requireString("logicalName", out.logicalName);
+  // invocationStyle: SYNC | ASYNC, or the enum's numbers (the CRD allows int-or-string).
+  if (const Value* style = r.take("invocationStyle")) {
+    const std::string& s = style->scalar;
+    bool scalar = style->type == Value::Type::String || style->type == Value::Type::Number;
+    if (scalar && (s == "SYNC" || s == "0")) out.async = false;
+    else if (scalar && (s == "ASYNC" || s == "1")) out.async = true;
+    else errors.add(r.pathOf("invocationStyle"), "expected SYNC or ASYNC");
+  }
+  r.readBool("requestTransformation", out.requestTransformation);
+  r.readBool("responseTransformation", out.responseTransformation);
+  r.readBool("htmlContentTypeHeader", out.htmlContentTypeHeader);
+  r.readBool("unwrapAsAlb", out.unwrapAsAlb);
+  r.readBool("unwrapAsApiGateway", out.unwrapAsApiGateway);
+  r.readBool("wrapAsApiGateway", out.wrapAsApiGateway);
+  if (out.requestTransformation && out.wrapAsApiGateway)
+    errors.add(path, "only one of requestTransformation, wrapAsApiGateway may be set");
+  if (out.responseTransformation && (out.unwrapAsAlb || out.unwrapAsApiGateway))
+    errors.add(path, "responseTransformation cannot be combined with unwrapAsAlb or unwrapAsApiGateway");
+}
+
 void decodeServiceSpec(const Value& v, const std::string& path, Upstream& out, Errors& errors) {
   MapReader r(v, path, errors);
   out.hasServiceSpec = true;

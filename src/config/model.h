@@ -245,6 +245,39 @@ struct RestDestination {
   std::string fieldPath;      ///< "...destinationSpec.rest", for errors
 };
 
+/// destinationSpec.aws: invoke one Lambda function of an aws upstream (spec.aws.lambdaFunctions).
+struct AwsDestination {
+  std::string logicalName;
+  bool async = false;  ///< invocationStyle ASYNC (x-amz-invocation-type: Event)
+  /// Send {headers, body, path, queryString, httpMethod} as the event (Gloo's early
+  /// headerBodyTransform plus a path/query/method extraction merged into the body).
+  bool requestTransformation = false;
+  /// The response body is the "body" field of the function's JSON answer.
+  bool responseTransformation = false;
+  bool htmlContentTypeHeader = true;  ///< with responseTransformation: content-type text/html
+  bool unwrapAsAlb = false;         ///< the answer is an ALB target response (wins over API GW)
+  bool unwrapAsApiGateway = false;  ///< the answer is an API Gateway proxy response
+  bool wrapAsApiGateway = false;    ///< the request becomes an API Gateway proxy event
+  std::string fieldPath;            ///< "...destinationSpec.aws", for errors
+};
+
+/// spec.aws.lambdaFunctions[].
+struct LambdaFunction {
+  std::string logicalName;   ///< what routes name; defaults to lambdaFunctionName[:qualifier]
+  std::string functionName;  ///< lambdaFunctionName
+  std::string qualifier;     ///< empty = $LATEST
+};
+
+/// spec.aws, as the aws plugin decodes it: where the functions live and whose keys sign calls.
+struct AwsUpstream {
+  std::string region;
+  std::string host;  ///< lambda.<region>.amazonaws.com
+  ResourceRef secretRef;
+  std::string awsAccountId;  ///< set: functions are called by ARN in that account
+  std::vector<LambdaFunction> functions;
+  std::string fieldPath = "spec.aws";
+};
+
 /// Route options (and, for the fields that apply, virtual-host options).
 struct RouteOptions {
   std::optional<int64_t> timeoutMs;          ///< options.timeout ("15s", "250ms", "1.5s")
@@ -266,6 +299,7 @@ struct Destination {
   ResourceRef upstream;
   std::string fieldPath;  ///< "spec.virtualHost.routes[2].routeAction.single.upstream", for errors
   std::optional<RestDestination> rest;  ///< destinationSpec.rest
+  std::optional<AwsDestination> aws;    ///< destinationSpec.aws
 };
 
 struct WeightedDestination {
@@ -304,6 +338,7 @@ struct RouteAction {
   Type type = Type::Single;
   ResourceRef upstream;   ///< Single: routeAction.single.upstream
   std::optional<RestDestination> rest;  ///< Single: routeAction.single.destinationSpec.rest
+  std::optional<AwsDestination> aws;    ///< Single: routeAction.single.destinationSpec.aws
   std::string fieldPath;  ///< Single: "...routeAction.single.upstream"; others: the action's path
   std::vector<WeightedDestination> multi;  ///< Multi: routeAction.multi.destinations
   ResourceRef upstreamGroup;               ///< UpstreamGroup: routeAction.upstreamGroup

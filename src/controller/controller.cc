@@ -482,10 +482,12 @@ void Controller::rebuild() {
   st.inlineDocs.endBuild();
 
   RouteContext ctx;
+  ctx.secrets = &secretValues;
   auto snap = std::make_shared<gateway::Snapshot>();
   for (const auto& [key, up] : upstreams) {
     ctx.clusterIndex[key] = static_cast<uint32_t>(snap->clusters.size());
     ctx.restFunctions[key] = &up.value->restFunctions;
+    if (up.value->aws) ctx.awsUpstreams[key] = up.value->aws.get();
     snap->clusters.push_back(up.value);
   }
 

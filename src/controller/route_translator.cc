@@ -1,6 +1,7 @@
 #include "controller/route_translator.h"
 
 #include <algorithm>
+#include <optional>
 #include <re2/re2.h>
 #include <set>
 
@@ -241,16 +242,90 @@ const config::TransformationTemplate* findRestFunction(const config::ResourceRef
   return nullptr;
 }
 
+/// The Lambda call `aws` names on `upstream`: the function by logical name, signed with the
+/// keys of the upstream's secretRef. nullopt (reported) when something is missing.
+std::optional<filters::LambdaCall> findLambda(const config::ResourceRef& upstream,
+                                              const config::AwsDestination& aws,
+                                              const RouteContext& ctx, Errors& errors) {
+  auto it = ctx.awsUpstreams.find(upstreamKey(upstream));
+  if (it == ctx.awsUpstreams.end() || !it->second) {
+    if (ctx.clusterIndex.count(upstreamKey(upstream)))  // a missing one is reported elsewhere
+      errors.add(aws.fieldPath, "upstream \"" + upstream.name + "\" is not an aws upstream");
+    return std::nullopt;
+  }
+  const config::AwsUpstream& up = *it->second;
+  const config::LambdaFunction* fn = nullptr;
+  std::string known;
+  for (const config::LambdaFunction& f : up.functions) {
+    if (f.logicalName == aws.logicalName) fn = &f;
+    known += (known.empty() ? "" : ", ") + f.logicalName;
+  }
+  if (!fn) {
+    errors.add(aws.fieldPath + ".logicalName",
+               "function \"" + aws.logicalName + "\" not found on upstream \"" + upstream.name +
+                   "\"" + (known.empty() ? " (its spec.aws.lambdaFunctions is empty)" : " (it has: " + known + ")"));
+    return std::nullopt;
+  }
+  std::string secretPath = "upstream \"" + upstream.name + "\" " + up.fieldPath + ".secretRef: ";
+  const config::Secret* secret = nullptr;
+  if (ctx.secrets) {
+    auto s = ctx.secrets->find({"Secret", up.secretRef.ns, up.secretRef.name});
+    if (s != ctx.secrets->end()) secret = &s->second;
+  }
+  if (!secret) {
+    errors.add(aws.fieldPath, secretPath + "secret \"" + up.secretRef.name +
+                                  "\" not found in namespace \"" + up.secretRef.ns + "\"");
+    return std::nullopt;
+  }
+  if (secret->type != config::Secret::Type::Aws || secret->accessKey.empty() ||
+      secret->secretKey.empty()) {
+    errors.add(aws.fieldPath, secretPath + "secret \"" + up.secretRef.name +
+                                  "\" is not an aws secret with an access key and a secret key");
+    return std::nullopt;
+  }
+  filters::LambdaCall call;
+  call.region = up.region;
+  call.host = up.host;
+  call.credentials = {secret->accessKey, secret->secretKey, secret->sessionToken};
+  call.functionName = fn->functionName;
+  if (!up.awsAccountId.empty()) {
+    std::string partition = up.region.starts_with("cn-") ? "aws-cn" : "aws";
+    call.functionName = "arn:" + partition + ":lambda:" + up.region + ":" + up.awsAccountId +
+                        ":function:" + fn->functionName;
+  }
+  call.qualifier = fn->qualifier;
+  call.destination = aws;
+  return call;
+}
+
+/// A route to an aws upstream must name its function: Gloo answers such a request 500 at run
+/// time ("no function present for AWS upstream"); here it is a config error.
+bool needsLambdaDestination(const config::ResourceRef& upstream, const config::AwsDestination* aws,
+                            const std::string& fieldPath, const RouteContext& ctx, Errors& errors) {
+  if (aws || !ctx.awsUpstreams.count(upstreamKey(upstream))) return false;
+  errors.add(fieldPath, "upstream \"" + upstream.name +
+                            "\" is an aws upstream: the destination needs destinationSpec.aws");
+  return true;
+}
+
 /// A weighted destination's own transformations: its options (the route's rules appended when
 /// it inherits) and its REST function; nullptr when it has neither (the route's apply).
 std::shared_ptr<const router::RouteFilterConfig> compileWeighted(
     const config::WeightedDestination& wd, const config::Transformations* routeRules,
     const RouteContext& ctx, Errors& errors) {
   const config::RestDestination* rest = wd.destination.rest ? &*wd.destination.rest : nullptr;
-  if (!wd.transformations && !rest) return nullptr;
+  const config::AwsDestination* aws = wd.destination.aws ? &*wd.destination.aws : nullptr;
+  if (needsLambdaDestination(wd.destination.upstream, aws, wd.destination.fieldPath, ctx, errors))
+    return nullptr;
+  if (!wd.transformations && !rest && !aws) return nullptr;
   const config::TransformationTemplate* function =
       rest ? findRestFunction(wd.destination.upstream, *rest, ctx, errors) : nullptr;
   if (rest && !function) return nullptr;
+  std::optional<filters::LambdaCall> lambda;
+  if (aws) {
+    lambda = findLambda(wd.destination.upstream, *aws, ctx, errors);
+    if (!lambda) return nullptr;
+  }
   config::Transformations rules;
   if (wd.transformations) {
     rules = *wd.transformations;
@@ -268,7 +343,7 @@ std::shared_ptr<const router::RouteFilterConfig> compileWeighted(
     rules = *routeRules;
   }
   return filters::RouteTransformations::compile(rules.empty() ? nullptr : &rules, function, rest,
-                                                errors);
+                                                errors, lambda ? &*lambda : nullptr);
 }
 
 }  // namespace
@@ -298,8 +373,18 @@ void compileTransformations(FlatRoute& flat, const RouteContext& ctx, Errors& er
     function = findRestFunction(a.upstream, *rest, ctx, errors);
     if (!function) return;
   }
-  if (!staged && !function) return;
-  flat.transformations = filters::RouteTransformations::compile(staged, function, rest, errors);
+  std::optional<filters::LambdaCall> lambda;
+  if (a.type == config::RouteAction::Type::Single) {
+    if (needsLambdaDestination(a.upstream, a.aws ? &*a.aws : nullptr, a.fieldPath, ctx, errors))
+      return;
+    if (a.aws) {
+      lambda = findLambda(a.upstream, *a.aws, ctx, errors);
+      if (!lambda) return;
+    }
+  }
+  if (!staged && !function && !lambda) return;
+  flat.transformations = filters::RouteTransformations::compile(staged, function, rest, errors,
+                                                                lambda ? &*lambda : nullptr);
 }
 
 router::RouteEntry translateRoute(const FlatRoute& flat, const RouteContext& ctx) {

@@ -23,6 +23,10 @@ struct RouteContext {
   std::map<config::ObjectKey,
            const std::vector<std::pair<std::string, config::TransformationTemplate>>*>
       restFunctions;
+  /// Upstream key → its spec.aws (aws upstreams only; set by the aws plugin on the Cluster).
+  std::map<config::ObjectKey, const config::AwsUpstream*> awsUpstreams;
+  /// Accepted Secrets (aws credentials of the upstreams' secretRef); null = none.
+  const std::map<config::ObjectKey, config::Secret>* secrets = nullptr;
 };
 
 /// A route after delegation: the route itself and the options it ends up with.
@@ -36,8 +40,9 @@ struct FlatRoute {
   std::vector<std::shared_ptr<const router::RouteFilterConfig>> weightedTransformations;
 };
 
-/// Compiles the route's transformations (its own, or inherited) and the REST function its
-/// destination calls into `flat.transformations`; template and reference errors by path.
+/// Compiles the route's transformations (its own, or inherited) and the REST function or AWS
+/// Lambda its destination calls into `flat.transformations`; template and reference errors
+/// (unknown function, missing credentials) by path.
 void compileTransformations(FlatRoute& flat, const RouteContext& ctx, config::Errors& errors);
 
 /// Checks one route's references with the options it ends up with (inherited shadowing too).

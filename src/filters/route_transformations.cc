@@ -107,7 +107,7 @@ std::vector<config::Extractor> restParameterExtractors(const config::RestDestina
 
 std::shared_ptr<const RouteTransformations> RouteTransformations::compile(
     const config::Transformations* staged, const config::TransformationTemplate* function,
-    const config::RestDestination* rest, config::Errors& errors) {
+    const config::RestDestination* rest, config::Errors& errors, const LambdaCall* lambda) {
   auto out = std::make_shared<RouteTransformations>();
   if (staged) {
     compileStage(staged->early, out->stages_[0], out->hasResponse_, errors);
@@ -120,7 +120,59 @@ std::shared_ptr<const RouteTransformations> RouteTransformations::compile(
     t.restFunction = true;
     out->function_ = Transformation::compile(t, errors, restParameterExtractors(*rest));
   }
+  if (lambda) out->compileLambda(*lambda, errors);
   return out;
+}
+
+void RouteTransformations::compileLambda(const LambdaCall& call, config::Errors& errors) {
+  const config::AwsDestination& d = call.destination;
+  std::vector<std::shared_ptr<const Transformation>> request;
+  if (d.requestTransformation) {
+    // Gloo: the headers and body become JSON {headers, body}, then the path, query string and
+    // method are merged into it.
+    config::Transformation headerBody;
+    headerBody.type = config::Transformation::Type::HeaderBody;
+    request.push_back(Transformation::compile(headerBody, errors));
+    config::Transformation merge;
+    merge.fieldPath = merge.tmpl.fieldPath = d.fieldPath + ".requestTransformation";
+    merge.tmpl.body = config::TransformationTemplate::Body::MergeExtractorsToBody;
+    auto extractor = [](const char* name, const char* header, const char* regex, uint32_t group) {
+      config::Extractor e;
+      e.name = name;
+      e.header = header;
+      e.regex = regex;
+      e.subgroup = group;
+      return e;
+    };
+    merge.tmpl.extractors = {extractor("path", ":path", "([^?]+)(\\?.*)?", 1),
+                             extractor("queryString", ":path", "([^?]+)(\\?(.*))?", 3),
+                             extractor("httpMethod", ":method", "(.*)", 1)};
+    request.push_back(Transformation::compile(merge, errors));
+  }
+  request.push_back(Transformation::fromStage(std::make_shared<LambdaRequestStage>(call)));
+  function_ = request.size() == 1 ? request[0] : Transformation::chain(std::move(request));
+
+  std::vector<std::shared_ptr<const Transformation>> response{
+      Transformation::fromStage(std::make_shared<LambdaResponseStage>(d))};
+  if (d.responseTransformation) {
+    // Gloo: the body becomes the "body" field of the function's JSON answer.
+    config::Transformation body;
+    body.fieldPath = body.tmpl.fieldPath = d.fieldPath + ".responseTransformation";
+    body.tmpl.body = config::TransformationTemplate::Body::Text;
+    body.tmpl.bodyText = {"{{ body }}", body.fieldPath};
+    if (d.htmlContentTypeHeader)
+      body.tmpl.headers.emplace_back("content-type", config::TemplateText{"text/html", body.fieldPath});
+    response.push_back(Transformation::compile(body, errors));
+  }
+  lambdaResponse_ = response.size() == 1 ? response[0] : Transformation::chain(std::move(response));
+  for (const Stage& stage : stages_) {
+    auto add = [&](const std::shared_ptr<const Transformation>& t) {
+      if (t) afterLambda_.emplace_back(t.get(), Transformation::chain({lambdaResponse_, t}));
+    };
+    for (const RequestRule& r : stage.requestRules) add(r.response);
+    for (const ResponseRule& r : stage.responseRules) add(r.response);
+  }
+  hasResponse_ = true;
 }
 
 void RouteTransformations::select(const router::RequestView& request, Selection& out) const {
@@ -154,6 +206,18 @@ size_t RouteTransformations::responseTransformations(const Selection& sel, const
       for (const HeaderCondition& c : rule.conditions) all = all && conditionHolds(c, response);
       if (!all) continue;
       out[n++] = rule.response.get();
+      break;
+    }
+  }
+  if (!lambdaResponse_) return n;
+  // The Lambda answer is mapped first: chained in front of the first staged transformation.
+  if (n == 0) {
+    out[n++] = lambdaResponse_.get();
+    return n;
+  }
+  for (const auto& [staged, chained] : afterLambda_) {
+    if (staged == out[0]) {
+      out[0] = chained.get();
       break;
     }
   }

@@ -1,5 +1,5 @@
 // RouteTransformations: everything a route transforms — its staged rules (early, regular; the
-// first matching request rule per stage wins) and the REST function its destination calls —
+// first matching request rule per stage wins) and the REST function or Lambda its destination calls —
 // and the per-request choice of which transformations apply.
 #pragma once
 
@@ -9,6 +9,7 @@
 
 #include "config/errors.h"
 #include "config/model.h"
+#include "filters/aws_lambda.h"
 #include "filters/transformation.h"
 #include "router/request_view.h"
 #include "router/route_entry.h"
@@ -19,14 +20,17 @@ class RouteTransformations final : public router::RouteFilterConfig {
 public:
   /// `staged` may be null; `function` is the upstream's REST function template and `rest` the
   /// route's destinationSpec.rest (both null, or both set). Errors go to `errors` by path.
+  /// `lambda` (instead of a REST function): the route's destination is an AWS Lambda call,
+  /// its last request stage; the answer's mapping is the first response stage.
   static std::shared_ptr<const RouteTransformations> compile(
       const config::Transformations* staged, const config::TransformationTemplate* function,
-      const config::RestDestination* rest, config::Errors& errors);
+      const config::RestDestination* rest, config::Errors& errors,
+      const LambdaCall* lambda = nullptr);
 
   /// What applies to one request, chosen from its head.
   struct Selection {
     static constexpr size_t kMax = 3;
-    const Transformation* request[kMax] = {};  ///< in order: early, regular, REST function
+    const Transformation* request[kMax] = {};  ///< early, regular, REST function / Lambda call
     size_t requestCount = 0;
     /// Response transformations from the matched request rules, per stage (regular, early);
     /// nullptr = look at the stage's responseTransforms when the response arrives.
@@ -66,8 +70,15 @@ public:
   };
 
 private:
+  void compileLambda(const LambdaCall& call, config::Errors& errors);
+
   Stage stages_[2];  ///< [0] early, [1] regular
   std::shared_ptr<const Transformation> function_;
+  /// A Lambda destination's response mapping, applied before any other response
+  /// transformation. The gateway takes at most two response transformations, so each staged
+  /// one also exists pre-chained behind this mapping (`afterLambda_`).
+  std::shared_ptr<const Transformation> lambdaResponse_;
+  std::vector<std::pair<const Transformation*, std::shared_ptr<const Transformation>>> afterLambda_;
   bool hasResponse_ = false;
 };
 

@@ -161,13 +161,12 @@ std::shared_ptr<const Transformation> Transformation::compile(
     return out;
   }
   const TransformationTemplate& spec = t.tmpl;
-  if (spec.escapeCharacters)
-    errors.add(spec.fieldPath + ".escapeCharacters", "field not supported by Portico yet");
   out->advanced_ = spec.advancedTemplates;
   out->ignoreErrorOnParse_ = spec.ignoreErrorOnParse;
   out->bodyMode_ = spec.body;
   tmpl::CompileOptions options;
   options.advancedTemplates = spec.advancedTemplates;
+  options.escapeStrings = spec.escapeCharacters;
   bool readsRawBody = false, rootsKnown = true;
   std::vector<std::string> roots;  // top-level variables the templates look up
   auto compileOne = [&](const config::TemplateText& text) -> tmpl::Template {
@@ -233,7 +232,31 @@ std::shared_ptr<const Transformation> Transformation::compile(
   return out;
 }
 
+std::shared_ptr<const Transformation> Transformation::fromStage(
+    std::shared_ptr<const MessageStage> stage) {
+  std::shared_ptr<Transformation> out(new Transformation());
+  out->needsBody_ = stage->needsBody();
+  out->stage_ = std::move(stage);
+  return out;
+}
+
+std::shared_ptr<const Transformation> Transformation::chain(
+    std::vector<std::shared_ptr<const Transformation>> parts) {
+  std::shared_ptr<Transformation> out(new Transformation());
+  for (const auto& p : parts) out->needsBody_ |= p->needsBody();
+  out->chain_ = std::move(parts);
+  return out;
+}
+
 Status Transformation::apply(Message& msg, const Message* request) const {
+  if (stage_) return stage_->apply(msg, request);
+  if (!chain_.empty()) {
+    for (const auto& part : chain_) {
+      Status st = part->apply(msg, request);
+      if (!st.ok()) return st;
+    }
+    return Status();
+  }
   if (type_ == config::Transformation::Type::HeaderBody) {
     applyHeaderBody(msg);
     return Status();

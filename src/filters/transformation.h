@@ -32,6 +32,15 @@ struct Message {
   bool bodyChanged = false;  ///< set by apply() when `body` replaces the original
 };
 
+/// A rewrite step that is not a Gloo template (an AWS Lambda call, its response mapping): the
+/// same contract as Transformation::apply/needsBody. Immutable, shared across workers.
+class MessageStage {
+public:
+  virtual ~MessageStage() = default;
+  virtual Status apply(Message& msg, const Message* request) const = 0;
+  virtual bool needsBody() const = 0;
+};
+
 class Transformation {
 public:
   /// Compiles `t` (templates, extractor regexes). Problems go to `errors` at their field paths.
@@ -39,6 +48,12 @@ public:
   static std::shared_ptr<const Transformation> compile(
       const config::Transformation& t, config::Errors& errors,
       const std::vector<config::Extractor>& extraExtractors = {});
+
+  /// A transformation that runs `stage`.
+  static std::shared_ptr<const Transformation> fromStage(std::shared_ptr<const MessageStage> stage);
+  /// A transformation that applies `parts` in order and stops at the first error.
+  static std::shared_ptr<const Transformation> chain(
+      std::vector<std::shared_ptr<const Transformation>> parts);
 
   /// True when apply() must see the whole body (a template or extractor reads it, or the
   /// body is rebuilt from it). False: the body streams through untouched.
@@ -72,6 +87,8 @@ private:
   std::vector<std::string> headersToRemove_;
   std::vector<CompiledTemplate> bodyTemplate_;  ///< one entry for Body::Text
   std::vector<std::pair<config::MergeJsonKey, CompiledTemplate>> mergeJsonKeys_;
+  std::shared_ptr<const MessageStage> stage_;                ///< set: apply() runs it
+  std::vector<std::shared_ptr<const Transformation>> chain_;  ///< non-empty: apply() runs them
 };
 
 }  // namespace portico::filters

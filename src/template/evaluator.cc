@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "template/lexer.h"
+#include "template/text_util.h"
 
 namespace portico::tmpl {
 
@@ -141,6 +142,11 @@ bool Evaluator::appendOut(std::string_view s) {
 }
 
 bool Evaluator::emit(const Json& v) {
+  if (v.is_string() && program_.escapeStrings) {
+    auto escaped = jsonEscape(v.get_ref<const std::string&>());
+    if (!escaped) return fail(pos_, "escapeCharacters: output is not valid UTF-8");
+    return appendOut(*escaped);
+  }
   if (v.is_string()) return appendOut(v.get_ref<const std::string&>());
   return appendOut(v.dump());
 }

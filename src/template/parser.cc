@@ -117,6 +117,7 @@ public:
     program_ = std::make_shared<Program>();
     program_->source = std::string(source);
     program_->advanced = options.advancedTemplates;
+    program_->escapeStrings = options.escapeStrings;
     program_->randomKey = options.randomKey ? *options.randomKey : randomKey();
   }
 

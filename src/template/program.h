@@ -75,6 +75,7 @@ struct Program {
   std::string source;
   std::vector<Stmt> body;
   bool advanced = false;            ///< JSON-pointer variables
+  bool escapeStrings = false;       ///< output strings JSON-escaped (escapeCharacters)
   bool readsBody = false;
   bool readsData = false;
   bool readsRawBody = false;           ///< body() or context()

@@ -26,6 +26,10 @@ struct CompileOptions {
   /// string for the same pattern (Gloo shares one per transformation: headers, body, metadata).
   /// Unset: a fresh random key per compiled template.
   std::optional<std::array<uint64_t, 2>> randomKey;
+  /// Gloo's transformationTemplate.escapeCharacters: a string an expression outputs is
+  /// JSON-escaped (quotes, backslashes, control characters), so that `"{{ x }}"` in a JSON
+  /// body stays valid JSON. Literal template text is not touched.
+  bool escapeStrings = false;
 };
 
 /// Per-request inputs. Implemented by the transformation filter, one per request; only used

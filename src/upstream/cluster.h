@@ -75,6 +75,9 @@ struct Cluster {
   std::shared_ptr<const ClusterTls> tls;
   /// serviceSpec.rest.transformations: the REST functions routes may call by name.
   std::vector<std::pair<std::string, config::TransformationTemplate>> restFunctions;
+  /// spec.aws (set by the aws plugin): the Lambda functions routes may call and the secret
+  /// whose keys sign the calls.
+  std::shared_ptr<const config::AwsUpstream> aws;
 
   /// The workers' breakers for this cluster (shared across snapshots); null until the
   /// controller attached them.

@@ -115,7 +115,7 @@ TEST(DecodeVirtualServiceTest, UnsupportedFieldsAtEveryDepth) {
       "      routeAction:\n"
       "        single:\n"
       "          upstream: {name: u, extra: 1}\n"
-      "          destinationSpec: {aws: {logicalName: f}}\n"
+      "          destinationSpec: {aws: {logicalName: f, extra: 1}}\n"
       "          subset: {values: {v: '1'}}\n"
       "      options:\n"
       "        autoHostRewrite: true\n"
@@ -138,8 +138,8 @@ TEST(DecodeVirtualServiceTest, UnsupportedFieldsAtEveryDepth) {
       "yet",
       "spec.virtualHost.routes[0].routeAction.single.upstream.extra: field not supported by "
       "Portico yet",
-      "spec.virtualHost.routes[0].routeAction.single.destinationSpec.aws: field not supported by "
-      "Portico yet",
+      "spec.virtualHost.routes[0].routeAction.single.destinationSpec.aws.extra: field not "
+      "supported by Portico yet",
       "spec.virtualHost.routes[0].routeAction.single.subset: field not supported by Portico yet",
       "spec.virtualHost.routes[0].options.regexRewrite.pattern.googleRe2: field not supported by "
       "Portico yet",

@@ -21,6 +21,14 @@ struct ConnectionInfo {
   std::string peerIp;
   uint16_t peerPort = 0;
   bool secure = false;  ///< TLS: x-forwarded-proto https, :scheme https
+
+  /// "ip:port" ("[v6]:port"), Envoy's form, made once per connection when first asked for.
+  std::string_view remoteAddress() const {
+    if (remoteAddress_.empty()) formatRemoteAddress();
+    return remoteAddress_;
+  }
+  void formatRemoteAddress() const;
+  mutable std::string remoteAddress_;  ///< the cache behind remoteAddress()
 };
 
 /// The request head as the protocol parsed and validated it. Views valid for the exchange.

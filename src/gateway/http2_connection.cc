@@ -252,7 +252,10 @@ void Http2Connection::scheduleFlush() {
 void Http2Connection::flush() {
   if (closed_) return;
   for (;;) {
-    if (out_.empty()) session_.produceOutput(out_);
+    if (out_.empty()) {
+      if (out_.capacity() == 0) out_ = worker_.takeBuffer();
+      session_.produceOutput(out_);
+    }
     if (out_.empty()) break;
     ssize_t n = writeSome(out_.data(), out_.size());
     if (n > 0) {
@@ -266,7 +269,7 @@ void Http2Connection::flush() {
     return;
   }
   if (fatal_ || session_.wantsClose()) close();
-  else if (streams_.empty()) out_.shrinkTo(16 << 10);
+  else if (streams_.empty() && out_.capacity()) worker_.giveBuffer(out_);  // idle: hold none
 }
 
 void Http2Connection::onRequestHead(int32_t id, const http::H2RequestHead& head, bool endStream) {
@@ -332,6 +335,7 @@ void Http2Connection::close() {
   }
   streams_.clear();
   idleTimer_.cancel();
+  if (out_.capacity()) worker_.giveBuffer(out_);
   worker_.loop().remove(fd_);
   if (worker_.stats()) worker_.stats()->downstream.connectionsClosed.add();
   if (tls_) tls_->shutdown();

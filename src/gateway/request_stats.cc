@@ -33,6 +33,15 @@ const observability::ListenerAccessLogs* accessLogsOf(const WorkerSnapshot* ws, 
 
 }  // namespace
 
+void ConnectionInfo::formatRemoteAddress() const {
+  bool v6 = peerIp.find(':') != std::string::npos;
+  if (v6) remoteAddress_.push_back('[');
+  remoteAddress_.append(peerIp);
+  if (v6) remoteAddress_.push_back(']');
+  remoteAddress_.push_back(':');
+  remoteAddress_.append(std::to_string(peerPort));
+}
+
 void RequestExchange::beginRequestStats() {
   statsOpen_ = true;
   responseStatus_ = 0;
@@ -144,11 +153,7 @@ void RequestExchange::endRequestStats() {
   e.bytesSent = responseBodyBytes_;
   if (hostPool_) e.upstreamHost = hostPool_->key();
   if (cluster_) e.upstreamCluster = cluster_->name;
-  char remote[64];  // Envoy's form: "ip:port", "[v6]:port"
-  bool v6 = conn_.peerIp.find(':') != std::string::npos;
-  int n = snprintf(remote, sizeof(remote), v6 ? "[%s]:%u" : "%s:%u", conn_.peerIp.c_str(),
-                   static_cast<unsigned>(conn_.peerPort));
-  e.downstreamRemoteAddress = std::string_view(remote, n > 0 ? std::min<size_t>(n, sizeof(remote) - 1) : 0);
+  e.downstreamRemoteAddress = conn_.remoteAddress();
   if (routeStats_) e.routeName = routeStats_->name;
   const std::string* clientId = headers().get("x-request-id");
   if (clientId) e.requestId = *clientId;

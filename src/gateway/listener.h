@@ -23,6 +23,8 @@ public:
   void stopAccepting(bool closeSocket);
   /// --max-connections: takes the socket out of the worker's epoll set (connections hashed to
   /// it by SO_REUSEPORT wait in its backlog) / puts it back. Counted in the worker's stats.
+  /// Independent of the back-off after EMFILE/ENFILE on accept (out of the set for 100 ms, then
+  /// retried; counted in the same listeners-paused stats while out).
   void pause();
   void resume();
   bool paused() const { return paused_; }
@@ -36,6 +38,12 @@ public:
 
 private:
   void onEvents(uint32_t events) override;
+  /// In the epoll set iff accepting, not paused and not backing off; these two move the socket
+  /// in and out and keep the listeners-paused gauge in step (one count per listener).
+  void watch();
+  void unwatch();
+  void backOff(int err);
+  void retryAfterBackOff();
 
   Worker& worker_;
   std::shared_ptr<ListenSocketSet> sockets_;
@@ -44,6 +52,10 @@ private:
   net::TlsServerConfigConstSharedPtr tls_;
   bool accepting_ = false;
   bool paused_ = false;  ///< accepting_, but out of the epoll set (worker at its connection limit)
+  bool watched_ = false;  ///< fd_ is in the worker's epoll set
+  bool backingOff_ = false;  ///< out of the epoll set after EMFILE/ENFILE until retryTimer_ fires
+  std::unique_ptr<net::Timer> retryTimer_;  ///< created at the first EMFILE
+  MonoMs burstStart_ = -1;  ///< first EMFILE of the current burst (logged once); -1: none
 };
 
 }  // namespace portico::gateway

@@ -131,21 +131,26 @@ struct H1Parser::Impl {
   static int onHeadersComplete(llhttp_t* p) {
     H1Parser& s = self(p);
     s.contentLength_ = (p->flags & F_CONTENT_LENGTH) ? p->content_length : 0;
-    if (s.type_ == Type::Request && (p->flags & F_CHUNKED) && !onlyChunked(s.headers_)) {
+    if (s.type_ == Type::Request && transferCodings(s.headers_) == Codings::Other) {
       // "gzip, chunked" ends in chunked, so llhttp frames it, but a proxy that re-chunks the
       // body would drop the other coding; RFC 9112 §6.1 lets a server refuse codings it does
-      // not implement, and one chunked coding is all a request may carry here.
+      // not implement, and one chunked coding is all a request may carry here. An empty field
+      // counts too: llhttp 8 ignores it, and would frame the body by Content-Length or as none,
+      // where RFC 9112 §6.3 says a request whose final coding is not chunked is a 400.
       s.error_ = ParseError::Malformed;
       s.customReason_ = "transfer coding other than a single chunked";
       return -1;
     }
     return toLlhttp(s.callbacks_.onHeadersComplete());
   }
-  /// True when the Transfer-Encoding fields, all lines together, hold exactly one "chunked".
-  static bool onlyChunked(const HeaderMap& headers) {
+  enum class Codings { Absent, OnlyChunked, Other };
+  /// The Transfer-Encoding fields, all lines together: none, exactly one "chunked", or else.
+  static Codings transferCodings(const HeaderMap& headers) {
+    bool present = false;
     int chunked = 0;
     for (const HeaderEntry& h : headers) {
       if (h.name != "transfer-encoding") continue;
+      present = true;
       std::string_view v = h.value;
       while (!v.empty()) {
         size_t comma = v.find(',');
@@ -154,11 +159,12 @@ struct H1Parser::Impl {
         while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
         while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
         if (token.empty()) continue;
-        if (!equalsIgnoreCase(token, "chunked")) return false;
+        if (!equalsIgnoreCase(token, "chunked")) return Codings::Other;
         ++chunked;
       }
     }
-    return chunked == 1;
+    if (!present) return Codings::Absent;
+    return chunked == 1 ? Codings::OnlyChunked : Codings::Other;
   }
   static int onBody(llhttp_t* p, const char* at, size_t len) {
     if (len == 0) return 0;  // llhttp may report an empty span after a pause: nothing to pass on
@@ -233,7 +239,29 @@ H1Parser::ExecResult H1Parser::execute(const char* data, size_t len) {
 void H1Parser::resume() { llhttp_resume(&impl_->parser); }
 
 bool H1Parser::finish() {
-  return llhttp_finish(&impl_->parser) == HPE_OK;
+  // llhttp_finish() answers OK in any error state, paused included, without looking at the
+  // message: a truncated body would pass as complete and a close-delimited one never complete.
+  switch (llhttp_get_errno(&impl_->parser)) {
+  case HPE_OK: break;
+  case HPE_PAUSED_UPGRADE: return true;  // the head was whole; what follows is not HTTP/1
+  case HPE_PAUSED: {
+    // A callback paused and the peer closed before the caller resumed. llhttp runs what follows
+    // a callback (e.g. completing a bodiless message) only on the next execute(): run it now,
+    // on no bytes, so that the close is judged where the caller would have resumed.
+    llhttp_resume(&impl_->parser);
+    static const char kNoBytes = 0;
+    ExecResult r = execute(&kNoBytes, 0);
+    if (r.error) return false;
+    if (r.paused) llhttp_resume(&impl_->parser);  // onMessageComplete paused: nothing follows
+    break;
+  }
+  default: return false;  // a parse error: nothing completes
+  }
+  if (!inMessage_) return true;  // between messages (also: don't complete one twice)
+  llhttp_errno_t err = llhttp_finish(&impl_->parser);
+  // HPE_PAUSED: onMessageComplete (a close-delimited body) asked to pause; the message is whole.
+  if (err == HPE_PAUSED) llhttp_resume(&impl_->parser);
+  return err == HPE_OK || err == HPE_PAUSED;
 }
 
 const char* H1Parser::errorReason() const {

@@ -56,8 +56,11 @@ public:
   ExecResult execute(const char* data, size_t len);
   /// Continues after a pause; the caller then calls execute() with the unconsumed bytes.
   void resume();
-  /// The peer closed: completes a message delimited by EOF. Returns false when the close
-  /// truncated a message.
+  /// The peer closed: completes a message delimited by EOF (onMessageComplete, once). Returns
+  /// false when the close truncated a message or after a parse error; true between messages and
+  /// after an upgrade. May be called while paused: it judges the close as if the caller had
+  /// resumed and called execute() with no more bytes (bytes a paused execute() did not consume
+  /// are not looked at: pass them first).
   bool finish();
   /// Back to the initial state (e.g. reusing an upstream connection for a new exchange).
   void reset();

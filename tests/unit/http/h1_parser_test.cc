@@ -210,6 +210,186 @@ TEST(H1Parser, HeaderLimits) {
   }
 }
 
+// Transfer-Encoding of requests (RFC 9112 §6.1, §6.3): a request body is framed only by one
+// final "chunked". Other codings, even before a final chunked, are refused: a proxy that
+// re-chunks would drop them silently (tests/README.md, differential table).
+TEST(H1Parser, RequestTransferEncodings) {
+  struct Case {
+    const char* name;
+    std::string headers;  // between the Host line and the blank line
+    bool accepted;
+  };
+  const std::vector<Case> cases = {
+      {"chunked", "Transfer-Encoding: chunked\r\n", true},
+      {"chunked, any case and spaces", "Transfer-Encoding:  CHUNKED \r\n", true},
+      {"empty list element before chunked", "Transfer-Encoding: gzip, , chunked\r\n", false},
+      {"empty list element first", "Transfer-Encoding: , chunked\r\n", true},
+      // RFC 9110 §5.6.1 asks recipients to ignore empty list elements; llhttp does before
+      // "chunked" but not after it (chunked is then not final). Refusing is safe, so kept.
+      {"empty list element last", "Transfer-Encoding: chunked,\r\n", false},
+      {"gzip, chunked", "Transfer-Encoding: gzip, chunked\r\n", false},
+      {"chunked, gzip", "Transfer-Encoding: chunked, gzip\r\n", false},
+      {"chunked, chunked", "Transfer-Encoding: chunked, chunked\r\n", false},
+      {"identity", "Transfer-Encoding: identity\r\n", false},
+      {"empty value", "Transfer-Encoding: \r\n", false},
+      {"blank value", "Transfer-Encoding:  \t \r\n", false},
+      {"empty value + content-length", "Transfer-Encoding: \r\nContent-Length: 5\r\n", false},
+      {"two lines: chunked, empty", "Transfer-Encoding: chunked\r\nTransfer-Encoding: \r\n", true},
+      {"chunked with a parameter", "Transfer-Encoding: chunked;q=1\r\n", false},
+      {"two lines: chunked, chunked", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", false},
+      {"two lines: gzip, chunked", "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", false},
+      {"two lines: chunked, gzip", "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n", false},
+      {"te + content-length", "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", false},
+      {"content-length + te", "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", false},
+      {"te identity + content-length", "Transfer-Encoding: identity\r\nContent-Length: 5\r\n", false},
+  };
+  const std::string body = "5\r\nhello\r\n0\r\n\r\n";
+  for (const Case& tc : cases) {
+    const std::string in = "POST / HTTP/1.1\r\nHost: a\r\n" + tc.headers + "\r\n" + body;
+    // Every split, so that no read boundary changes the verdict.
+    for (size_t cut = 0; cut < in.size(); ++cut) {
+      Collector c(H1Parser::Type::Request);
+      bool ok = c.feed(in, cut ? std::vector<size_t>{cut} : std::vector<size_t>{});
+      ASSERT_EQ(ok, tc.accepted) << tc.name << ", cut at " << cut;
+      if (ok) {
+        ASSERT_EQ(c.messages.size(), 1u) << tc.name;
+        EXPECT_EQ(c.messages[0].body, "hello") << tc.name;
+        EXPECT_TRUE(c.messages[0].chunked) << tc.name;
+      } else {
+        EXPECT_EQ(c.parser.error(), ParseError::Malformed) << tc.name;
+        EXPECT_TRUE(c.messages.empty()) << tc.name;
+      }
+    }
+  }
+}
+
+// Responses are framed as RFC 9112 §6.3 says and passed on: a final chunked is chunked whatever
+// codes precede it, any other Transfer-Encoding means the body runs until the close.
+TEST(H1Parser, ResponseTransferEncodings) {
+  {
+    Collector c(H1Parser::Type::Response);
+    ASSERT_TRUE(c.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", {}));
+    ASSERT_EQ(c.messages.size(), 1u);
+    EXPECT_EQ(c.messages[0].body, "abc");
+  }
+  {
+    Collector c(H1Parser::Type::Response);
+    ASSERT_TRUE(c.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n3\r\nabc", {}));
+    EXPECT_TRUE(c.parser.bodyUntilEof());
+    EXPECT_TRUE(c.parser.finish());
+    ASSERT_EQ(c.messages.size(), 1u);
+    EXPECT_EQ(c.messages[0].body, "3\r\nabc");
+  }
+}
+
+// A callback paused the parser and the peer closed before the caller resumed. finish() judges
+// the message as if the caller had resumed first: complete when nothing was cut off (calling
+// onMessageComplete once for a close-delimited body), false when the close truncated it.
+class PausingCollector : public Collector {
+public:
+  using Collector::Collector;
+  enum class PauseIn { Nothing, Headers, Body, Complete } pauseIn = PauseIn::Nothing;
+  ParserAction onHeadersComplete() override {
+    Collector::onHeadersComplete();
+    return pauseIn == PauseIn::Headers ? ParserAction::Pause : ParserAction::Continue;
+  }
+  ParserAction onBody(const char* d, size_t n) override {
+    Collector::onBody(d, n);
+    return pauseIn == PauseIn::Body ? ParserAction::Pause : ParserAction::Continue;
+  }
+  ParserAction onMessageComplete() override {
+    Collector::onMessageComplete();
+    return pauseIn == PauseIn::Complete ? ParserAction::Pause : ParserAction::Continue;
+  }
+  /// One execute() of all of `in`; expects it to stop paused, not failed.
+  void executePaused(const std::string& in) {
+    auto r = parser.execute(in.data(), in.size());
+    ASSERT_FALSE(r.error) << parser.errorReason();
+    ASSERT_TRUE(r.paused);
+  }
+};
+
+TEST(H1Parser, FinishAfterAPause) {
+  using P = PausingCollector::PauseIn;
+  struct Case {
+    const char* name;
+    H1Parser::Type type;
+    P pauseIn;
+    std::string in;
+    bool complete;         // finish()'s result
+    size_t messages;       // onMessageComplete calls in all
+    const char* lastBody;  // of the last message completed
+  };
+  const auto Req = H1Parser::Type::Request;
+  const auto Resp = H1Parser::Type::Response;
+  const std::vector<Case> cases = {
+      {"request paused at its end", Req, P::Complete,
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok", true, 1, "ok"},
+      {"bodiless request paused at its head", Req, P::Headers,
+       "GET / HTTP/1.1\r\nHost: a\r\n\r\n", true, 1, ""},
+      {"request paused at its head, body missing", Req, P::Headers,
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n", false, 0, ""},
+      {"request paused in its body, rest missing", Req, P::Body,
+       "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nok", false, 0, ""},
+      {"chunked request paused in its body", Req, P::Body,
+       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n", false, 0, ""},
+      {"response paused at its end", Resp, P::Complete,
+       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true, 1, "ok"},
+      {"close-delimited response paused in its body", Resp, P::Body,
+       "HTTP/1.1 200 OK\r\n\r\nuntil close", true, 1, "until close"},
+      {"close-delimited response paused at its head", Resp, P::Headers,
+       "HTTP/1.1 200 OK\r\n\r\n", true, 1, ""},
+      {"response paused in its body, rest missing", Resp, P::Body,
+       "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nok", false, 0, ""},
+  };
+  for (const Case& tc : cases) {
+    PausingCollector c(tc.type);
+    c.pauseIn = tc.pauseIn;
+    c.executePaused(tc.in);
+    if (HasFatalFailure()) FAIL() << tc.name;
+    EXPECT_EQ(c.parser.finish(), tc.complete) << tc.name;
+    ASSERT_EQ(c.messages.size(), tc.messages) << tc.name;
+    if (tc.messages) {
+      EXPECT_EQ(c.messages.back().body, tc.lastBody) << tc.name;
+    }
+    // A second finish() (e.g. a close after a read error) changes nothing.
+    EXPECT_EQ(c.parser.finish(), tc.complete) << tc.name;
+    EXPECT_EQ(c.messages.size(), tc.messages) << tc.name;
+  }
+}
+
+TEST(H1Parser, FinishWhenOnMessageCompletePausesAtTheClose) {
+  PausingCollector c(H1Parser::Type::Response);
+  c.pauseIn = PausingCollector::PauseIn::Complete;
+  ASSERT_TRUE(c.feed("HTTP/1.1 200 OK\r\n\r\nbody", {}));
+  EXPECT_TRUE(c.parser.finish());  // the message is whole; the callback's pause is no failure
+  ASSERT_EQ(c.messages.size(), 1u);
+  EXPECT_EQ(c.messages[0].body, "body");
+}
+
+TEST(H1Parser, FinishAfterAnErrorIsNotComplete) {
+  Collector c(H1Parser::Type::Response);
+  EXPECT_FALSE(c.feed("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", {}));
+  EXPECT_FALSE(c.parser.finish());
+  EXPECT_TRUE(c.messages.empty());
+}
+
+TEST(H1Parser, FinishBetweenMessagesAndAfterAnUpgrade) {
+  {
+    Collector c(H1Parser::Type::Response);
+    EXPECT_TRUE(c.parser.finish());  // nothing received
+  }
+  {
+    Collector c(H1Parser::Type::Request);
+    std::string in = "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n\x81";
+    auto r = c.parser.execute(in.data(), in.size());
+    ASSERT_TRUE(r.paused);
+    EXPECT_EQ(r.consumed, in.size() - 1);
+    EXPECT_TRUE(c.parser.finish());  // the head was whole; what follows is not HTTP/1
+    EXPECT_EQ(c.messages.size(), 1u);
+  }
+}
+
 TEST(HeaderMap, ListTokensAndRemoval) {
   EXPECT_TRUE(listContainsToken("keep-alive, X-Foo ,Upgrade", "x-foo"));
   EXPECT_FALSE(listContainsToken("keep-alive, X-Foo-Bar", "x-foo"));

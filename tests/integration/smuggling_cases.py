@@ -69,6 +69,13 @@ EXTRA_CASES = {
     "invalid chunk size":
         (b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nx\r\n0\r\n\r\n",
          (400, True, 0)),
+    # llhttp 8.1 ignores an empty Transfer-Encoding field; Portico refuses it (RFC 9112 §6.3).
+    "empty transfer-encoding with content-length":
+        (b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\nContent-Length: 5\r\n\r\nhello",
+         (400, True, 0)),
+    "empty transfer-encoding before a chunked body":
+        (b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n"
+         b"5\r\nhello\r\n0\r\n\r\n", (400, True, 0)),
     "request line 70 KiB":
         (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", (414, True, 0)),
     "150 header fields":

@@ -37,6 +37,8 @@ KNOWN_DIFFERENCES = {
     "transfer coding other than chunked (in two header lines)": ("422 closed fwd=0", "400 closed fwd=0"),
     "bare LF line endings": ("200* fwd=2", "200* fwd=2"),
     "two identical content-length headers": ("200* fwd=2", "400 closed fwd=0"),
+    "empty transfer-encoding with content-length": ("400 closed fwd=0", "501 closed fwd=0"),
+    "empty transfer-encoding before a chunked body": ("400 closed fwd=0", "501 closed fwd=0"),
     "request line 70 KiB": ("400 closed fwd=0", "414 closed fwd=0"),
     "150 header fields": ("400 closed fwd=0", "200* fwd=2"),
     "one 70 KiB header": ("400 closed fwd=0", "400 closed fwd=0"),

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "gateway/client_io.h"
 #include "gateway/host_pool.h"
 #include "gateway/http2_connection.h"
 #include "gateway/listener.h"
@@ -144,7 +145,7 @@ void Http1Connection::processInput() {
       len = pendingIn_.size();
     } else {
       if (peerClosed_ || socketDrained_) return;
-      ssize_t n = readSome(worker_.scratch(), worker_.scratchSize());
+      ssize_t n = clientRead(fd_, tls_.get(), worker_.scratch(), worker_.scratchSize());
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -420,15 +421,10 @@ void Http1Connection::onExchangeComplete() {
 }
 
 void Http1Connection::flush() {
-  while (!out_.empty()) {
-    ssize_t n = writeSome(out_.data(), out_.size());
-    if (n > 0) {
-      out_.consume(static_cast<size_t>(n));
-      lastActivity_ = worker_.loop().now();
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+  bool wrote = false;
+  bool ok = writeOut(fd_, tls_.get(), out_, wrote);
+  if (wrote) lastActivity_ = worker_.loop().now();
+  if (!ok) {
     close();
     return;
   }

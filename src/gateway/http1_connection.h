@@ -5,7 +5,6 @@
 
 #include <memory>
 #include <string_view>
-#include <sys/socket.h>
 
 #include "common/buffer.h"
 #include "gateway/downstream_connection.h"
@@ -79,17 +78,6 @@ private:
   void closeGracefully();
   void drainLingering();
   void onIdleTimer();
-  /// The transport: the plain socket or TLS, one branch per syscall (no virtual call).
-  ssize_t readSome(char* buf, size_t len) {
-    if (tls_) [[unlikely]]
-      return tls_->read(buf, len);
-    return ::recv(fd_, buf, len, 0);
-  }
-  ssize_t writeSome(const char* buf, size_t len) {
-    if (tls_) [[unlikely]]
-      return tls_->write(buf, len);
-    return ::send(fd_, buf, len, MSG_NOSIGNAL);
-  }
 
   Worker& worker_;
   ConnectionInfo conn_;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "gateway/client_io.h"
 #include "gateway/worker.h"
 #include "observability/stats.h"
 
@@ -211,7 +212,7 @@ void Http2Connection::onEvents(uint32_t events) {
 
 void Http2Connection::readLoop() {
   while (!closed_ && !fatal_) {
-    ssize_t n = readSome(worker_.scratch(), worker_.scratchSize());
+    ssize_t n = clientRead(fd_, tls_.get(), worker_.scratch(), worker_.scratchSize());
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -255,18 +256,16 @@ void Http2Connection::flush() {
     if (out_.empty()) {
       if (out_.capacity() == 0) out_ = worker_.takeBuffer();
       session_.produceOutput(out_);
+      if (out_.empty()) break;
     }
-    if (out_.empty()) break;
-    ssize_t n = writeSome(out_.data(), out_.size());
-    if (n > 0) {
-      out_.consume(static_cast<size_t>(n));
-      lastActivity_ = worker_.loop().now();
-      continue;
+    bool wrote = false;
+    bool ok = writeOut(fd_, tls_.get(), out_, wrote);
+    if (wrote) lastActivity_ = worker_.loop().now();
+    if (!ok) {
+      close();
+      return;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    close();
-    return;
+    if (!out_.empty()) return;  // the socket is full: EPOLLOUT brings us back
   }
   if (fatal_ || session_.wantsClose()) close();
   else if (streams_.empty() && out_.capacity()) worker_.giveBuffer(out_);  // idle: hold none

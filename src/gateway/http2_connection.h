@@ -6,7 +6,6 @@
 
 #include <memory>
 #include <string>
-#include <sys/socket.h>
 #include <unordered_map>
 
 #include "common/buffer.h"
@@ -58,16 +57,6 @@ private:
   void close();
   void onIdleTimer();
   Stream* find(int32_t id);
-  ssize_t readSome(char* buf, size_t len) {
-    if (tls_) [[unlikely]]
-      return tls_->read(buf, len);
-    return ::recv(fd_, buf, len, 0);
-  }
-  ssize_t writeSome(const char* buf, size_t len) {
-    if (tls_) [[unlikely]]
-      return tls_->write(buf, len);
-    return ::send(fd_, buf, len, MSG_NOSIGNAL);
-  }
 
   Worker& worker_;
   ConnectionInfo conn_;

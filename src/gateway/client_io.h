@@ -1,0 +1,41 @@
+// Reading and writing a client's socket, plain or TLS, for both HTTP/1 and HTTP/2 connections:
+// recv()/send() semantics with one branch per syscall (no virtual call on the hot path).
+#pragma once
+
+#include <cerrno>
+#include <sys/socket.h>
+
+#include "common/buffer.h"
+#include "net/tls_transport.h"
+
+namespace portico::gateway {
+
+inline ssize_t clientRead(int fd, net::TlsTransport* tls, char* buf, size_t len) {
+  if (tls) [[unlikely]]
+    return tls->read(buf, len);
+  return ::recv(fd, buf, len, 0);
+}
+
+inline ssize_t clientWrite(int fd, net::TlsTransport* tls, const char* buf, size_t len) {
+  if (tls) [[unlikely]]
+    return tls->write(buf, len);
+  return ::send(fd, buf, len, MSG_NOSIGNAL);
+}
+
+/// Writes `out` until it is empty or the socket would block; `wrote` is set when bytes went
+/// out. False when the connection failed (the caller closes it).
+inline bool writeOut(int fd, net::TlsTransport* tls, Buffer& out, bool& wrote) {
+  while (!out.empty()) {
+    ssize_t n = clientWrite(fd, tls, out.data(), out.size());
+    if (n > 0) {
+      out.consume(static_cast<size_t>(n));
+      wrote = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+  return true;
+}
+
+}  // namespace portico::gateway

@@ -282,6 +282,12 @@ void decodeTransformationTemplate(const Value& v, const std::string& path,
   }
   r.readBool("ignoreErrorOnParse", out.ignoreErrorOnParse);
   r.readBool("escapeCharacters", out.escapeCharacters);
+  // Envoy's dynamic metadata feeds its access logs and other filters; Portico has no
+  // consumer for it yet, so accepting it would silently do nothing.
+  if (r.take("dynamicMetadataValues"))
+    errors.add(r.pathOf("dynamicMetadataValues"),
+               "not supported by Portico yet: nothing reads dynamic metadata (the access "
+               "log has no %DYNAMIC_METADATA(NAMESPACE:KEY)% operator yet)");
 }
 
 void decodeTransformations(const Value& v, const std::string& path, Transformations& out,
@@ -378,10 +384,9 @@ void decodeServiceSpec(const Value& v, const std::string& path, Upstream& out, E
     MapReader sr(*info, s.fieldPath, errors);
     if (sr.has("url") == sr.has("inline")) errors.add(s.fieldPath, "exactly one of url, inline is required");
     if (sr.readString("url", s.url)) {
-      if (s.url.rfind("https://", 0) == 0)
-        errors.add(sr.pathOf("url"), "https:// is not supported by discovery yet: use an http:// URL");
-      else if (s.url.rfind("http://", 0) != 0 || s.url.size() <= 7)
-        errors.add(sr.pathOf("url"), "expected an http:// URL");
+      bool http = s.url.rfind("http://", 0) == 0 && s.url.size() > 7;
+      bool https = s.url.rfind("https://", 0) == 0 && s.url.size() > 8;
+      if (!http && !https) errors.add(sr.pathOf("url"), "expected an http:// or https:// URL");
     }
     if (sr.readString("inline", s.inlineDoc) && s.inlineDoc.empty())
       errors.add(sr.pathOf("inline"), "required: the OpenAPI document (JSON or YAML)");

@@ -1,6 +1,8 @@
 #include "discovery/function_discovery.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "common/log.h"
 #include "config/decode.h"
@@ -17,6 +19,27 @@ std::string labelOf(const DiscoveryTarget& t) {
   for (const auto& [k, v] : t.labels)
     if (k == kFunctionDiscoveryLabel) return v;
   return "";
+}
+
+/// Debian's CA bundle: what an https:// swaggerInfo.url is verified against when the upstream
+/// has no TLS of its own (as Gloo's discovery, a Go HTTP client, does).
+constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+
+/// A context verifying `host` (as a DNS or IP SAN) against the system CAs. Built per fetch:
+/// fetches are seconds apart, and the bundle may be updated meanwhile.
+Result<net::TlsClientContextConstSharedPtr> systemCaContext(const std::string& host) {
+  std::ifstream in(kSystemCaBundle);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty())
+    return Status::error(std::string("cannot read the system CA bundle ") + kSystemCaBundle +
+                         " (give the upstream an sslConfig with a rootCa)");
+  net::TlsClientConfig config;
+  config.rootCaPem = text.str();
+  config.verifySubjectAltNames = {host};
+  auto ctx = net::TlsClientContext::create(config);
+  if (!ctx.ok()) return Status::error(ctx.error());
+  return net::TlsClientContextConstSharedPtr(*ctx);
 }
 
 std::string shortReason(std::string s) {
@@ -65,10 +88,12 @@ std::string discoveryStateJson(const DiscoveryState& s) {
 
 bool DiscoveryTarget::operator==(const DiscoveryTarget& o) const {
   if (upstream != o.upstream || labels != o.labels || hasServiceSpec != o.hasServiceSpec ||
-      swaggerUrl != o.swaggerUrl || swaggerInline != o.swaggerInline || hosts.size() != o.hosts.size())
+      swaggerUrl != o.swaggerUrl || swaggerInline != o.swaggerInline || tls != o.tls ||
+      hosts.size() != o.hosts.size())
     return false;
   for (size_t i = 0; i < hosts.size(); ++i)
-    if (hosts[i].first.toString() != o.hosts[i].first.toString() || hosts[i].second != o.hosts[i].second)
+    if (hosts[i].address.toString() != o.hosts[i].address.toString() ||
+        hosts[i].authority != o.hosts[i].authority || hosts[i].sni != o.hosts[i].sni)
       return false;
   return true;
 }
@@ -107,6 +132,16 @@ void FunctionDiscovery::stop() {
   for (auto& t : threads) t.join();
 }
 
+void FunctionDiscovery::setMode(DiscoveryMode mode) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  options_.mode = mode;
+}
+
+DiscoveryMode FunctionDiscovery::mode() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return options_.mode;
+}
+
 void FunctionDiscovery::update(
     const std::vector<DiscoveryTarget>& targets,
     const std::map<config::ObjectKey, std::pair<std::string, size_t>>& stored) {
@@ -132,8 +167,11 @@ void FunctionDiscovery::update(
         e.state.functions = s == stored.end() ? 0 : s->second.second;
       next.emplace(t.upstream, std::move(e));
     }
-    for (const auto& [key, text] : stored)
-      if (!next.count(key)) stale.push_back(key);
+    // DISABLED keeps what was discovered: switching discovery off must not take functions
+    // (and the routes that call them) away.
+    if (options_.mode != DiscoveryMode::Disabled)
+      for (const auto& [key, text] : stored)
+        if (!next.count(key)) stale.push_back(key);
     entries_ = std::move(next);
   }
   cv_.notify_all();
@@ -182,7 +220,8 @@ void FunctionDiscovery::run() {
   }
 }
 
-FunctionDiscovery::Outcome FunctionDiscovery::fromUrl(const std::string& url) const {
+FunctionDiscovery::Outcome FunctionDiscovery::fromUrl(
+    const std::string& url, const net::TlsClientContextConstSharedPtr& upstreamTls) const {
   Outcome out;
   out.source = url;
   auto parsed = parseHttpUrl(url);
@@ -195,7 +234,22 @@ FunctionDiscovery::Outcome FunctionDiscovery::fromUrl(const std::string& url) co
     out.reason = url + ": " + address.error();
     return out;
   }
-  auto response = httpGet(*address, parsed->authority, parsed->path, options_.fetch);
+  FetchTls tls;
+  if (parsed->https) {
+    // The document usually lives on the upstream itself: its rootCa and client certificate
+    // apply. Without upstream TLS, the system CAs and the URL's host name.
+    tls.context = upstreamTls;
+    if (!tls.context) {
+      auto ctx = systemCaContext(parsed->host);
+      if (!ctx.ok()) {
+        out.reason = url + ": " + ctx.error();
+        return out;
+      }
+      tls.context = *ctx;
+    }
+    if (!net::Address::fromIp(parsed->host, 0).ok()) tls.sni = parsed->host;  // never an IP
+  }
+  auto response = httpGet(*address, parsed->authority, parsed->path, options_.fetch, tls);
   if (!response.ok()) {
     out.reason = url + ": " + response.error();
     return out;
@@ -217,7 +271,7 @@ FunctionDiscovery::Outcome FunctionDiscovery::fromUrl(const std::string& url) co
 }
 
 FunctionDiscovery::Outcome FunctionDiscovery::discover(const DiscoveryTarget& target) const {
-  if (!target.swaggerUrl.empty()) return fromUrl(target.swaggerUrl);
+  if (!target.swaggerUrl.empty()) return fromUrl(target.swaggerUrl, target.tls);
   Outcome out;
   if (target.hosts.empty()) {
     out.reason = "the upstream has no resolved host to probe";
@@ -225,14 +279,17 @@ FunctionDiscovery::Outcome FunctionDiscovery::discover(const DiscoveryTarget& ta
   }
   // Gloo's probe: each path on each host until one answers 200 with an OpenAPI document.
   std::vector<std::string> problems;
-  for (const auto& [address, authority] : target.hosts) {
+  const std::string scheme = target.tls ? "https://" : "http://";
+  for (const DiscoveryTarget::Host& host : target.hosts) {
+    const std::string& authority = host.authority;
     bool sawHttp = false;
     for (const char* path : kProbePaths) {
       {
         std::lock_guard<std::mutex> lock(mutex_);
         if (stopping_) return out;
       }
-      auto response = httpGet(address, authority, path, options_.fetch);
+      auto response = httpGet(host.address, authority, path, options_.fetch,
+                              FetchTls{target.tls, host.sni});
       if (!response.ok()) {
         if (!sawHttp) {  // unreachable: the other paths would fail the same way
           problems.push_back(response.error());
@@ -242,7 +299,7 @@ FunctionDiscovery::Outcome FunctionDiscovery::discover(const DiscoveryTarget& ta
       }
       sawHttp = true;
       if (response->status != 200) continue;
-      std::string url = "http://" + authority + path;
+      std::string url = scheme + authority + path;
       auto fns = functionsFromOpenApi(response->body);
       if (!fns.ok()) {
         problems.push_back(url + ": " + fns.error());

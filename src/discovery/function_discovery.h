@@ -41,10 +41,19 @@ struct DiscoveryTarget {
   config::ObjectKey upstream;  ///< kind "Upstream"
   std::vector<std::pair<std::string, std::string>> labels;
   bool hasServiceSpec = false;
-  std::string swaggerUrl;      ///< swaggerInfo.url; empty = probe the hosts
+  std::string swaggerUrl;      ///< swaggerInfo.url (http:// or https://); empty = probe the hosts
   bool swaggerInline = false;  ///< swaggerInfo.inline: converted by the controller, never fetched
-  /// Probe targets: each host's address and its Host header ("10.0.0.5:8080", "petstore:8080").
-  std::vector<std::pair<net::Address, std::string>> hosts;
+  /// Probe targets: each host's address, its Host header ("10.0.0.5:8080", "petstore:8080")
+  /// and, with TLS, the SNI its connections send (sslConfig.sni, else sniAddr or hostname).
+  struct Host {
+    net::Address address;
+    std::string authority;
+    std::string sni;
+  };
+  std::vector<Host> hosts;
+  /// The upstream's TLS (sslConfig, static useTls, port 443): probes go over TLS with it, and
+  /// an https:// swaggerInfo.url uses it too. Null: plain HTTP probes.
+  net::TlsClientContextConstSharedPtr tls;
   bool operator==(const DiscoveryTarget&) const;
 };
 
@@ -88,10 +97,16 @@ public:
   /// Stops and joins them; a fetch in progress finishes first (bounded by its timeouts).
   void stop();
 
+  /// Changes the mode (a Settings object's fdsMode came or went); applies from the next
+  /// update(). In DISABLED nothing is fetched and stored objects are left as they are.
+  void setMode(DiscoveryMode mode);
+  DiscoveryMode mode() const;
+
   /// After each config build, from the controller: every upstream in effect, and the
   /// DiscoveredFunctions objects in the store (upstream key → their spec.functions text).
   /// New or changed targets are discovered at once; objects of upstreams that are gone or no
-  /// longer discovered are deleted from the store. Thread-safe; never blocks on a fetch.
+  /// longer discovered are deleted from the store (not in DISABLED mode). Thread-safe; never
+  /// blocks on a fetch.
   void update(const std::vector<DiscoveryTarget>& targets,
               const std::map<config::ObjectKey, std::pair<std::string, size_t>>& stored);
 
@@ -117,7 +132,7 @@ private:
 
   void run();
   Outcome discover(const DiscoveryTarget& target) const;
-  Outcome fromUrl(const std::string& url) const;
+  Outcome fromUrl(const std::string& url, const net::TlsClientContextConstSharedPtr& tls) const;
   void finish(const config::ObjectKey& key, uint64_t generation, Outcome outcome);
 
   store::ConfigStore& store_;

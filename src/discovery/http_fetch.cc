@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "http/h1_parser.h"
+#include "net/tls_transport.h"
 
 namespace portico::discovery {
 
@@ -73,19 +74,78 @@ private:
   int fd_;
 };
 
+/// The connected socket, plain or through TLS; every wait is bounded by `deadline` (ms,
+/// steady clock). Errors are returned as text; empty = fine.
+class Channel {
+public:
+  Channel(int fd, std::unique_ptr<net::TlsTransport> tls) : fd_(fd), tls_(std::move(tls)) {}
+
+  std::string handshake(int64_t deadline) {
+    if (!tls_) return "";
+    for (;;) {
+      int r = tls_->handshake();
+      if (r == 1) return "";
+      if (r < 0) return "TLS handshake: " + tls_->lastError();
+      if (!waitFor(fd_, tls_->handshakeWantsRead() ? POLLIN : POLLOUT, deadline))
+        return "TLS handshake timed out";
+    }
+  }
+
+  std::string sendAll(const std::string& data, int64_t deadline) {
+    size_t sent = 0;
+    while (sent < data.size()) {
+      ssize_t n = tls_ ? tls_->write(data.data() + sent, data.size() - sent)
+                       : ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+      } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        short events = tls_ && tls_->writeWantsRead() ? POLLIN : POLLOUT;
+        if (!waitFor(fd_, events, deadline)) return "timed out";
+      } else {
+        return tls_ ? "TLS: " + tls_->lastError() : std::string("send: ") + std::strerror(errno);
+      }
+    }
+    return "";
+  }
+
+  /// > 0 bytes, 0 at the end of the stream, -1 with `error` set.
+  ssize_t receive(char* buf, size_t len, int64_t deadline, std::string& error) {
+    for (;;) {
+      ssize_t n = tls_ ? tls_->read(buf, len) : ::recv(fd_, buf, len, 0);
+      if (n >= 0) return n;
+      if (errno != EAGAIN && errno != EINTR) {
+        error = tls_ ? "TLS: " + tls_->lastError() : std::string("recv: ") + std::strerror(errno);
+        return -1;
+      }
+      short events = tls_ && tls_->readWantsWrite() ? POLLOUT : POLLIN;
+      if (!waitFor(fd_, events, deadline)) {
+        error = "response timed out";
+        return -1;
+      }
+    }
+  }
+
+private:
+  int fd_;
+  std::unique_ptr<net::TlsTransport> tls_;
+};
+
 }  // namespace
 
 Result<HttpUrl> parseHttpUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.size() < kScheme.size() || url.substr(0, kScheme.size()) != kScheme) {
-    if (url.rfind("https://", 0) == 0)
-      return Status::error("https:// URLs are not supported yet (serve the document over http://)");
-    return Status::error("expected an http:// URL");
+  HttpUrl out;
+  std::string_view rest;
+  if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("https://", 0) == 0) {
+    rest = url.substr(8);
+    out.https = true;
+    out.port = 443;
+  } else {
+    return Status::error("expected an http:// or https:// URL");
   }
-  std::string_view rest = url.substr(kScheme.size());
   size_t slash = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, slash);
-  HttpUrl out;
   out.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (!out.path.empty() && out.path[0] == '?') out.path.insert(out.path.begin(), '/');
   if (size_t hash = out.path.find('#'); hash != std::string::npos) out.path.resize(hash);
@@ -141,7 +201,8 @@ Result<net::Address> resolveBlocking(const std::string& host, uint16_t port) {
 }
 
 Result<FetchResponse> httpGet(const net::Address& address, const std::string& authority,
-                              const std::string& path, const FetchOptions& options) {
+                              const std::string& path, const FetchOptions& options,
+                              const FetchTls& tls) {
   const int64_t start = nowMs();
   const int64_t deadline = start + options.totalTimeoutMs;
   const std::string where = address.toString();
@@ -155,30 +216,29 @@ Result<FetchResponse> httpGet(const net::Address& address, const std::string& au
   ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &soError, &len);
   if (soError != 0) return Status::error(where + ": connect: " + std::strerror(soError));
 
+  std::unique_ptr<net::TlsTransport> transport;
+  if (tls.context) {
+    // No session cache: one fetch per connection, seconds apart.
+    transport = net::TlsTransport::connect(tls.context, fd.get(), tls.sni, nullptr);
+    if (!transport) return Status::error(where + ": cannot allocate a TLS session");
+  }
+  Channel channel(fd.get(), std::move(transport));
+  if (std::string e = channel.handshake(deadline); !e.empty()) return Status::error(where + ": " + e);
+
   std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + authority +
                         "\r\nAccept: application/json, application/yaml, */*\r\n"
                         "User-Agent: portico-discovery\r\nX-Gloo-Discovery: Swagger-Discovery\r\n"
                         "Connection: close\r\n\r\n";
-  size_t sent = 0;
-  while (sent < request.size()) {
-    ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (!waitFor(fd.get(), POLLOUT, deadline)) return Status::error(where + ": timed out");
-    } else {
-      return Status::error(where + ": send: " + std::strerror(errno));
-    }
-  }
+  if (std::string e = channel.sendAll(request, deadline); !e.empty())
+    return Status::error(where + ": " + e);
 
   Collector collector(options.maxBodyBytes);
   http::H1Parser parser(http::H1Parser::Type::Response, collector);
   char buf[16384];
   while (!collector.complete) {
-    if (!waitFor(fd.get(), POLLIN, deadline)) return Status::error(where + ": response timed out");
-    ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n < 0) return Status::error(where + ": recv: " + std::strerror(errno));
+    std::string error;
+    ssize_t n = channel.receive(buf, sizeof buf, deadline, error);
+    if (n < 0) return Status::error(where + ": " + error);
     if (n == 0) {
       if (!parser.finish() && !collector.complete)
         return Status::error(where + ": connection closed before the response was complete");

@@ -102,11 +102,13 @@ DiscoveryTarget discoveryTarget(const config::RawObject& raw, const config::Upst
     t.swaggerUrl = up.swaggerInfo->url;
     t.swaggerInline = !up.swaggerInfo->inlineDoc.empty();
   }
+  if (cluster.tls) t.tls = cluster.tls->context;
   for (const upstream::Host& h : cluster.hosts) {
     std::string authority = h.hostname.empty()
                                 ? h.address.toString()
                                 : h.hostname + ":" + std::to_string(h.address.port());
-    t.hosts.emplace_back(h.address, std::move(authority));
+    std::string sni = cluster.tls ? cluster.tls->sniFor(h.key) : std::string();
+    t.hosts.push_back({h.address, std::move(authority), std::move(sni)});
   }
   return t;
 }

@@ -3,7 +3,9 @@ Swagger Petstore document, tests/integration/data/) is probed on Gloo's paths, f
 swaggerInfo.url (OpenAPI 3 in YAML) or given inline; its operations become REST functions that
 routes call with parameters from the path, headers and the JSON body as in Gloo's petstore
 tutorial. Also: the WHITELIST label, a document that does not parse, an unreachable host, the
-user's own transformations winning, and a restart that serves the stored functions."""
+user's own transformations winning, and a restart that serves the stored functions.
+DiscoveryModesAndTls: BLACKLIST and DISABLED, and discovery over TLS from nginx (the upstream's
+sslConfig: SNI, rootCa; an https:// swaggerInfo.url)."""
 
 import contextlib
 import json
@@ -14,8 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from harness import (LOCALHOST, NAMESPACE, Portico, closed_port, http_request, to_yaml,
-                     wait_until, write_yaml)
+from harness import (LOCALHOST, NAMESPACE, Nginx, Portico, closed_port, free_port, http_request,
+                     to_yaml, wait_until, write_yaml)
+from test_tls import make_cert
 
 DATA = Path(__file__).resolve().parent / "data"
 LABEL = "discovery.solo.io/function_discovery"
@@ -122,15 +125,18 @@ class Petstore:
         self.stop()
 
 
-def upstream(name, port, labels=None, service_spec=None):
+def upstream(name, port, labels=None, service_spec=None, ssl=None):
     static = {"hosts": [{"addr": LOCALHOST, "port": port}]}
     if service_spec:
         static["serviceSpec"] = service_spec
     meta = {"name": name, "namespace": NAMESPACE}
     if labels:
         meta["labels"] = labels
+    spec = {"static": static}
+    if ssl is not None:
+        spec["sslConfig"] = ssl
     return to_yaml({"apiVersion": "gloo.solo.io/v1", "kind": "Upstream", "metadata": meta,
-                    "spec": {"static": static}})
+                    "spec": spec})
 
 
 def rest_route(matcher, upstream_name, function, parameters=None):
@@ -348,6 +354,104 @@ class Discovery(unittest.TestCase):
             status, _, data = http_request(gw.port, "GET", "/petstore/findWithId/1")
             self.assertEqual(status, 200, data)
             self.assertEqual(json.loads(data)["name"], "Dog")
+        finally:
+            gw.stop()
+
+
+class DiscoveryModesAndTls(unittest.TestCase):
+    """nginx serves the Petstore document (and a findPets answer) over TLS only; a gateway in
+    BLACKLIST mode discovers every upstream not labelled disabled, then one in DISABLED mode
+    discovers nothing and keeps serving what was stored."""
+
+    @classmethod
+    def setUpClass(cls):
+        stack = contextlib.ExitStack()
+        cls.addClassCleanup(stack.close)
+        d = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="portico-disc-tls-")))
+        certs = d / "certs"
+        certs.mkdir()
+        cls.ca = make_cert(certs, "ca", "/CN=Discovery Test CA", "DNS:ca.test")
+        other = make_cert(certs, "other-ca", "/CN=Other CA", "DNS:other-ca.test")
+        srv, key = make_cert(certs, "server", "/CN=petstore.test",
+                             f"DNS:petstore.test,IP:{LOCALHOST}", cls.ca)
+        docs = d / "docs"
+        (docs / "docs").mkdir(parents=True)
+        (docs / "swagger.json").write_bytes((DATA / "petstore-swagger.json").read_bytes())
+        (docs / "docs" / "petstore.yaml").write_bytes((DATA / "petstore-openapi3.yaml").read_bytes())
+        cls.log = d / "nginx-access.log"
+        cls.p_tls = free_port()
+        conf = f"""
+  log_format disc '$request_uri sni=$ssl_server_name agent=$http_user_agent';
+  server {{
+    listen {LOCALHOST}:{cls.p_tls} ssl;
+    ssl_certificate {srv}; ssl_certificate_key {key};
+    access_log {cls.log} disc;
+    location / {{ root {docs}; default_type application/json; }}
+    location = /api/pets {{ default_type application/json; return 200 '[{{"id":1,"name":"Dog"}}]'; }}
+  }}"""
+        cls.nginx = Nginx(conf, wait_ports=[cls.p_tls]).start()
+        cls.addClassCleanup(lambda: cls.nginx.stop())
+        cls.cfg = d / "config"
+        p = cls.p_tls
+        verified = {"sslFiles": {"rootCa": str(cls.ca[0])}, "sni": "petstore.test"}
+        write_yaml(cls.cfg, "upstreams.yaml", "---\n".join([
+            # not labelled: BLACKLIST probes it, over TLS with its SNI and rootCa
+            upstream("tls-probe", p, ssl=verified),
+            upstream("tls-off", p, labels={LABEL: "disabled"}, ssl=verified),
+            upstream("tls-wrong-ca", p, ssl={"sslFiles": {"rootCa": str(other[0])}}),
+            upstream("tls-url", p, ssl={"sslFiles": {"rootCa": str(cls.ca[0])}}, service_spec={
+                "rest": {"swaggerInfo": {"url": f"https://{LOCALHOST}:{p}/docs/petstore.yaml"}}}),
+            # https:// without sslConfig: the system CAs, which do not know the test CA
+            upstream("url-system-ca", p, service_spec={"rest": {"swaggerInfo": {
+                "url": f"https://{LOCALHOST}:{p}/swagger.json"}}}),
+        ]))
+        write_yaml(cls.cfg, "vs.yaml", vs("tls", [
+            rest_route({"exact": "/tls/list"}, "tls-probe", "findPets"),
+        ]))
+
+    def test_1_blacklist_and_discovery_over_tls(self):
+        gw = Portico(self.cfg, extra_args=["--discovery-mode", "BLACKLIST"]).start()
+        try:
+            gw.wait_status("VirtualService", "tls", "Accepted", timeout=20)
+
+            def state(name, want):
+                disc = (gw.status_of("Upstream", name) or {}).get("discovery")
+                return disc if disc and disc["state"] == want else None
+            disc = wait_until(lambda: state("tls-probe", "Discovered"), 10, 0.1, "tls-probe")
+            self.assertEqual((disc["source"], disc["functions"]),
+                             (f"https://{LOCALHOST}:{self.p_tls}/swagger.json", 4))
+            disc = wait_until(lambda: state("tls-url", "Discovered"), 10, 0.1, "tls-url")
+            self.assertEqual(disc["functions"], 4)
+            disc = wait_until(lambda: state("tls-wrong-ca", "Failed"), 10, 0.1, "tls-wrong-ca")
+            self.assertIn("TLS handshake", disc["reason"])
+            self.assertIn("certificate", disc["reason"])
+            disc = wait_until(lambda: state("url-system-ca", "Failed"), 10, 0.1, "url-system-ca")
+            self.assertIn("certificate", disc["reason"])
+            self.assertIsNone(gw.status_of("Upstream", "tls-off").get("discovery"))
+            self.assertFalse((self.cfg / NAMESPACE / "discoveredfunctions-tls-off.yaml").exists())
+            # the probe sent the upstream's SNI; the route calls the discovered function over TLS
+            log = self.log.read_text()
+            self.assertIn("/swagger.json sni=petstore.test agent=portico-discovery", log)
+            status, _, data = http_request(gw.port, "GET", "/tls/list")
+            self.assertEqual(status, 200, data)
+            self.assertEqual(json.loads(data), [{"id": 1, "name": "Dog"}])
+        finally:
+            gw.stop()
+
+    def test_2_disabled_discovers_nothing_and_keeps_the_stored_functions(self):
+        stored = self.cfg / NAMESPACE / "discoveredfunctions-tls-probe.yaml"
+        self.assertTrue(stored.is_file())
+        text = stored.read_text()
+        before = self.log.read_text().count("agent=portico-discovery")
+        gw = Portico(self.cfg, extra_args=["--discovery-mode", "DISABLED"]).start()
+        try:
+            gw.wait_status("VirtualService", "tls", "Accepted", timeout=10)
+            status, _, data = http_request(gw.port, "GET", "/tls/list")
+            self.assertEqual(status, 200, data)
+            for name in ("tls-probe", "tls-url", "tls-wrong-ca"):
+                self.assertIsNone(gw.status_of("Upstream", name).get("discovery"), name)
+            self.assertEqual(stored.read_text(), text)
+            self.assertEqual(self.log.read_text().count("agent=portico-discovery"), before)
         finally:
             gw.stop()
 

@@ -93,7 +93,9 @@ TEST(TransformationDecodeTest, ErrorsNameTheField) {
                          "may be set",
                      tt + "parseBodyBehavior: unknown value \"Maybe\": expected ParseAsJson or "
                           "DontParse",
-                     tt + "dynamicMetadataValues: field not supported by Portico yet"}));
+                     tt + "dynamicMetadataValues: not supported by Portico yet: nothing reads "
+                          "dynamic metadata (the access log has no "
+                          "%DYNAMIC_METADATA(NAMESPACE:KEY)% operator yet)"}));
   EXPECT_EQ(vsErrors(vsWithRoute("      options:\n"
                                  "        transformations: {clearRouteCache: true}\n"
                                  "        stagedTransformations: {postRouting: {}}\n")),
@@ -181,11 +183,13 @@ TEST(TransformationDecodeTest, SwaggerInfoNeedsExactlyOneHttpSource) {
   EXPECT_EQ(decode("{inline: 'openapi: 3.0.0'}"), Strings{});
   EXPECT_EQ(decode("{}"), (Strings{"spec.static.serviceSpec.rest.swaggerInfo: exactly one of url, "
                                    "inline is required"}));
-  EXPECT_EQ(decode("{url: 'https://x/a.json'}"),
-            (Strings{"spec.static.serviceSpec.rest.swaggerInfo.url: https:// is not supported by "
-                     "discovery yet: use an http:// URL"}));
+  EXPECT_EQ(decode("{url: 'https://x/a.json'}"), Strings{});
   EXPECT_EQ(decode("{url: 'ftp://x'}"),
-            (Strings{"spec.static.serviceSpec.rest.swaggerInfo.url: expected an http:// URL"}));
+            (Strings{"spec.static.serviceSpec.rest.swaggerInfo.url: expected an http:// or "
+                     "https:// URL"}));
+  EXPECT_EQ(decode("{url: 'https://'}"),
+            (Strings{"spec.static.serviceSpec.rest.swaggerInfo.url: expected an http:// or "
+                     "https:// URL"}));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "config/decode.h"
+#include "discovery_test_util.h"
 #include "discovery/discovered_functions.h"
 #include "discovery/http_fetch.h"
 #include "discovery/upstream_functions.h"
@@ -64,7 +65,12 @@ TEST(FunctionDiscoveryTest, UrlParsing) {
   EXPECT_EQ(v6->host, "::1");
   EXPECT_EQ(v6->port, 80);
   EXPECT_EQ(v6->path, "/");
-  EXPECT_FALSE(parseHttpUrl("https://x/").ok());
+  auto tls = parseHttpUrl("https://petstore/openapi.json");
+  ASSERT_TRUE(tls.ok());
+  EXPECT_TRUE(tls->https);
+  EXPECT_EQ(tls->port, 443);
+  EXPECT_EQ(tls->authority, "petstore");
+  EXPECT_FALSE(parseHttpUrl("ftp://x/").ok());
   EXPECT_FALSE(parseHttpUrl("http://x:99999/").ok());
   EXPECT_FALSE(parseHttpUrl("http:///a").ok());
   EXPECT_FALSE(parseHttpUrl("http://u:p@x/").ok());
@@ -145,15 +151,7 @@ TEST(FunctionDiscoveryTest, InlineDocumentsAndTheirFailures) {
 class DocServer {
 public:
   explicit DocServer(int failFirst) : failFirst_(failFirst) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd_, 16);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    fd_ = testing::listenLoopback(port_);
     thread_ = std::thread([this] { run(); });
   }
   ~DocServer() {

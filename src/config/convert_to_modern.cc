@@ -1,6 +1,10 @@
 // convertToModern: a YAML stream with Gloo 0.x documents rewritten as modern ones (what
-// `portico convert FILE` prints). Modern documents keep their text, comments included.
+// `portico convert FILE` prints). Modern documents keep their text, comments included; a 0.x
+// route to a function of a 0.x aws upstream of the same file becomes a Lambda destination.
+#include <set>
+
 #include "config/decode.h"
+#include "config/field_reader.h"
 
 namespace portico::config {
 
@@ -57,6 +61,77 @@ std::string leadingComments(std::string_view chunk) {
   return out;
 }
 
+Value* child(Value& v, std::string_view key) {
+  for (auto& [k, item] : v.map)
+    if (k == key) return &item;
+  return nullptr;
+}
+
+std::string textAt(const Value& v, std::string_view key) {
+  const Value* item = v.find(key);
+  return item && item->type == Value::Type::String ? item->scalar : std::string();
+}
+
+/// namespace + "/" + name of a converted object.
+std::string objectId(const Value& doc) {
+  const Value* meta = doc.find("metadata");
+  return meta ? textAt(*meta, "namespace") + "/" + textAt(*meta, "name") : std::string();
+}
+
+// A 0.x route names a function without its kind, which is the target upstream's type, and
+// convertGloo0x sees one document at a time: it writes destinationSpec.rest. Here the file's
+// upstreams are known, so a function on one of its aws upstreams becomes destinationSpec.aws
+// {logicalName} (the 0.x function name is the logical name the upstream conversion writes).
+class LambdaRetargeter {
+public:
+  LambdaRetargeter(const std::set<std::string>& lambdaUpstreams, Errors& errors)
+      : lambdaUpstreams_(lambdaUpstreams), errors_(errors) {}
+
+  void run(Value& vs) {
+    const Value* meta = vs.find("metadata");
+    if (!meta) return;
+    ns_ = textAt(*meta, "namespace");
+    Value* spec = child(vs, "spec");
+    Value* vh = spec ? child(*spec, "virtualHost") : nullptr;
+    Value* routes = vh ? child(*vh, "routes") : nullptr;
+    if (!routes) return;
+    for (size_t i = 0; i < routes->list.size(); ++i) {
+      Value* action = child(routes->list[i], "routeAction");
+      if (!action) continue;
+      std::string path = indexPath("routes", i);
+      if (Value* single = child(*action, "single")) retarget(*single, path + ".single_destination");
+      Value* multi = child(*action, "multi");
+      Value* list = multi ? child(*multi, "destinations") : nullptr;
+      for (size_t j = 0; list && j < list->list.size(); ++j)
+        if (Value* d = child(list->list[j], "destination"))
+          retarget(*d, indexPath(path + ".multiple_destinations", j));
+    }
+  }
+
+private:
+  void retarget(Value& destination, const std::string& path) {
+    const Value* upstream = destination.find("upstream");
+    Value* spec = child(destination, "destinationSpec");
+    Value* rest = spec ? child(*spec, "rest") : nullptr;
+    if (!upstream || !rest || !lambdaUpstreams_.count(ns_ + "/" + textAt(*upstream, "name")))
+      return;
+    if (rest->find("parameters"))
+      errors_.add(path, "extensions.parameters apply to REST functions, not to the Lambda "
+                        "function of upstream " + jsonQuote(textAt(*upstream, "name")));
+    Value aws = *rest;
+    aws.map.clear();
+    if (const Value* name = rest->find("functionName")) aws.set("logicalName", *name);
+    Value modern = *spec;
+    modern.map.clear();
+    modern.set("aws", std::move(aws));
+    *spec = std::move(modern);
+  }
+
+  const std::set<std::string>& lambdaUpstreams_;
+  Errors& errors_;
+  std::string ns_;
+};
+
 }  // namespace
 
 Result<std::string> convertToModern(std::string_view text, std::string_view sourceName) {
@@ -66,21 +141,34 @@ Result<std::string> convertToModern(std::string_view text, std::string_view sour
   // Every document as toYaml would write it (0.x ones converted): the fallback output.
   std::vector<std::string> emitted;
   std::vector<bool> converted;
-  std::string problems;
+  std::vector<Value> modern;  // the converted 0.x documents, in order
+  std::vector<Errors> errors;
+  std::set<std::string> lambdaUpstreams;
   for (const Document& doc : *docs) {
     bool old = isGloo0xDocument(doc.root);
     converted.push_back(old);
-    if (!old) {
+    if (!old) continue;
+    errors.emplace_back();
+    modern.push_back(convertGloo0x(doc.root, errors.back()));
+    const Value* spec = modern.back().find("spec");
+    if (textAt(modern.back(), "kind") == "Upstream" && spec && spec->find("aws"))
+      lambdaUpstreams.insert(objectId(modern.back()));
+  }
+  std::string problems;
+  for (size_t i = 0, m = 0; i < docs->size(); ++i) {
+    const Document& doc = (*docs)[i];
+    if (!converted[i]) {
       emitted.push_back(toYaml(doc.root));
       continue;
     }
-    Errors errors;
-    Value modern = convertGloo0x(doc.root, errors);
-    if (!errors.empty()) {
+    if (textAt(modern[m], "kind") == "VirtualService")
+      LambdaRetargeter(lambdaUpstreams, errors[m]).run(modern[m]);
+    if (!errors[m].empty()) {
       if (!problems.empty()) problems.push_back('\n');
-      problems += doc.source + ": " + errors.toString();
+      problems += doc.source + ": " + errors[m].toString();
     }
-    emitted.push_back(toYaml(modern));
+    emitted.push_back(toYaml(modern[m]));
+    ++m;
   }
   if (!problems.empty()) return Status::error(problems);
 

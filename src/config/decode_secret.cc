@@ -1,5 +1,6 @@
 // decodeSecret: gloo.solo.io/v1 Secret (tls, aws, header, extensions) and the Kubernetes v1
-// Secret shapes (kubernetes.io/tls, Opaque with AWS keys), plus the redaction of their documents.
+// Secret shapes (kubernetes.io/tls, Opaque with AWS keys, Gloo 0.x's included), plus the
+// redaction of their documents.
 // No message written here may contain a value: errors name fields and keys only.
 #include <cstdint>
 
@@ -64,7 +65,7 @@ void decodeGlooTls(const Value& v, const std::string& path, Secret& out, Errors&
 
 void decodeGlooAws(const Value& v, const std::string& path, Secret& out, Errors& errors) {
   MapReader r(v, path, errors);
-  for (const char* wrong : {"accessKeyId", "secretAccessKey"}) {
+  for (const char* wrong : {"accessKeyId", "secretAccessKey", "access_key", "secret_key"}) {
     if (r.has(wrong)) {
       r.ignore(wrong);
       errors.add(r.pathOf(wrong), std::string("unknown field: Gloo's AwsSecret fields are accessKey, "
@@ -167,13 +168,19 @@ void decodeKubeSecret(MapReader& root, Secret& out, Errors& errors) {
     if (out.certChain.empty()) errors.add(joinPath("data", "tls.crt"), "required");
     if (out.privateKey.empty()) errors.add(joinPath("data", "tls.key"), "required");
   } else if (type == "Opaque") {
-    if (findKey(data, "aws_access_key_id") || findKey(data, "aws_secret_access_key")) {
+    // glooctl (Gloo Edge) writes the aws_* keys; Gloo 0.x's aws plugin read access_key and
+    // secret_key (gloo-api.md §1.5), with no session token.
+    bool edge = findKey(data, "aws_access_key_id") || findKey(data, "aws_secret_access_key");
+    bool gloo0x = !edge && (findKey(data, "access_key") || findKey(data, "secret_key"));
+    if (edge || gloo0x) {
+      const char* accessKey = edge ? "aws_access_key_id" : "access_key";
+      const char* secretKey = edge ? "aws_secret_access_key" : "secret_key";
       out.type = Secret::Type::Aws;
-      get("aws_access_key_id", out.accessKey);
-      get("aws_secret_access_key", out.secretKey);
-      get("aws_session_token", out.sessionToken);
-      if (out.accessKey.empty()) errors.add(joinPath("data", "aws_access_key_id"), "required");
-      if (out.secretKey.empty()) errors.add(joinPath("data", "aws_secret_access_key"), "required");
+      get(accessKey, out.accessKey);
+      get(secretKey, out.secretKey);
+      if (edge) get("aws_session_token", out.sessionToken);
+      if (out.accessKey.empty()) errors.add(joinPath("data", accessKey), "required");
+      if (out.secretKey.empty()) errors.add(joinPath("data", secretKey), "required");
     } else {
       out.type = Secret::Type::Extensions;  // opaque key/values: kept for plugins to look up
       out.values = std::move(data);

@@ -15,6 +15,29 @@ namespace {
 
 constexpr const char* kUnsupported = "field not supported by Portico yet";
 
+// The regions Gloo 0.x accepted for an aws upstream (pkg/plugins/aws/spec.go, ValidRegions).
+constexpr std::string_view kGloo0xRegions[] = {
+    "us-east-1",      "us-east-2",      "us-west-1",  "us-west-2",    "ap-northeast-1",
+    "ap-northeast-2", "ap-south-1",     "ap-southeast-1", "ap-southeast-2", "ca-central-1",
+    "cn-north-1",     "eu-central-1",   "eu-west-1",  "eu-west-2",    "eu-west-3",
+    "sa-east-1",
+};
+
+bool isGloo0xRegion(std::string_view region) {
+  for (std::string_view r : kGloo0xRegions)
+    if (r == region) return true;
+  return false;
+}
+
+std::string gloo0xRegionList() {
+  std::string out;
+  for (std::string_view r : kGloo0xRegions) {
+    if (!out.empty()) out += ", ";
+    out += r;
+  }
+  return out;
+}
+
 Value at(Value v, const Value& pos) {
   v.line = pos.line;
   v.column = pos.column;
@@ -114,7 +137,8 @@ private:
     if (readStringValue(*typeValue, "type", errors_, type) && type.empty())
       errors_.add("type", "required");
     // An empty function list is nothing to convert; functions of a host-based upstream are
-    // REST functions (service_info.type REST); any other function is reported by the reader.
+    // REST functions (service_info.type REST), those of an aws upstream Lambda functions; any
+    // other function is reported by the reader.
     const Value* functions = doc.find("functions");
     if (functions && (functions->isList() || functions->isMap()) && functions->list.empty() &&
         functions->map.empty())
@@ -128,6 +152,7 @@ private:
                                              " is not supported by Portico yet (only REST)");
     }
     const Value* restFunctions = hostBased ? r.take("functions") : nullptr;
+    const Value* lambdaFunctions = type == "aws" ? r.take("functions") : nullptr;
     const Value* typeSpec = r.take("spec");
     static const Value kNone;
     const Value& ts = typeSpec ? *typeSpec : kNone;
@@ -143,7 +168,7 @@ private:
                       {"labels", "selector"}},
                      false, spec);
     } else if (type == "aws") {
-      convertRenamed(ts, pos, "aws", {{"region", "region"}}, true, spec);
+      convertAws(ts, pos, lambdaFunctions, spec);
     } else if (type == "azure") {
       convertRenamed(ts, pos, "azure", {{"function_app_name", "functionAppName"}}, true, spec);
     } else if (type == "consul") {
@@ -233,16 +258,74 @@ private:
     Value out = mapAt(pos);
     for (const Rename& f : fields)
       moveKey(s, f.from, out, f.to);
-    if (const Value* secret = secretRef ? s.take("secret_ref") : nullptr) {
-      std::string name;
-      if (readStringValue(*secret, "spec.secret_ref", errors_, name)) {
-        Value ref = mapAt(*secret);
-        ref.set("name", *secret);
-        ref.set("namespace", stringAt(ns_, *secret));
-        out.set("secretRef", std::move(ref));
-      }
-    }
+    if (const Value* secret = secretRef ? s.take("secret_ref") : nullptr)
+      addSecretRef(*secret, out);
     spec.set(modernType, std::move(out));
+  }
+
+  // 0.x secret_ref is a bare name, in the upstream's own namespace.
+  void addSecretRef(const Value& secret, Value& out) {
+    std::string name;
+    if (!readStringValue(secret, "spec.secret_ref", errors_, name)) return;
+    Value ref = mapAt(secret);
+    ref.set("name", secret);
+    ref.set("namespace", stringAt(ns_, secret));
+    out.set("secretRef", std::move(ref));
+  }
+
+  // spec{region, secret_ref} + functions[{name, spec{function_name, qualifier}}] → spec.aws
+  // {region, secretRef, lambdaFunctions[{logicalName, lambdaFunctionName, qualifier}]}. Both
+  // spec fields were required by Gloo 0.x (pkg/plugins/aws/spec.go), the region from a fixed list.
+  void convertAws(const Value& ts, const Value& pos, const Value* functions, Value& spec) {
+    MapReader s(ts, "spec", errors_);
+    Value out = mapAt(pos);
+    std::string region;
+    if (const Value* r = s.take("region")) {
+      if (readStringValue(*r, "spec.region", errors_, region) && !isGloo0xRegion(region))
+        errors_.add("spec.region", "unknown region " + jsonQuote(region) + ": Gloo 0.x accepts " +
+                                       gloo0xRegionList());
+      out.set("region", *r);
+    } else {
+      errors_.add("spec.region", "required");
+    }
+    if (const Value* secret = s.take("secret_ref")) addSecretRef(*secret, out);
+    else errors_.add("spec.secret_ref", "required");
+    if (functions) out.set("lambdaFunctions", convertLambdaFunctions(*functions));
+    spec.set("aws", std::move(out));
+  }
+
+  // The 0.x function name is what routes use (function_name of a destination): the logical name.
+  Value convertLambdaFunctions(const Value& v) {
+    Value list = listAt(v);
+    if (!v.isList()) {
+      if (!(v.isMap() && v.map.empty()))
+        errors_.add("functions", std::string("expected a list, got ") + typeName(v.type));
+      return list;
+    }
+    for (size_t i = 0; i < v.list.size(); ++i) {
+      const Value& item = v.list[i];
+      MapReader f(item, indexPath("functions", i), errors_);
+      Value fn = mapAt(item);
+      std::string text;
+      if (const Value* name = f.take("name")) {
+        if (readStringValue(asString(*name), f.pathOf("name"), errors_, text))
+          fn.set("logicalName", asString(*name));
+      } else if (item.isMap()) {
+        errors_.add(f.pathOf("name"), "required");
+      }
+      const Value* fs = f.take("spec");
+      static const Value kNone;
+      MapReader s(fs ? *fs : kNone, f.pathOf("spec"), errors_);
+      if (const Value* name = s.take("function_name")) {
+        if (readStringValue(*name, s.pathOf("function_name"), errors_, text))
+          fn.set("lambdaFunctionName", *name);
+      } else if (item.isMap()) {
+        errors_.add(s.pathOf("function_name"), "required");
+      }
+      if (const Value* qualifier = s.take("qualifier")) fn.set("qualifier", asString(*qualifier));
+      list.list.push_back(std::move(fn));
+    }
+    return list;
   }
 
   void convertVirtualService(MapReader& r, const Value& doc, Value& spec) {
@@ -404,7 +487,8 @@ private:
 
   // {upstream: {name}} | {function: {upstream_name, function_name}} → {upstream: {name}
   // [, destinationSpec: {rest: {functionName}}]}; the namespace is left to default to the
-  // virtual service's own.
+  // virtual service's own. A 0.x function's kind is the upstream's type, which one document does
+  // not tell: convertToModern turns the ones on a Lambda upstream of the same file into aws.
   Value convertDestination(MapReader& d, const Value& pos) {
     Value out = mapAt(pos);
     const Value* fn = d.take("function");

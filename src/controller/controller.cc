@@ -172,6 +172,7 @@ Controller::Controller(store::ConfigStore& store, const PluginRegistry& plugins,
     : state_(std::make_unique<State>()), store_(store), plugins_(plugins), holder_(holder),
       options_(options), resolver_(resolver), caching_(caching) {
   state_->healthRegistry = std::make_unique<upstream::HostHealthRegistry>(options_.workers);
+  state_->tls.setSystemCaForUpstreams(options_.upstreamTlsSystemCa);
 }
 
 Controller::~Controller() {

@@ -45,6 +45,9 @@ struct ControllerOptions {
   /// Function discovery (run mode): started by start() unless absent or DISABLED. Inline
   /// swaggerInfo documents are converted either way.
   std::optional<discovery::FunctionDiscoveryOptions> discovery;
+  /// --upstream-tls-system-ca: verify upstreams without sslConfig root CA against the system
+  /// store (aws upstreams always are).
+  bool upstreamTlsSystemCa = false;
 };
 
 class CachingHostResolver;

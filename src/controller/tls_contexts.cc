@@ -1,5 +1,6 @@
 #include "controller/tls_contexts.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -27,6 +28,19 @@ Status readPemFile(const std::string& path, std::string& out) {
   return {};
 }
 
+/// The names a system-CA-verified upstream's certificate must carry when verifySubjectAltName
+/// does not say: the system store vouches for any public name, so the chain alone proves
+/// nothing about the peer. Each host's SNI, or its IP when it has none.
+std::vector<std::string> hostNames(const config::Upstream& up, const upstream::Cluster& cluster) {
+  std::vector<std::string> names;
+  for (const upstream::Host& h : cluster.hosts) {
+    std::string name = up.sslConfig && !up.sslConfig->sni.empty() ? up.sslConfig->sni : h.sni;
+    if (name.empty()) name = h.address.ipString();
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return names;
+}
+
 }  // namespace
 
 TlsContexts::FileStamp TlsContexts::stampOf(const std::string& path) {
@@ -38,6 +52,10 @@ TlsContexts::FileStamp TlsContexts::stampOf(const std::string& path) {
     stamp.inode = static_cast<uint64_t>(st.st_ino);
   }
   return stamp;
+}
+
+bool TlsContexts::systemCaFor(const upstream::Cluster& cluster) const {
+  return systemCaForUpstreams_ || cluster.aws;
 }
 
 Status TlsContexts::checkSecret(const config::ObjectKey& key, const config::Secret& secret) {
@@ -156,12 +174,19 @@ void TlsContexts::attachClientTls(const config::ObjectKey& upstream, const confi
     if (ssl.secretRef || !ssl.tlsCert.empty() || !ssl.rootCa.empty())
       problem = readMaterial(ssl.secretRef, ssl.tlsCert, ssl.tlsKey, ssl.rootCa, false, secrets, m,
                              fieldPath);
-    if (problem.ok() && !m.sans.empty() && m.ca.empty())
+    if (problem.ok() && !m.sans.empty() && m.ca.empty() && !systemCaFor(cluster))
       problem = Status::error("verifySubjectAltName needs a root CA (secret tls.rootCa or sslFiles.rootCa)");
     if (!problem.ok()) {
       errors.add(fieldPath, problem.message());
       return;
     }
+  }
+  // Gloo verifies an upstream only against its sslConfig root CA. Lambda, on the internet, is
+  // always verified: against the system store when no root CA is given; so is every upstream
+  // with --upstream-tls-system-ca.
+  if (m.ca.empty() && systemCaFor(cluster)) {
+    m.systemCa = true;
+    if (m.sans.empty()) m.sans = hostNames(up, cluster);
   }
   net::TlsClientContextConstSharedPtr context;
   auto previous = clientBuilt_.find(upstream);
@@ -173,7 +198,8 @@ void TlsContexts::attachClientTls(const config::ObjectKey& upstream, const confi
     config.privateKeyPem = m.key;
     config.rootCaPem = m.ca;
     config.verifySubjectAltNames = m.sans;
-    auto built = net::TlsClientContext::create(config);
+    auto built = net::TlsClientContext::create(
+        config, m.systemCa ? net::NoRootCa::SystemStore : net::NoRootCa::Unverified);
     if (!built.ok()) {
       errors.add(fieldPath, built.error());
       return;

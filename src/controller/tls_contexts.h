@@ -48,6 +48,9 @@ public:
                        upstream::Cluster& cluster,
                        const std::map<config::ObjectKey, config::Secret>& secrets,
                        config::Errors& errors);
+  /// --upstream-tls-system-ca: upstreams without a root CA are verified against the system
+  /// store (by default only aws upstreams are; the rest, as in Gloo, not at all).
+  void setSystemCaForUpstreams(bool on) { systemCaForUpstreams_ = on; }
   /// After a build: forgets virtual services and secrets that were not looked at, and records
   /// the sslFiles in use for filesChanged().
   void endBuild();
@@ -63,10 +66,12 @@ private:
     bool operator==(const FileStamp&) const = default;
   };
   static FileStamp stampOf(const std::string& path);
+  bool systemCaFor(const upstream::Cluster& cluster) const;
 
   struct Material {
     std::string cert, key, ca;
     std::vector<std::string> sans;
+    bool systemCa = false;
     bool operator==(const Material&) const = default;
   };
   struct Built {
@@ -93,6 +98,7 @@ private:
   std::map<config::ObjectKey, Checked> checked_;  ///< secret validations
   std::map<config::ObjectKey, ClientBuilt> clientBuilt_;  ///< client context per upstream
   std::map<config::ObjectKey, bool> usedUpstreams_;
+  bool systemCaForUpstreams_ = false;
   std::map<config::ObjectKey, bool> usedVs_, usedSecrets_;
   std::map<std::string, FileStamp> filesThisBuild_;
   mutable std::mutex filesMutex_;  ///< guards files_ (filesChanged runs on another thread)

@@ -1,5 +1,6 @@
 // The `portico` entry point: `run` (controller + gateway on a config directory), `validate`,
 // `version`. Flags are parsed here; errors name the flag and exit 2.
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -78,6 +79,12 @@ constexpr const char* kUsage =
     "                            discovery.solo.io/function_discovery=enabled), BLACKLIST (all but\n"
     "                            those labelled disabled) or DISABLED\n"
     "  --discovery-refresh DURATION  re-read found OpenAPI documents this often (default 30s)\n"
+    "  --upstream-tls-system-ca  verify TLS upstreams without sslConfig root CA against the\n"
+    "                            system store (/etc/ssl/certs) and the names they are reached by;\n"
+    "                            default: not verified (Gloo); aws upstreams are verified anyway\n"
+    "  --dns-servers IP[:PORT],...  resolve upstream host names with these DNS servers instead of\n"
+    "                            /etc/resolv.conf's (port 53 by default; IPv6 as [v6]:PORT);\n"
+    "                            /etc/hosts is still read first\n"
     "\n"
     "portico validate [--log-level LEVEL] PATH...\n"
     "portico convert FILE|-\n";
@@ -101,7 +108,31 @@ struct RunFlags {
   bool traceSamplingSet = false;
   bool maxConnectionsSet = false;  ///< --max-connections given (else fitted to RLIMIT_NOFILE)
   discovery::FunctionDiscoveryOptions discovery;  ///< --discovery-mode, --discovery-refresh
+  net::DnsResolverOptions dns;  ///< --dns-servers
+  bool upstreamTlsSystemCa = false;  ///< --upstream-tls-system-ca
 };
+
+/// --dns-servers "IP[:PORT],..." → c-ares' CSV form ("10.0.0.2:53,[::1]:5353"). Names are
+/// refused: the servers are what resolves names.
+Result<std::string> parseDnsServers(const std::string& list) {
+  std::string csv;
+  size_t start = 0;
+  for (;;) {
+    size_t comma = list.find(',', start);
+    std::string item = list.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (item.empty()) return Status::error("empty server in \"" + list + "\"");
+    size_t colons = std::count(item.begin(), item.end(), ':');
+    bool withPort = item.front() == '[' ? item.back() != ']' : colons == 1;
+    auto address = withPort ? net::Address::parse(item) : net::Address::fromIp(item, 53);
+    if (!address.ok()) return address.status();
+    if (address->port() == 0) return Status::error("\"" + item + "\": port 0");
+    if (withPort && item.starts_with("localhost:"))
+      return Status::error("\"" + item + "\": give an IP address");
+    csv += (csv.empty() ? "" : ",") + address->toString();
+    if (comma == std::string::npos) return csv;
+    start = comma + 1;
+  }
+}
 
 /// Raises the soft open-file limit to the hard one (each client connection is a descriptor) and
 /// returns the limit in effect.
@@ -264,6 +295,8 @@ int runServe(const std::vector<std::string>& args) {
       if (!config::parseDurationMs(v, ms) || ms <= 0)
         return usageError("--statsd-interval: \"" + v + "\" is not a positive duration (e.g. 10s)");
       flags.statsdIntervalMs = ms;
+    } else if (args[i] == "--upstream-tls-system-ca") {
+      flags.upstreamTlsSystemCa = true;
     } else if (args[i] == "--statsd-dogstatsd") {
       flags.dogstatsd = true;
     } else if (takeValue(args, i, "--discovery-mode", v, error)) {
@@ -274,6 +307,10 @@ int runServe(const std::vector<std::string>& args) {
       if (!config::parseDurationMs(v, ms) || ms < 100)
         return usageError("--discovery-refresh: \"" + v + "\" is not a duration of at least 100ms (e.g. 30s)");
       flags.discovery.refreshMs = ms;
+    } else if (takeValue(args, i, "--dns-servers", v, error)) {
+      auto servers = parseDnsServers(v);
+      if (!servers.ok()) return usageError("--dns-servers: " + servers.error());
+      flags.dns.servers = *servers;
     } else if (takeValue(args, i, "--zipkin-endpoint", v, error)) {
       auto url = observability::parseCollectorUrl(v, "/api/v2/spans");
       if (!url.ok()) return usageError("--zipkin-endpoint: " + url.error());
@@ -385,7 +422,7 @@ int runServe(const std::vector<std::string>& args) {
   PluginRegistry plugins;
   registerBuiltinPlugins(plugins);
   gateway::SnapshotHolder holder;
-  auto dns = net::DnsResolver::create();
+  auto dns = net::DnsResolver::create(flags.dns);
   if (!dns.ok()) {
     LOG_ERROR("dns resolver: %s", dns.error().c_str());
     return 1;
@@ -396,6 +433,7 @@ int runServe(const std::vector<std::string>& args) {
   });
   controller::ControllerOptions controllerOptions{flags.workers, true};
   controllerOptions.discovery = flags.discovery;
+  controllerOptions.upstreamTlsSystemCa = flags.upstreamTlsSystemCa;
   controller::Controller controller(**store, plugins, &holder, controllerOptions, resolver,
                                     &resolver);
   controllerPtr = &controller;

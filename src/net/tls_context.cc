@@ -298,11 +298,13 @@ std::string certificateSubject(std::string_view certChainPem) {
 
 // ---- TlsClientContext, TlsSessionCache -------------------------------------------------------------
 
-Result<std::shared_ptr<const TlsClientContext>> TlsClientContext::create(const TlsClientConfig& config) {
+Result<std::shared_ptr<const TlsClientContext>> TlsClientContext::create(const TlsClientConfig& config,
+                                                                         NoRootCa noRootCa) {
   ERR_clear_error();
   SSL_CTX* raw = SSL_CTX_new(TLS_client_method());
   if (!raw) return fail("SSL_CTX_new");
-  std::shared_ptr<const TlsClientContext> out(new TlsClientContext(raw, !config.rootCaPem.empty()));
+  bool verifies = !config.rootCaPem.empty() || noRootCa == NoRootCa::SystemStore;
+  std::shared_ptr<const TlsClientContext> out(new TlsClientContext(raw, verifies));
   SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(raw, TLS1_3_VERSION);
   SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_COMPRESSION);
@@ -315,8 +317,12 @@ Result<std::shared_ptr<const TlsClientContext>> TlsClientContext::create(const T
     if (Status s = loadChain(raw, config.certChainPem); !s.ok()) return s;
     if (Status s = loadKey(raw, config.privateKeyPem); !s.ok()) return s;
   }
-  if (!config.rootCaPem.empty()) {
-    if (Status s = loadClientCa(raw, config.rootCaPem); !s.ok()) return s;
+  if (verifies) {
+    if (!config.rootCaPem.empty()) {
+      if (Status s = loadClientCa(raw, config.rootCaPem); !s.ok()) return s;
+    } else if (SSL_CTX_set_default_verify_paths(raw) != 1) {
+      return fail("system CA store");
+    }
     SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, verifyClient);
     if (!config.verifySubjectAltNames.empty())
       SSL_CTX_set_ex_data(raw, sanIndex(), new std::vector<std::string>(config.verifySubjectAltNames));

@@ -83,12 +83,18 @@ struct TlsClientConfig {
   std::string certChainPem;   ///< client certificate (with privateKeyPem); empty = none
   std::string privateKeyPem;
   /// Non-empty: the server's chain must verify against these CAs. Empty: the server
-  /// certificate is NOT verified (Envoy's and Gloo's default for upstreams).
+  /// certificate is NOT verified (Envoy's and Gloo's default for upstreams), unless
+  /// TlsClientContext::create is given NoRootCa::SystemStore.
   std::string rootCaPem;
   /// With rootCaPem: the server's leaf must carry one of these SANs (DNS — a "*.x" SAN in the
   /// certificate matches one label —, URI, email or IP, exact match).
   std::vector<std::string> verifySubjectAltNames;
 };
+
+/// What a client context without rootCaPem checks: nothing (Gloo), or the system store
+/// (OpenSSL's default paths: /etc/ssl/certs, or SSL_CERT_FILE / SSL_CERT_DIR), with
+/// verifySubjectAltNames applied as with a root CA.
+enum class NoRootCa { Unverified, SystemStore };
 
 /// An immutable client SSL_CTX: TLS 1.2–1.3, ALPN http/1.1, renegotiation off, client-side
 /// session caching through TlsSessionCache. Shared by every worker (SSL_CTX is thread-safe
@@ -98,13 +104,14 @@ class TlsClientContext {
 public:
   /// Fails with OpenSSL's reason ("client certificate: ...", "root CA: ..."). Any thread; off
   /// the workers (it parses PEM).
-  static Result<std::shared_ptr<const TlsClientContext>> create(const TlsClientConfig& config);
+  static Result<std::shared_ptr<const TlsClientContext>> create(
+      const TlsClientConfig& config, NoRootCa noRootCa = NoRootCa::Unverified);
   ~TlsClientContext();
   TlsClientContext(const TlsClientContext&) = delete;
   TlsClientContext& operator=(const TlsClientContext&) = delete;
 
   SSL_CTX* ctx() const { return ctx_; }
-  /// The server certificate is verified (a root CA was given).
+  /// The server certificate is verified (a root CA was given, or the system store).
   bool verifies() const { return verifies_; }
 
 private:

@@ -5,24 +5,52 @@ HTTPS server that verifies each call's SigV4 signature with its own Python code 
 the Invoke API. The gateway reaches it with no test-only code path: the upstream's host
 lambda.us-east-1.amazonaws.com:443 resolves through c-ares, which reads /etc/hosts first; the
 gateway runs in its own mount namespace (unshare -m) where a hosts file naming the mock is
-bind-mounted over /etc/hosts (c-ares 1.18's getaddrinfo ignores CARES_HOSTS, and the gateway
-has no flag for DNS servers). The mock's certificate is checked against the upstream's
-sslConfig.sslFiles.rootCa, with SNI lambda.us-east-1.amazonaws.com.
+bind-mounted over /etc/hosts (c-ares 1.18's getaddrinfo ignores CARES_HOSTS; --dns-servers,
+tested in test_dns.py, would do too). The mock's certificate is checked against the upstream's
+sslConfig.sslFiles.rootCa, with SNI lambda.us-east-1.amazonaws.com. Upstreams without rootCa
+(the Gloo 0.x ones) are checked against the system store, which SSL_CERT_FILE (OpenSSL's
+override of its default paths) points at the mock's CA for this gateway.
 """
 
 import json
 import random
 import socket
+import subprocess
 import tempfile
 import unittest
 from pathlib import Path
 
-from harness import NAMESPACE, Portico, http_request, to_yaml, wait_until, write_yaml
+from harness import NAMESPACE, PORTICO_BIN, Portico, http_request, to_yaml, wait_until, write_yaml
 from lambda_mock import LambdaMock
 from test_tls import make_cert
 
 HOST = "lambda.us-east-1.amazonaws.com"
 AKID, SECRET, TOKEN = "AKIDPORTICOTEST", "c2VjcmV0L2tleStmb3IvdGVzdHM=", "session/token+="
+OLD_AKID, OLD_SECRET = "AKIDGLOO0X", "b2xkL3NlY3JldA=="  # Gloo 0.x secrets had no session token
+
+# Gloo 0.x (gloo-api.md §1.7's aws upstream, a route to one of its functions), loaded through
+# `portico convert`: one document at a time the route's function kind is unknown.
+GLOO0X_FILE = """\
+name: my-lambda-upstream
+type: aws
+spec: {region: us-east-1, secret_ref: my-aws-secrets}
+functions:
+- {name: func1, spec: {function_name: echo}}
+- {name: func2, spec: {function_name: echo, qualifier: v2}}
+---
+name: legacy
+domains: [legacy.test]
+routes:
+- request_matcher: {path_prefix: /one}
+  single_destination: {function: {upstream_name: my-lambda-upstream, function_name: func2}}
+"""
+# The same kind of upstream loaded as it is, routed to by a modern virtual service.
+GLOO0X_UPSTREAM = """\
+name: raw-0x
+type: aws
+spec: {region: us-east-1, secret_ref: my-aws-secrets}
+functions: [{name: hello, spec: {function_name: echo}}]
+"""
 
 
 def ref(name):
@@ -79,7 +107,7 @@ class AwsLambdaTest(unittest.TestCase):
         server = make_cert(certs, "lambda", f"/CN={HOST}", f"DNS:{HOST}", cls.ca)
         ip = free_loopback_443()
         cls.mock = LambdaMock(ip, 443, str(server[0]), str(server[1]), "us-east-1",
-                              {AKID: (SECRET, TOKEN)}).__enter__()
+                              {AKID: (SECRET, TOKEN), OLD_AKID: (OLD_SECRET, None)}).__enter__()
         hosts = d / "hosts"
         hosts.write_text(f"{ip} {HOST}\n127.0.0.1 localhost\n")
 
@@ -101,11 +129,26 @@ class AwsLambdaTest(unittest.TestCase):
                               "roleArn": "arn:aws:iam::123456789012:role/r"}, ssl),
             upstream("no-secret", {"region": "us-east-1", "secretRef": ref("missing"),
                                    "lambdaFunctions": functions}, ssl),
+            # no rootCa: verified against the system store, for the name it is reached by
+            upstream("wrong-sni", {"region": "us-east-1", "secretRef": ref("aws-creds"),
+                                   "lambdaFunctions": functions}, {"sni": "lambda.example"}),
             to_yaml({"apiVersion": "gloo.solo.io/v1", "kind": "Secret",
                      "metadata": {"name": "aws-creds", "namespace": NAMESPACE},
                      "spec": {"aws": {"accessKey": AKID, "secretKey": SECRET, "sessionToken": TOKEN}}}),
         ]
         write_yaml(cfg, "aws.yaml", "---\n".join(docs))
+        old = d / "gloo0x.yml"
+        old.write_text(GLOO0X_FILE)
+        converted = subprocess.run([str(PORTICO_BIN), "convert", str(old)], capture_output=True,
+                                   text=True, timeout=30)
+        assert converted.returncode == 0, converted.stderr
+        write_yaml(cfg, "gloo0x.yaml", converted.stdout)
+        write_yaml(cfg, "gloo0x-raw.yaml", GLOO0X_UPSTREAM)
+        # A Kubernetes Secret with Gloo 0.x's key names (its aws plugin read these two).
+        write_yaml(cfg, "gloo0x-secret.yaml", to_yaml({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "my-aws-secrets", "namespace": NAMESPACE},
+            "stringData": {"access_key": OLD_AKID, "secret_key": OLD_SECRET}}))
         routes = [
             aws_route("/docs", "echo", requestTransformation=True),  # gloo-api.md §2.5's route
             aws_route("/plain", "echo"),
@@ -116,6 +159,8 @@ class AwsLambdaTest(unittest.TestCase):
             aws_route("/html", "echo", responseTransformation=True),
             aws_route("/gone", "gone"),
             aws_route("/account", "e", upstream="by-account"),
+            aws_route("/raw0x", "hello", upstream="raw-0x"),
+            aws_route("/wrong-sni", "echo", upstream="wrong-sni"),
         ]
         write_yaml(cfg, "vs.yaml", to_yaml({
             "apiVersion": "gateway.solo.io/v1", "kind": "VirtualService",
@@ -129,7 +174,7 @@ class AwsLambdaTest(unittest.TestCase):
                 "apiVersion": "gateway.solo.io/v1", "kind": "VirtualService",
                 "metadata": {"name": name, "namespace": NAMESPACE},
                 "spec": {"virtualHost": {"domains": [f"{name}.test"], "routes": rs}}}))
-        cls.gw = PorticoWithHosts(cfg, hosts).start()
+        cls.gw = PorticoWithHosts(cfg, hosts, env={"SSL_CERT_FILE": str(cls.ca[0])}).start()
         cls.gw.wait_status("VirtualService", "default", "Accepted", timeout=10)
         # The endpoint's name resolves asynchronously: the cluster has its host once c-ares answered.
         wait_until(lambda: http_request(cls.gw.port, "POST", "/plain", body=b"{}")[0] == 200,
@@ -184,6 +229,26 @@ class AwsLambdaTest(unittest.TestCase):
         status, _, data = self.call("/account", b"{}")
         self.assertEqual(status, 200, data)
         self.assertEqual(self.mock.calls[-1]["function"], "arn:aws:lambda:us-east-1:123456789012:function:echo")
+
+    def test_gloo0x_upstream_route_and_secret(self):
+        self.gw.wait_status("VirtualService", "legacy", "Accepted")
+        status, _, data = self.call("/one", b'{"old": true}', headers={"host": "legacy.test"})
+        self.assertEqual(status, 200, data)
+        self.assertEqual(json.loads(data)["event"], {"old": True})
+        call = self.mock.calls[-1]
+        self.assertEqual((call["function"], call["qualifier"]), ("echo", "v2"))
+        self.assertIn(f"Credential={OLD_AKID}/", call["headers"]["authorization"])
+        self.assertNotIn("x-amz-security-token", call["headers"])
+        status, _, data = self.call("/raw0x", b"{}")
+        self.assertEqual(status, 200, data)
+        self.assertEqual((self.mock.calls[-1]["function"], self.mock.calls[-1]["qualifier"]),
+                         ("echo", "$LATEST"))
+
+    def test_lambda_without_root_ca_is_still_verified(self):
+        calls = len(self.mock.calls)
+        status, _, data = http_request(self.gw.port, "POST", "/wrong-sni", body=b"{}")
+        self.assertEqual((status, data.strip()), (502, b"upstream connect error"))
+        self.assertEqual(len(self.mock.calls), calls)
 
     def test_function_error_is_504(self):
         status, _, data = self.call("/fail", b"{}")

@@ -51,16 +51,11 @@ const char* kPetstoreUpstream =
     "http://10.74.150.107:9000/swagger.json}}\n";
 
 TEST(Gloo0xTest, DocsUpstreamExamples) {
-  // Not convertible, but identifiable: the object exists and its decoder rejects it by name.
+  // With its functions: spec.aws.lambdaFunctions (gloo0x_aws_test.cc has the details).
   auto lambda = rawOf(std::string(kLambdaUpstream) + kLambdaFunctions);
   ASSERT_TRUE(lambda.ok()) << lambda.error();
   EXPECT_EQ(lambda->key(), (ObjectKey{"Upstream", "gloo-system", "my-lambda-upstream"}));
-  EXPECT_EQ(lambda->conversionErrors, Strings{"functions: field not supported by Portico yet"});
-  {
-    Errors errors;
-    decodeUpstream(*lambda, errors);
-    EXPECT_EQ(errors.items(), Strings{"functions: field not supported by Portico yet"});
-  }
+  EXPECT_EQ(lambda->conversionErrors, Strings{});
 
   EXPECT_EQ(converted(kLambdaUpstream), "apiVersion: gloo.solo.io/v1\n"
                                         "kind: Upstream\n"
@@ -434,10 +429,11 @@ TEST(Gloo0xTest, DetectionAndPositions) {
   auto bad = rawOf("name: Bad_Name\ntype: static\nmetadata: {namespace: ns}\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().rfind("metadata.name: invalid name \"Bad_Name\"", 0), 0u) << bad.error();
-  bad = rawOf("name: Bad_Name\ntype: aws\nfunctions: [{name: f}]\n");
+  bad = rawOf("name: Bad_Name\ntype: static\nservice_info: {type: gRPC}\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().rfind("metadata.name: invalid name \"Bad_Name\"", 0), 0u) << bad.error();
-  EXPECT_NE(bad.error().find("; functions: field not supported by Portico yet"), std::string::npos)
+  EXPECT_NE(bad.error().find("; service_info.type: service type \"gRPC\" is not supported"),
+            std::string::npos)
       << bad.error();
   // Without a kind there is no object at all: the document fails.
   bad = rawOf("name: x\nmetadata: {}\n");
@@ -508,12 +504,13 @@ TEST(Gloo0xTest, ConvertToModernFile) {
 }
 
 TEST(Gloo0xTest, ConvertToModernErrors) {
-  auto bad = convertToModern("name: a\ntype: aws\nfunctions: [{name: f}]\n---\n"
+  auto bad = convertToModern("name: a\ntype: static\nservice_info: {type: gRPC}\n---\n"
                              "apiVersion: v1\nkind: X\nmetadata: {name: x}\n---\n"
                              "name: v\nroutes: [{single_destination: {function: {}}}]\n",
                              "f.yml");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error(), "f.yml:1: functions: field not supported by Portico yet\n"
+  EXPECT_EQ(bad.error(), "f.yml:1: service_info.type: service type \"gRPC\" is not supported by "
+                         "Portico yet (only REST)\n"
                          "f.yml:9: routes[0].single_destination.function.upstream_name: required; "
                          "routes[0].single_destination.function.function_name: required");
   auto syntax = convertToModern("name: [\n", "f.yml");

@@ -220,6 +220,7 @@ Upstream decodeUpstream(const RawObject& obj, Errors& errors) {
     decodeUpstreamSslConfig(*ssl, s.pathOf("sslConfig"), obj.meta.ns, us.sslConfig.emplace(), errors);
   if (const Value* conn = s.take("connectionConfig"))
     detail::decodeConnectionConfig(*conn, s.pathOf("connectionConfig"), us, errors);
+  s.readBool("useHttp2", us.useHttp2);
   if (const Value* lb = s.take("loadBalancerConfig"))
     detail::decodeLoadBalancerConfig(*lb, s.pathOf("loadBalancerConfig"), us.loadBalancer, errors);
   if (const Value* checks = s.take("healthChecks"))

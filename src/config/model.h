@@ -530,6 +530,8 @@ struct Upstream {
   uint32_t maxRequestsPerConnection = 0;  ///< connectionConfig; 0 = unlimited
   std::optional<TcpKeepalive> tcpKeepalive;  ///< connectionConfig.tcpKeepalive
   uint32_t perConnectionBufferLimitBytes = 0;  ///< connectionConfig; 0 = Portico's default
+  /// spec.useHttp2: HTTP/2 to the hosts (h2c, or ALPN h2 over TLS), multiplexed; gRPC needs it.
+  bool useHttp2 = false;
   LoadBalancerConfig loadBalancer;
   std::vector<HealthCheck> healthChecks;
   std::optional<OutlierDetection> outlierDetection;

@@ -447,6 +447,7 @@ void Controller::rebuild() {
         cluster->maxRequestsPerConnection = up.maxRequestsPerConnection;
         cluster->tcpKeepalive = up.tcpKeepalive;
         cluster->perConnectionBufferLimitBytes = up.perConnectionBufferLimitBytes;
+        cluster->http2 = up.useHttp2;
         cluster->restFunctions = up.restFunctions;
         if (errors.empty()) {
           const UpstreamPlugin* plugin = plugins_.upstreamPlugin(up.type);

@@ -188,6 +188,7 @@ void TlsContexts::attachClientTls(const config::ObjectKey& upstream, const confi
     m.systemCa = true;
     if (m.sans.empty()) m.sans = hostNames(up, cluster);
   }
+  m.http2 = up.useHttp2;
   net::TlsClientContextConstSharedPtr context;
   auto previous = clientBuilt_.find(upstream);
   if (previous != clientBuilt_.end() && previous->second.material == m) {
@@ -198,6 +199,7 @@ void TlsContexts::attachClientTls(const config::ObjectKey& upstream, const confi
     config.privateKeyPem = m.key;
     config.rootCaPem = m.ca;
     config.verifySubjectAltNames = m.sans;
+    config.http2 = m.http2;
     auto built = net::TlsClientContext::create(
         config, m.systemCa ? net::NoRootCa::SystemStore : net::NoRootCa::Unverified);
     if (!built.ok()) {

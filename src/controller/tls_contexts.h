@@ -72,6 +72,7 @@ private:
     std::string cert, key, ca;
     std::vector<std::string> sans;
     bool systemCa = false;
+    bool http2 = false;  ///< ALPN h2 (useHttp2) instead of http/1.1
     bool operator==(const Material&) const = default;
   };
   struct Built {

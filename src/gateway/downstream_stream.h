@@ -63,6 +63,9 @@ public:
   /// Ends the head: the protocol adds its framing (content-length, chunked, END_STREAM).
   virtual void endResponseHead(const ResponseFraming& framing) = 0;
   virtual void encodeData(const char* data, size_t len) = 0;
+  /// Response trailers (gRPC's grpc-status): HTTP/2 sends them, HTTP/1.1 puts them in the last
+  /// chunk of a chunked response and drops them otherwise. encodeEnd follows.
+  virtual void encodeTrailers(const http::HeaderMap& trailers) = 0;
   /// The response is complete.
   virtual void encodeEnd() = 0;
   /// An interim "100 Continue" (Expect: 100-continue).

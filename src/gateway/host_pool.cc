@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "gateway/h2_upstream_connection.h"
 #include "gateway/upstream_connection.h"
 #include "upstream/circuit_breaker.h"
 #include "upstream/cluster.h"
@@ -20,20 +21,60 @@ HostPool::~HostPool() {
     unlinkIdle(c);
     c->abort();
   }
+  // HTTP/2 connections: by now their exchanges are gone (the worker closes client
+  // connections first); a stream still attached fails like on any close.
+  while (h2Head_) h2Head_->close(UpstreamFailure::Closed);
 }
 
-Result<UpstreamConnection*> HostPool::acquire(const upstream::Cluster& cluster, bool fresh,
-                                             bool& overloaded,
-                                             observability::UpstreamStats* stats) {
+Result<UpstreamStream*> HostPool::acquire(const upstream::Cluster& cluster, bool fresh,
+                                         bool& overloaded, observability::UpstreamStats* stats) {
   overloaded = false;
+  if (cluster.http2) [[unlikely]]
+    return acquireH2(cluster, fresh, overloaded, stats);
   if (idleHead_ && !fresh) {
     UpstreamConnection* c = findIdle(cluster);
     if (c) {
       unlinkIdle(c);
-      return c;
+      return static_cast<UpstreamStream*>(c);
     }
   }
   upstream::CircuitBreaker* breaker = nullptr;
+  std::unique_ptr<net::TlsTransport> tls;
+  auto fd = connectNew(cluster, overloaded, breaker, tls);
+  if (!fd.ok()) return fd.status();
+  auto conn = std::make_unique<UpstreamConnection>(worker_, *this, *fd, cluster,
+                                                   breaker ? cluster.breakers : nullptr, stats,
+                                                   std::move(tls));
+  ++total_;
+  return static_cast<UpstreamStream*>(conn.release());  // owned by itself from now on: it deletes itself (deferred) on close
+}
+
+Result<UpstreamStream*> HostPool::acquireH2(const upstream::Cluster& cluster, bool fresh,
+                                           bool& overloaded, observability::UpstreamStats* stats) {
+  if (!fresh) {
+    const net::TlsClientContext* context = cluster.tls ? cluster.tls->context.get() : nullptr;
+    const std::string* sni = cluster.tls ? &cluster.tls->sniFor(key_) : nullptr;
+    for (H2UpstreamConnection* c = h2Head_; c; c = c->next_) {
+      bool sameIdentity = context ? c->sameTls(context, *sni) : c->tls() == nullptr;
+      if (sameIdentity && c->acceptsStreams()) return c->newStream();
+    }
+  }
+  upstream::CircuitBreaker* breaker = nullptr;
+  std::unique_ptr<net::TlsTransport> tls;
+  auto fd = connectNew(cluster, overloaded, breaker, tls);
+  if (!fd.ok()) return fd.status();
+  auto* conn = new H2UpstreamConnection(worker_, *this, *fd, cluster,
+                                        breaker ? cluster.breakers : nullptr, stats, std::move(tls));
+  conn->next_ = h2Head_;
+  if (h2Head_) h2Head_->prev_ = conn;
+  h2Head_ = conn;
+  ++total_;
+  return conn->newStream();  // the connection owns itself: it deletes itself (deferred) on close
+}
+
+Result<int> HostPool::connectNew(const upstream::Cluster& cluster, bool& overloaded,
+                                 upstream::CircuitBreaker*& breaker,
+                                 std::unique_ptr<net::TlsTransport>& tls) {
   if (cluster.breakers && worker_.index() < cluster.breakers->perWorker.size()) {
     breaker = cluster.breakers->perWorker[worker_.index()].get();
     if (!breaker->tryAcquireConnection()) {
@@ -49,7 +90,6 @@ Result<UpstreamConnection*> HostPool::acquire(const upstream::Cluster& cluster, 
   if (cluster.tcpKeepalive) net::setKeepalive(*fd, cluster.tcpKeepalive->probes,
                                               cluster.tcpKeepalive->timeMs,
                                               cluster.tcpKeepalive->intervalMs);
-  std::unique_ptr<net::TlsTransport> tls;
   if (cluster.tls) [[unlikely]] {
     tls = net::TlsTransport::connect(cluster.tls->context, *fd, cluster.tls->sniFor(key_), &sessions_);
     if (!tls) {
@@ -58,11 +98,7 @@ Result<UpstreamConnection*> HostPool::acquire(const upstream::Cluster& cluster, 
       return Status::error("cannot create a TLS session");
     }
   }
-  auto conn = std::make_unique<UpstreamConnection>(worker_, *this, *fd, cluster,
-                                                   breaker ? cluster.breakers : nullptr, stats,
-                                                   std::move(tls));
-  ++total_;
-  return conn.release();  // owned by itself from now on: it deletes itself (deferred) on close
+  return *fd;
 }
 
 UpstreamConnection* HostPool::findIdle(const upstream::Cluster& cluster) const {
@@ -89,6 +125,14 @@ void HostPool::release(UpstreamConnection* conn) {
 
 void HostPool::forget(UpstreamConnection* conn) {
   if (conn->pooled()) unlinkIdle(conn);
+  --total_;
+}
+
+void HostPool::forget(H2UpstreamConnection* conn) {
+  if (conn->prev_) conn->prev_->next_ = conn->next_;
+  else if (h2Head_ == conn) h2Head_ = conn->next_;
+  if (conn->next_) conn->next_->prev_ = conn->prev_;
+  conn->prev_ = conn->next_ = nullptr;
   --total_;
 }
 

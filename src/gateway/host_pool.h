@@ -2,6 +2,7 @@
 // reuse (most recently used first) and the connect path for new ones. Worker-local, no locks.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "common/status.h"
@@ -11,13 +12,19 @@
 namespace portico::observability {
 struct UpstreamStats;
 }
-namespace portico::upstream {
-struct Cluster;
+namespace portico::net {
+class TlsTransport;
 }
+namespace portico::upstream {
+class CircuitBreaker;
+struct Cluster;
+}  // namespace portico::upstream
 
 namespace portico::gateway {
 
+class H2UpstreamConnection;
 class UpstreamConnection;
+class UpstreamStream;
 class Worker;
 
 class HostPool {
@@ -27,19 +34,21 @@ public:
   HostPool(const HostPool&) = delete;
   HostPool& operator=(const HostPool&) = delete;
 
-  /// An idle connection, or a new one being connected (`fresh` forces a new one) with the
-  /// cluster's connection settings. With cluster.tls, only a connection with the same TLS
+  /// A stream to the host: for HTTP/1.1 an idle connection, or a new one being connected
+  /// (`fresh` forces a new one) with the cluster's connection settings; with cluster.http2, a
+  /// new stream on a connection that takes more, or on a new connection. With cluster.tls, only a connection with the same TLS
   /// context and SNI is reused, and a new one starts a TLS handshake (offering this host's
   /// cached session); without, only a plain one. A new connection takes a slot of this worker's
   /// maxConnections breaker; when none is left, fails with `overloaded` set. `stats`: this
   /// worker's stats of the upstream a new connection is counted in (null: not counted).
-  Result<UpstreamConnection*> acquire(const upstream::Cluster& cluster, bool fresh,
+  Result<UpstreamStream*> acquire(const upstream::Cluster& cluster, bool fresh,
                                       bool& overloaded,
                                       observability::UpstreamStats* stats = nullptr);
   /// Returns a connection whose exchange finished cleanly to the idle list.
   void release(UpstreamConnection* conn);
   /// Forgets a connection that is closing (it deletes itself, deferred).
   void forget(UpstreamConnection* conn);
+  void forget(H2UpstreamConnection* conn);
 
   const std::string& key() const { return key_; }
   size_t idleCount() const { return idleCount_; }
@@ -47,6 +56,12 @@ public:
 
 private:
   void unlinkIdle(UpstreamConnection* conn);
+  /// A connected socket for a new connection (plain, or TLS `tls` set), holding a slot of this
+  /// worker's maxConnections breaker (`breaker`, null when the cluster has none).
+  Result<int> connectNew(const upstream::Cluster& cluster, bool& overloaded,
+                         upstream::CircuitBreaker*& breaker, std::unique_ptr<net::TlsTransport>& tls);
+  Result<UpstreamStream*> acquireH2(const upstream::Cluster& cluster, bool fresh, bool& overloaded,
+                                    observability::UpstreamStats* stats);
   /// The first idle connection usable for `cluster` (plain or same TLS identity), or null.
   UpstreamConnection* findIdle(const upstream::Cluster& cluster) const;
 
@@ -54,6 +69,7 @@ private:
   net::Address address_;
   std::string key_;
   UpstreamConnection* idleHead_ = nullptr;
+  H2UpstreamConnection* h2Head_ = nullptr;  ///< every HTTP/2 connection, busy or idle
   size_t idleCount_ = 0;
   size_t total_ = 0;
   net::TlsSessionCache sessions_;  ///< the last TLS session of this host (upstream TLS)

@@ -388,6 +388,14 @@ void Http1Connection::encodeData(const char* data, size_t len) {
   appendBodyBytes(out_, responseChunked_, data, len);
 }
 
+void Http1Connection::encodeTrailers(const http::HeaderMap& trailers) {
+  if (!responseChunked_) return;  // a length-delimited or close-delimited body has no trailers
+  out_.append("0\r\n");
+  for (const http::HeaderEntry& h : trailers) appendHeader(out_, h.name, h.value);
+  out_.append("\r\n");
+  responseChunked_ = false;  // the last chunk is written
+}
+
 void Http1Connection::encodeEnd() {
   if (responseChunked_) out_.append("0\r\n\r\n");
   if (responseUntilClose_) closeAfterResponse_ = true;

@@ -51,6 +51,7 @@ private:
   Buffer& beginResponseHead(int status) override;
   void endResponseHead(const ResponseFraming& framing) override;
   void encodeData(const char* data, size_t len) override;
+  void encodeTrailers(const http::HeaderMap& trailers) override;
   void encodeEnd() override;
   void encodeContinue() override;
   void flush(bool now) override;

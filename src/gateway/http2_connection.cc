@@ -45,7 +45,10 @@ public:
   void encodeData(const char* data, size_t len) override {
     conn_.session_.sendData(id_, data, len, false);
   }
-  void encodeEnd() override { conn_.session_.sendData(id_, nullptr, 0, true); }
+  void encodeTrailers(const http::HeaderMap& trailers) override;
+  void encodeEnd() override {
+    if (!trailersSent_ && !ended_) conn_.session_.sendData(id_, nullptr, 0, true);
+  }
   void encodeContinue() override { conn_.session_.submitResponse(id_, 100, {}, false); }
   void flush(bool now) override {
     if (now || conn_.session_.queuedBytes(id_) >= kFlushNowBytes) conn_.flush();
@@ -82,8 +85,18 @@ private:
   size_t unconsumed_ = 0;  // body bytes taken while paused: their window reopens on resume
   bool paused_ = false;
   bool done_ = false;
+  bool trailersSent_ = false;  // they ended the stream
+  bool ended_ = false;         // the head ended the stream
   RequestExchange exchange_;  // last: it refers to the members above
 };
+
+void Http2Connection::Stream::encodeTrailers(const http::HeaderMap& trailers) {
+  if (trailers.size() == 0 || ended_) return;
+  fields_.clear();
+  for (const http::HeaderEntry& h : trailers) fields_.push_back({h.name, h.value});
+  conn_.session_.sendTrailers(id_, fields_);
+  trailersSent_ = true;
+}
 
 void Http2Connection::Stream::start(const http::H2RequestHead& h, bool endStream) {
   method_.assign(h.method);
@@ -138,28 +151,15 @@ void Http2Connection::Stream::endResponseHead(const ResponseFraming& framing) {
   // hop-by-hop headers; h2 wants them as fields (names lowercased again: route header ops
   // may carry configured capitals).
   fields_.clear();
-  char* p = const_cast<char*>(headLines_.data());
-  char* end = p + headLines_.size();
-  while (p < end) {
-    char* eol = static_cast<char*>(memchr(p, '\r', static_cast<size_t>(end - p)));
-    if (!eol) break;
-    char* colon = static_cast<char*>(memchr(p, ':', static_cast<size_t>(eol - p)));
-    if (colon) {
-      for (char* c = p; c < colon; ++c)
-        if (*c >= 'A' && *c <= 'Z') *c = static_cast<char>(*c + 32);
-      char* v = colon + 1;
-      while (v < eol && *v == ' ') ++v;
-      fields_.push_back({std::string_view(p, static_cast<size_t>(colon - p)),
-                         std::string_view(v, static_cast<size_t>(eol - v))});
-    }
-    p = eol + 2;
-  }
+  http::appendFieldsFromLines(const_cast<char*>(headLines_.data()), headLines_.size(), fields_);
   if (framing.hasLength && !framing.noBody) {
     int n = snprintf(lengthText_, sizeof(lengthText_), "%llu",
                      static_cast<unsigned long long>(framing.length));
     fields_.push_back({"content-length", std::string_view(lengthText_, static_cast<size_t>(n))});
   }
-  conn_.session_.submitResponse(id_, status_, fields_, framing.noBody);
+  // An empty body ends the stream with the head (a gRPC trailers-only answer must be one frame).
+  ended_ = framing.noBody || (framing.hasLength && framing.length == 0);
+  conn_.session_.submitResponse(id_, status_, fields_, ended_);
 }
 
 // ---- connection -----------------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 
 #include "common/log.h"
 #include "gateway/request_exchange.h"
+
+#include "http/grpc.h"
 #include "gateway/host_pool.h"
 #include "gateway/listener.h"
 #include "gateway/proxy_headers.h"
@@ -12,6 +14,7 @@
 #include "gateway/shadow_request.h"
 #include "gateway/transform_state.h"
 #include "gateway/worker.h"
+#include "http/grpc.h"
 #include "http/local_reply.h"
 #include "observability/access_log_format.h"
 #include "observability/stats.h"
@@ -68,6 +71,24 @@ void RequestExchange::begin(const RequestHead& head) {
   requestHash_.reset();
   setCookie_.clear();
   requestBodyBytes_ = 0;
+  grpc_ = false;
+  grpcTimeoutMs_ = 0;
+  if (head.protocol.size() == 6) detectGrpc();  // "HTTP/2": gRPC has no HTTP/1 form
+}
+
+void RequestExchange::detectGrpc() {
+  const std::string* ct = headers().get("content-type");
+  if (!ct || !http::isGrpcContentType(*ct)) return;
+  grpc_ = true;
+  if (const std::string* t = headers().get("grpc-timeout")) {
+    if (auto ms = http::parseGrpcTimeout(*t)) grpcTimeoutMs_ = std::max<int64_t>(*ms, 1);
+  }
+}
+
+int64_t RequestExchange::routeTimeoutMs() const {
+  int64_t t = route_->timeoutMs;
+  if (grpcTimeoutMs_ > 0 && (t <= 0 || grpcTimeoutMs_ < t)) t = grpcTimeoutMs_;
+  return t;
 }
 
 void RequestExchange::failRequest(int status, std::string_view body) {
@@ -303,19 +324,19 @@ bool RequestExchange::startAttempt() {
   attemptActive_ = true;
   if (lb) lb->onRequestStart(static_cast<int>(hostIndex_));
   upstream_->attach(this, head_.isHead);
-  Buffer& out = upstream_->output();
-  encodeRequestHead(out, cluster_->hosts[hostIndex_], false);
-  if (!replayBody_.empty()) appendBody(out, replayBody_.data(), replayBody_.size());
+  encodeRequestHead(*upstream_, cluster_->hosts[hostIndex_], false);
+  if (!replayBody_.empty()) upstream_->encodeBody(replayBody_.data(), replayBody_.size());
   if (!replayable_) replayBody_.shrinkTo(0);  // sent once; it can't be replayed anyway
   if (requestComplete_) {
-    if (requestChunked_) out.append("0\r\n\r\n");
+    upstream_->encodeEnd();
     armAttemptTimers();
   }
   return true;  // sent by the caller's flush once the bytes read so far are parsed
 }
 
 void RequestExchange::armAttemptTimers() {
-  if (route_->timeoutMs > 0 && !routeTimer_.armed()) routeTimer_.arm(route_->timeoutMs);
+  int64_t timeout = routeTimeoutMs();
+  if (timeout > 0 && !routeTimer_.armed()) routeTimer_.arm(timeout);
   if (route_->retries && route_->retries->perTryTimeoutMs > 0)
     perTryTimer_.arm(route_->retries->perTryTimeoutMs);
 }
@@ -400,18 +421,17 @@ void RequestExchange::onPerTryTimeout() {
   localReply(504, "upstream request timeout");
 }
 
-void RequestExchange::encodeRequestHead(Buffer& out, const upstream::Host& host,
-                                             bool shadow) {
+void RequestExchange::encodeRequestHead(UpstreamStream& upstream, const upstream::Host& host,
+                                        bool shadow) {
   const TransformState* x = xformActive_ ? xform_.get() : nullptr;
-  out.append(x ? std::string_view(x->request.method) : head_.method);
-  out.append(' ');
+  Buffer& target = upstream.beginRequestHead(x ? std::string_view(x->request.method) : head_.method);
   if (x && x->pathChanged) {
-    out.append(x->request.path);  // the template chose the path: no route rewrite
+    target.append(x->request.path);  // the template chose the path: no route rewrite
   } else {
-    appendRewrittenPath(out, *route_, path_, matchedLength_);
-    out.append(query_);
+    appendRewrittenPath(target, *route_, path_, matchedLength_);
+    target.append(query_);
   }
-  out.append(" HTTP/1.1\r\n");
+  Buffer& out = upstream.headerLines();
 
   const http::HeaderMap& headers = x ? x->request.headers : *head_.headers;
   http::ConnectionTokens connection(headers.get("connection"));
@@ -459,24 +479,19 @@ void RequestExchange::encodeRequestHead(Buffer& out, const upstream::Host& host,
   if (trace_.active)  // the client span's context (a shadow request carries the server span's)
     observability::appendTraceHeaders(out, trace_.ctx, shadow ? trace_.serverSpanId : trace_.clientSpanId,
                                       shadow ? trace_.parentId : trace_.serverSpanId);
+  RequestFraming framing;
   if (x && x->bodyBuffered) {
     if (x->request.bodyChanged || head_.hasContentLength || head_.bodyLengthUnknown) {
-      out.append("content-length: ");
-      out.appendDecimal(x->request.body.size());
-      out.append("\r\n");
+      framing.hasLength = true;
+      framing.length = x->request.body.size();
     }
   } else if (requestChunked_) {
-    out.append("transfer-encoding: chunked\r\n");
+    framing.chunked = true;
   } else if (head_.hasContentLength) {
-    out.append("content-length: ");
-    out.appendDecimal(head_.contentLength);
-    out.append("\r\n");
+    framing.hasLength = true;
+    framing.length = head_.contentLength;
   }
-  out.append("\r\n");
-}
-
-void RequestExchange::appendBody(Buffer& out, const char* data, size_t len) {
-  appendBodyBytes(out, requestChunked_, data, len);
+  upstream.endRequestHead(framing);
 }
 
 // ---- request body -------------------------------------------------------------------------------
@@ -508,9 +523,8 @@ void RequestExchange::onRequestBody(const char* data, size_t len) {
     if (!replayable_ || replayBody_.size() > worker_.settings().highWatermark) pauseRequestBody();
     return;
   }
-  Buffer& out = upstream_->output();
-  appendBody(out, data, len);
-  if (out.size() >= kFlushNowBytes) upstream_->flush();
+  upstream_->encodeBody(data, len);
+  if (upstream_->pendingOutput() >= kFlushNowBytes) upstream_->flush();
   if (upstream_ && upstream_->pendingOutput() > worker_.settings().highWatermark) pauseRequestBody();
 }
 
@@ -536,10 +550,10 @@ void RequestExchange::onRequestComplete() {
     if (!finishRequestTransform()) return;
     if (!delayTimer_.armed()) startAttempt();
   } else if (upstream_) {
-    if (requestChunked_) upstream_->output().append("0\r\n\r\n");
+    upstream_->encodeEnd();
     armAttemptTimers();
-  } else if (route_ && route_->timeoutMs > 0) {
-    routeTimer_.arm(route_->timeoutMs);  // waiting for a delay or a retry still counts
+  } else if (route_ && routeTimeoutMs() > 0) {
+    routeTimer_.arm(routeTimeoutMs());  // waiting for a delay or a retry still counts
   }
   if (route_ && route_->shadow && replayable_ && sampled(worker_, route_->shadow->perMillion))
     startShadow();
@@ -551,12 +565,13 @@ void RequestExchange::startShadow() {
   if (pools.empty()) return;
   const upstream::Cluster& shadowCluster = *snapshot_->snapshot->clusters[ci];
   size_t hi = snapshot_->cursors[ci]++ % pools.size();
-  Buffer request;
-  encodeRequestHead(request, shadowCluster.hosts[hi], true);
-  if (!replayBody_.empty()) appendBody(request, replayBody_.data(), replayBody_.size());
-  if (requestChunked_) request.append("0\r\n\r\n");
-  ShadowRequest::start(worker_, *pools[hi], shadowCluster,
-                       route_->timeoutMs > 0 ? route_->timeoutMs : 15000, std::move(request));
+  UpstreamStream* shadow = ShadowRequest::start(
+      worker_, *pools[hi], shadowCluster, route_->timeoutMs > 0 ? route_->timeoutMs : 15000);
+  if (!shadow) return;
+  encodeRequestHead(*shadow, shadowCluster.hosts[hi], true);
+  if (!replayBody_.empty()) shadow->encodeBody(replayBody_.data(), replayBody_.size());
+  shadow->encodeEnd();
+  shadow->flush();
 }
 
 // ---- response -----------------------------------------------------------------------------------
@@ -568,9 +583,9 @@ bool RequestExchange::retriableStatus(int status) const {
   return r.onRetriable4xx && status == 409;
 }
 
-http::ParserAction RequestExchange::onUpstreamHeaders(const http::H1Parser& response) {
-  int status = response.statusCode();
-  recordUpstreamResponse(status, response.headers());
+bool RequestExchange::onUpstreamHeaders(const UpstreamResponseHead& response) {
+  int status = response.status;
+  recordUpstreamResponse(status, *response.headers);
   endAttempt(status, true);
   if (route_->retries && retriableStatus(status) && canRetry() && takeRetrySlot()) {
     // Not relayed: this attempt's answer is dropped with its connection, the next one is sent.
@@ -579,21 +594,21 @@ http::ParserAction RequestExchange::onUpstreamHeaders(const http::H1Parser& resp
     upstream_ = nullptr;
     endClientSpan();
     scheduleRetry();
-    return http::ParserAction::Pause;
+    return false;
   }
   perTryTimer_.cancel();
   if (xformConfig_ && prepareResponseTransform(response))
-    return http::ParserAction::Continue;  // buffered, transformed and written when complete
+    return true;  // buffered, transformed and written when complete
   responseStarted_ = true;
   responseStatus_ = status;
   ResponseFraming framing;
   framing.noBody = head_.isHead || status == 204 || status == 304;
-  framing.hasLength = response.hasContentLength();
-  framing.length = response.contentLength();
-  appendResponseHeaders(stream_.beginResponseHead(status), response.headers(), framing.noBody);
+  framing.hasLength = response.hasContentLength;
+  framing.length = response.contentLength;
+  appendResponseHeaders(stream_.beginResponseHead(status), *response.headers, framing.noBody);
   stream_.endResponseHead(framing);
   stream_.flush(false);  // head and body go out in one send after this batch of upstream bytes
-  return http::ParserAction::Continue;
+  return true;
 }
 
 void RequestExchange::appendResponseHeaders(Buffer& out, const http::HeaderMap& headers,
@@ -628,23 +643,29 @@ void RequestExchange::onUpstreamBody(const char* data, size_t len) {
     upstream_->pauseReading();
 }
 
+void RequestExchange::onUpstreamTrailers(const http::HeaderMap& trailers) {
+  // A transformed response is rebuilt from its body: its trailers are dropped with the rest.
+  if (xformRespBuffering_ || !responseStarted_) return;
+  stream_.encodeTrailers(trailers);
+}
+
 void RequestExchange::onDownstreamDrained() {
   if (upstream_ && stream_.pendingBytes() <= worker_.settings().lowWatermark)
     upstream_->resumeReading();
 }
 
-void RequestExchange::onUpstreamComplete(UpstreamConnection& conn, bool reusable) {
+void RequestExchange::onUpstreamComplete(UpstreamStream& upstream, bool reusable) {
   upstream_ = nullptr;
   endClientSpan();
   routeTimer_.cancel();
   if (xformRespBuffering_) writeTransformedResponse();
   else stream_.encodeEnd();
   if (requestComplete_) {
-    if (reusable) hostPool_->release(&conn);
+    if (reusable) upstream.release();
   } else {
     // The upstream answered before taking the whole body: it can't be reused; the rest of the
     // client's body is read and dropped so that the connection stays in sync.
-    if (reusable) conn.abort();
+    if (reusable) upstream.abort();
     discardBody_ = true;
     resumeRequestBody();
   }
@@ -664,10 +685,13 @@ void RequestExchange::onUpstreamFailure(UpstreamFailure failure, bool responseSt
     return;
   }
   bool bodyless = !requestChunked_ && head_.contentLength == 0;
-  if (upstreamReused_ && !retried_ && bodyless &&
-      (failure == UpstreamFailure::Reset || failure == UpstreamFailure::Closed)) {
-    // A pooled connection the upstream closed while we picked it: safe to resend once, at once,
-    // on a new connection (not counted as a policy retry).
+  bool reset = failure == UpstreamFailure::Reset || failure == UpstreamFailure::Closed ||
+               failure == UpstreamFailure::Refused;
+  if (!retried_ && bodyless &&
+      (failure == UpstreamFailure::Refused || (upstreamReused_ && reset))) {
+    // A pooled connection the upstream closed while we picked it, or an HTTP/2 stream it
+    // refused (not processed): safe to resend once, at once, on a new connection (not counted
+    // as a policy retry).
     retried_ = true;
     freshConnection_ = true;
     --attempts_;
@@ -677,7 +701,6 @@ void RequestExchange::onUpstreamFailure(UpstreamFailure failure, bool responseSt
   if (route_->retries && canRetry()) {
     const router::RetryConfig& r = *route_->retries;
     bool connect = failure == UpstreamFailure::ConnectFailed || failure == UpstreamFailure::ConnectTimeout;
-    bool reset = failure == UpstreamFailure::Reset || failure == UpstreamFailure::Closed;
     if ((r.on5xx || r.onGatewayError || (connect && r.onConnectFailure) || (reset && r.onReset)) &&
         takeRetrySlot()) {
       scheduleRetry();
@@ -722,6 +745,10 @@ void RequestExchange::respond(int status, std::string_view extraHeaders, std::st
   responseStatus_ = status;
   if (!head_.isHead) responseBodyBytes_ += body.size();
   if (!requestComplete_) discardBody_ = true;
+  if (grpc_) {
+    respondGrpc(status, body);
+    return;
+  }
   Buffer& out = stream_.beginResponseHead(status);
   out.append("content-type: ");
   out.append(contentType);
@@ -730,6 +757,24 @@ void RequestExchange::respond(int status, std::string_view extraHeaders, std::st
   if (!corsOrigin_.empty() && route_ && route_->cors && extraHeaders.empty())
     appendCorsResponseHeaders(out, *route_->cors, corsOrigin_);
   endResponseWithBody(body);
+  if (requestComplete_) finish();
+  if (!aborted_) stream_.flush(true);
+}
+
+void RequestExchange::respondGrpc(int status, std::string_view body) {
+  // A gRPC client reads the outcome from grpc-status, not from the HTTP status: a
+  // trailers-only answer (one HEADERS frame), as Envoy does for its local replies.
+  int code = body.starts_with("upstream request timeout") ? http::kGrpcDeadlineExceeded
+                                                          : http::grpcStatusForHttp(status);
+  while (!body.empty() && body.back() == '\n') body.remove_suffix(1);
+  Buffer& out = stream_.beginResponseHead(200);
+  out.append("content-type: application/grpc\r\ngrpc-status: ");
+  out.appendDecimal(static_cast<unsigned>(code));
+  out.append("\r\ngrpc-message: ");
+  http::appendGrpcMessage(out, body);
+  out.append("\r\n");
+  responseBodyBytes_ = 0;
+  endResponseWithBody({});
   if (requestComplete_) finish();
   if (!aborted_) stream_.flush(true);
 }

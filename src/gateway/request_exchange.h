@@ -12,7 +12,7 @@
 
 #include "common/buffer.h"
 #include "gateway/downstream_stream.h"
-#include "gateway/upstream_connection.h"
+#include "gateway/upstream_stream.h"
 #include "net/event_loop.h"
 #include "observability/tracing_context.h"
 
@@ -85,6 +85,12 @@ private:
   /// Ends a started response head with a Content-Length for `body`, then the body (not for
   /// HEAD) and the end of the response.
   void endResponseWithBody(std::string_view body);
+  /// respond() for a gRPC request: HTTP 200 with grpc-status and grpc-message, no body.
+  void respondGrpc(int status, std::string_view body);
+  /// A gRPC request (HTTP/2, content-type application/grpc...): reads its grpc-timeout.
+  void detectGrpc();
+  /// The route's timeout, shortened by a gRPC client's grpc-timeout; <= 0: none.
+  int64_t routeTimeoutMs() const;
   void finish();
   void cancelTimers();
 
@@ -98,7 +104,7 @@ private:
   bool finishRequestTransform();
   /// A response head arrived: true when a response transformation applies (the response is
   /// then buffered until complete instead of relayed).
-  bool prepareResponseTransform(const http::H1Parser& response);
+  bool prepareResponseTransform(const UpstreamResponseHead& response);
   /// The relayed response headers into the stream's head (hop-by-hop and Connection-listed
   /// ones dropped, the route's response header ops, CORS, an issued cookie); `keepContentLength`
   /// for bodiless answers to HEAD/204/304. Framing is the stream's.
@@ -118,8 +124,7 @@ private:
   void onRetryTimer();
   void onPerTryTimeout();
   void onRouteTimeout();
-  void encodeRequestHead(Buffer& out, const upstream::Host& host, bool shadow);
-  void appendBody(Buffer& out, const char* data, size_t len);
+  void encodeRequestHead(UpstreamStream& upstream, const upstream::Host& host, bool shadow);
   void startShadow();
   void computeRequestHash();
   std::string_view cookieValue(std::string_view name) const;
@@ -135,9 +140,10 @@ private:
   void resumeRequestBody();
 
   // UpstreamCallbacks
-  http::ParserAction onUpstreamHeaders(const http::H1Parser& response) override;
+  bool onUpstreamHeaders(const UpstreamResponseHead& response) override;
   void onUpstreamBody(const char* data, size_t len) override;
-  void onUpstreamComplete(UpstreamConnection& conn, bool reusable) override;
+  void onUpstreamTrailers(const http::HeaderMap& trailers) override;
+  void onUpstreamComplete(UpstreamStream& upstream, bool reusable) override;
   void onUpstreamFailure(UpstreamFailure failure, bool responseStarted) override;
   void onUpstreamDrained() override;
   void onUpstreamConnected() override;
@@ -212,7 +218,7 @@ private:
   bool xformBuffering_ = false;    // collecting the request body for a transformation
   bool xformRespBuffering_ = false;  // collecting the response for a transformation
   HostPool* hostPool_ = nullptr;
-  UpstreamConnection* upstream_ = nullptr;
+  UpstreamStream* upstream_ = nullptr;
   std::optional<uint64_t> requestHash_;  // from the route's hash policies (ring hash, Maglev)
   std::string setCookie_;                // a hash cookie the gateway issued
   upstream::CircuitBreaker* breaker_ = nullptr;  // this worker's breaker for the cluster
@@ -220,6 +226,8 @@ private:
   bool pendingSlot_ = false;
   bool retrySlot_ = false;
   bool attemptActive_ = false;
+  bool grpc_ = false;           // a gRPC request: local replies carry grpc-status
+  int64_t grpcTimeoutMs_ = 0;   // its grpc-timeout; 0: none
 
   // ---- observability of the request in progress ----
   bool statsOpen_ = false;           // begun and not yet recorded

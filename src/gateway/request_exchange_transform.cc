@@ -88,7 +88,7 @@ bool RequestExchange::finishRequestTransform() {
   return true;
 }
 
-bool RequestExchange::prepareResponseTransform(const http::H1Parser& response) {
+bool RequestExchange::prepareResponseTransform(const UpstreamResponseHead& response) {
   const auto* config = static_cast<const filters::RouteTransformations*>(xformConfig_);
   if (!xform_) {
     xform_ = std::make_unique<TransformState>();
@@ -96,11 +96,11 @@ bool RequestExchange::prepareResponseTransform(const http::H1Parser& response) {
   }
   TransformState& x = *xform_;
   filters::Message& r = x.response;
-  r.status = response.statusCode();
+  r.status = response.status;
   r.headers.clear();
   r.body.clear();
   r.bodyChanged = false;
-  for (const http::HeaderEntry& h : response.headers()) r.headers.add(h.name, h.value);
+  for (const http::HeaderEntry& h : *response.headers) r.headers.add(h.name, h.value);
   x.responseCount = config->responseTransformations(x.selection, r, x.responseList);
   if (x.responseCount == 0 || head_.isHead || r.status == 204 || r.status == 304) return false;
   xformRespBuffering_ = true;

@@ -6,43 +6,38 @@
 
 namespace portico::gateway {
 
-void ShadowRequest::start(Worker& worker, HostPool& pool, const upstream::Cluster& cluster,
-                          int64_t timeoutMs, Buffer&& request) {
+UpstreamStream* ShadowRequest::start(Worker& worker, HostPool& pool,
+                                     const upstream::Cluster& cluster, int64_t timeoutMs) {
   bool overloaded = false;
-  auto conn = pool.acquire(cluster, false, overloaded);
-  if (!conn.ok()) {
-    LOG_DEBUG("shadow %s: %s", pool.key().c_str(), conn.error().c_str());
-    return;
+  auto stream = pool.acquire(cluster, false, overloaded);
+  if (!stream.ok()) {
+    LOG_DEBUG("shadow %s: %s", pool.key().c_str(), stream.error().c_str());
+    return nullptr;
   }
   auto* shadow = new ShadowRequest(worker, pool, timeoutMs);
-  shadow->conn_ = *conn;
-  shadow->conn_->attach(shadow, false);
-  shadow->conn_->output().append(request.view());
-  shadow->conn_->flush();
+  shadow->stream_ = *stream;
+  shadow->stream_->attach(shadow, false);
+  return shadow->stream_;
 }
 
 ShadowRequest::ShadowRequest(Worker& worker, HostPool& pool, int64_t timeoutMs)
     : worker_(worker), pool_(pool), timer_(worker.loop(), [this] {
-        if (conn_) conn_->abort();
-        conn_ = nullptr;
+        if (stream_) stream_->abort();
+        stream_ = nullptr;
         finish();
       }) {
   timer_.arm(timeoutMs);
 }
 
-http::ParserAction ShadowRequest::onUpstreamHeaders(const http::H1Parser&) {
-  return http::ParserAction::Continue;
-}
-
-void ShadowRequest::onUpstreamComplete(UpstreamConnection& conn, bool reusable) {
-  conn_ = nullptr;
-  if (reusable) pool_.release(&conn);
+void ShadowRequest::onUpstreamComplete(UpstreamStream& stream, bool reusable) {
+  stream_ = nullptr;
+  if (reusable) stream.release();
   finish();
 }
 
 void ShadowRequest::onUpstreamFailure(UpstreamFailure failure, bool) {
   LOG_DEBUG("shadow %s: %s", pool_.key().c_str(), toString(failure));
-  conn_ = nullptr;
+  stream_ = nullptr;
   finish();
 }
 

@@ -7,6 +7,8 @@
 
 #include "common/log.h"
 #include "gateway/host_pool.h"
+#include "gateway/proxy_headers.h"
+#include "gateway/upstream_connect.h"
 #include "gateway/worker.h"
 #include "observability/stats.h"
 #include "upstream/circuit_breaker.h"
@@ -25,6 +27,7 @@ const char* toString(UpstreamFailure f) {
   case UpstreamFailure::Reset: return "connection reset";
   case UpstreamFailure::Closed: return "connection closed before the response completed";
   case UpstreamFailure::Protocol: return "protocol error";
+  case UpstreamFailure::Refused: return "stream refused";
   }
   return "?";
 }
@@ -56,8 +59,6 @@ UpstreamConnection::UpstreamConnection(Worker& worker, HostPool& pool, int fd,
 
 UpstreamConnection::~UpstreamConnection() { closeSocket(); }
 
-size_t UpstreamConnection::highWatermark() const { return highWatermark_; }
-
 void UpstreamConnection::closeSocket() {
   if (tls_) [[unlikely]] {
     tls_->shutdown();  // close_notify when established; frees the session now
@@ -79,6 +80,40 @@ void UpstreamConnection::attach(UpstreamCallbacks* callbacks, bool headRequest) 
   aboveHighWatermark_ = false;
   if (connected_) timer_.cancel();
 }
+
+Buffer& UpstreamConnection::beginRequestHead(std::string_view method) {
+  out_.append(method);
+  out_.append(' ');
+  return out_;
+}
+
+Buffer& UpstreamConnection::headerLines() {
+  out_.append(" HTTP/1.1\r\n");
+  return out_;
+}
+
+void UpstreamConnection::endRequestHead(const RequestFraming& framing) {
+  requestChunked_ = framing.chunked;
+  if (framing.chunked) {
+    out_.append("transfer-encoding: chunked\r\n");
+  } else if (framing.hasLength) {
+    out_.append("content-length: ");
+    out_.appendDecimal(framing.length);
+    out_.append("\r\n");
+  }
+  out_.append("\r\n");
+}
+
+void UpstreamConnection::encodeBody(const char* data, size_t len) {
+  if (len == 0) return;  // an empty chunk would end a chunked body
+  appendBodyBytes(out_, requestChunked_, data, len);
+}
+
+void UpstreamConnection::encodeEnd() {
+  if (requestChunked_) out_.append("0\r\n\r\n");
+}
+
+void UpstreamConnection::release() { pool_.release(this); }
 
 void UpstreamConnection::setIdle(bool idle) {
   if (stats_ && idle != pooled_) (idle ? stats_->idleEntered : stats_->idleLeft).add();
@@ -116,81 +151,24 @@ void UpstreamConnection::fail(UpstreamFailure failure) {
 
 void UpstreamConnection::onEvents(uint32_t events) {
   if (closed_) return;
-  if (tls_) [[unlikely]] {
-    onTlsEvents(events);
-    return;
-  }
   if (!connected_) {
-    if (events & (EPOLLERR | EPOLLHUP)) {
-      fail(UpstreamFailure::ConnectFailed);
-      return;
+    switch (advanceConnect(fd_, tls_.get(), events, handshaking_, pool_.key().c_str())) {
+    case ConnectStep::Pending: return;
+    case ConnectStep::Failed: fail(UpstreamFailure::ConnectFailed); return;
+    case ConnectStep::Connected: break;
     }
-    if (events & EPOLLOUT) {
-      int err = 0;
-      socklen_t len = sizeof(err);
-      getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err != 0) {
-        fail(UpstreamFailure::ConnectFailed);
-        return;
-      }
-      onConnected();
-      if (closed_) return;
-    }
-  } else if (events & EPOLLOUT) {
+    onConnected();
+    if (closed_ || tls_) return;  // TLS: application data comes with the next edge
+  } else if ((events & EPOLLOUT) || (tls_ && (events & EPOLLIN) && tls_->writeWantsRead())) {
+    // TLS may need the other direction to progress: each edge retries what waits on it.
     flush();
     if (closed_) return;
   }
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || (tls_ && tls_->readWantsWrite())) {
     socketDrained_ = false;
     if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) peerFinSeen_ = true;
     readLoop();
   }
-}
-
-void UpstreamConnection::onTlsEvents(uint32_t events) {
-  if (!connected_) {
-    if (!handshaking_) {
-      if (events & (EPOLLERR | EPOLLHUP)) {
-        fail(UpstreamFailure::ConnectFailed);
-        return;
-      }
-      if (!(events & EPOLLOUT)) return;
-      int err = 0;
-      socklen_t len = sizeof(err);
-      getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err != 0) {
-        fail(UpstreamFailure::ConnectFailed);
-        return;
-      }
-      handshaking_ = true;
-    }
-    continueHandshake();
-    return;
-  }
-  // TLS may need the other direction to progress: each edge retries what waits on it.
-  if ((events & EPOLLOUT) || ((events & EPOLLIN) && tls_->writeWantsRead())) {
-    flush();
-    if (closed_) return;
-  }
-  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || tls_->readWantsWrite()) {
-    socketDrained_ = false;
-    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) peerFinSeen_ = true;
-    readLoop();
-  }
-}
-
-void UpstreamConnection::continueHandshake() {
-  int r = tls_->handshake();
-  if (r == 0) return;  // the next edge continues it (the connect timer still runs)
-  if (r < 0) {
-    // Certificate problems are connect failures: 502, retries and outlier detection as such.
-    LOG_DEBUG("upstream %s: TLS handshake failed: %s", pool_.key().c_str(),
-              tls_->lastError().c_str());
-    fail(UpstreamFailure::ConnectFailed);
-    return;
-  }
-  handshaking_ = false;
-  onConnected();
 }
 
 void UpstreamConnection::onConnected() {
@@ -331,11 +309,16 @@ http::ParserAction UpstreamConnection::onHeadersComplete() {
   if (status >= 100 && status < 200) return http::ParserAction::Continue;  // interim: swallowed
   if (!callbacks_) return http::ParserAction::Pause;
   responseStarted_ = true;
-  http::ParserAction a = callbacks_->onUpstreamHeaders(parser_);
+  UpstreamResponseHead head;
+  head.status = status;
+  head.headers = &parser_.headers();
+  head.hasContentLength = parser_.hasContentLength();
+  head.contentLength = parser_.contentLength();
+  if (!callbacks_->onUpstreamHeaders(head)) return http::ParserAction::Pause;  // given up
   // No body after HEAD, 204 or 304, whatever Content-Length says (RFC 9112 §6.3); llhttp 8
   // would read one for 204/304 and swallow the next response.
   if (headRequest_ || status == 204 || status == 304) return http::ParserAction::SkipBody;
-  return a;
+  return http::ParserAction::Continue;
 }
 
 http::ParserAction UpstreamConnection::onBody(const char* data, size_t len) {

@@ -1,11 +1,12 @@
 // UpstreamConnection: one HTTP/1.1 client connection to an upstream host. Owned by its
-// HostPool; lent to one stream at a time, which writes the request and receives the response.
+// HostPool; lent to one exchange at a time as its UpstreamStream.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "common/buffer.h"
+#include "gateway/upstream_stream.h"
 #include "http/h1_parser.h"
 #include "net/event_loop.h"
 #include "net/tls_transport.h"
@@ -24,29 +25,8 @@ class HostPool;
 class UpstreamConnection;
 class Worker;
 
-enum class UpstreamFailure { ConnectFailed, ConnectTimeout, Reset, Closed, Protocol };
-const char* toString(UpstreamFailure f);
-
-/// What a stream implements to drive an upstream exchange. Calls come on the worker thread from
-/// inside the connection's event handling; the stream must not delete the connection (it calls
-/// HostPool::release/discard instead, which defers).
-class UpstreamCallbacks {
-public:
-  virtual ~UpstreamCallbacks() = default;
-  virtual http::ParserAction onUpstreamHeaders(const http::H1Parser& response) = 0;
-  virtual void onUpstreamBody(const char* data, size_t len) = 0;
-  /// The response is complete; the connection is detached from the stream. `reusable` says
-  /// whether it may go back to the pool (keep-alive, nothing unexpected left to read).
-  virtual void onUpstreamComplete(UpstreamConnection& conn, bool reusable) = 0;
-  /// The exchange failed; the connection is detached and already being closed.
-  virtual void onUpstreamFailure(UpstreamFailure failure, bool responseStarted) = 0;
-  /// The request bytes queued so far dropped below the low watermark (resume reading the client).
-  virtual void onUpstreamDrained() = 0;
-  /// The TCP connection is established (only for new connections).
-  virtual void onUpstreamConnected() {}
-};
-
-class UpstreamConnection final : public net::EventHandler,
+class UpstreamConnection final : public UpstreamStream,
+                                 public net::EventHandler,
                                  public net::Deferred,
                                  private http::H1ParserCallbacks {
 public:
@@ -61,22 +41,26 @@ public:
                      std::unique_ptr<net::TlsTransport> tls = nullptr);
   ~UpstreamConnection() override;
 
-  /// Lends the connection to a stream. `headRequest`: the response has no body.
-  void attach(UpstreamCallbacks* callbacks, bool headRequest);
-  /// Request bytes go here; then call flush().
-  Buffer& output() { return out_; }
-  void flush();
-  size_t pendingOutput() const { return out_.size(); }
-  /// Above this many queued request bytes the client side stops being read.
-  size_t highWatermark() const;
-  bool connected() const { return connected_; }
-  /// Downstream backpressure: stop/continue reading the response.
-  void pauseReading() { readPaused_ = true; }
-  void resumeReading();
-  /// Closes now (the stream gave up on it); no callback follows.
-  void abort();
+  // UpstreamStream
+  void attach(UpstreamCallbacks* callbacks, bool headRequest) override;
+  Buffer& beginRequestHead(std::string_view method) override;
+  Buffer& headerLines() override;
+  void endRequestHead(const RequestFraming& framing) override;
+  void encodeBody(const char* data, size_t len) override;
+  void encodeEnd() override;
+  void flush() override;
+  size_t pendingOutput() const override { return out_.size(); }
+  size_t highWatermark() const override { return highWatermark_; }
+  bool connected() const override { return connected_; }
+  bool reused() const override { return exchanges_ > 0; }
+  void pauseReading() override { readPaused_ = true; }
+  void resumeReading() override;
+  /// Closes now; no callback follows.
+  void abort() override;
+  void release() override;
 
-  bool reused() const { return exchanges_ > 0; }
+  /// Raw request bytes (a request encoded elsewhere); then flush().
+  Buffer& output() { return out_; }
   /// The TLS session, null on a plain connection.
   const net::TlsTransport* tls() const { return tls_.get(); }
   /// A TLS connection made with `context` and `sni` (what a pooled TLS connection must match).
@@ -99,8 +83,6 @@ private:
   http::ParserAction onMessageComplete() override;
 
   void onConnected();
-  void onTlsEvents(uint32_t events);
-  void continueHandshake();
   void readLoop();
   bool parse(const char* data, size_t len);
   void fail(UpstreamFailure failure);
@@ -127,6 +109,7 @@ private:
   bool headRequest_ = false;
   bool responseStarted_ = false;
   bool messageDone_ = false;
+  bool requestChunked_ = false;  // the request body goes chunked
   bool aboveHighWatermark_ = false;
   bool pooled_ = false;
   bool socketDrained_ = false;  // the last read emptied the socket (edge-triggered)

@@ -1,8 +1,28 @@
 #include "http/h2_session.h"
 
+#include <cstring>
+
 #include <algorithm>
 
 namespace portico::http {
+
+void appendFieldsFromLines(char* p, size_t len, std::vector<H2Field>& out) {
+  char* end = p + len;
+  while (p < end) {
+    char* eol = static_cast<char*>(memchr(p, '\r', static_cast<size_t>(end - p)));
+    if (!eol) break;
+    char* colon = static_cast<char*>(memchr(p, ':', static_cast<size_t>(eol - p)));
+    if (colon) {
+      for (char* c = p; c < colon; ++c)
+        if (*c >= 'A' && *c <= 'Z') *c = static_cast<char>(*c + 32);
+      char* v = colon + 1;
+      while (v < eol && *v == ' ') ++v;
+      out.push_back({std::string_view(p, static_cast<size_t>(colon - p)),
+                     std::string_view(v, static_cast<size_t>(eol - v))});
+    }
+    p = eol + 2;
+  }
+}
 
 namespace h2detail {
 

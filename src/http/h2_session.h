@@ -37,6 +37,11 @@ struct H2Field {
   std::string_view name, value;
 };
 
+/// Splits "name: value\r\n" lines (as the gateway writes heads) into fields appended to
+/// `out`, lowercasing names in place (route header ops may carry configured capitals). The
+/// fields are views into `data`.
+void appendFieldsFromLines(char* data, size_t len, std::vector<H2Field>& out);
+
 /// The clock flood counters use; called once per receive(). Tests inject a fake one.
 using H2Clock = std::function<MonoMs()>;
 

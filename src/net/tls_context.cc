@@ -330,9 +330,12 @@ Result<std::shared_ptr<const TlsClientContext>> TlsClientContext::create(const T
     // As Envoy and Gloo: without a root CA the upstream's certificate is not checked at all.
     SSL_CTX_set_verify(raw, SSL_VERIFY_NONE, nullptr);
   }
-  // HTTP/1.1 only until the upstream HTTP/2 codec exists.
-  static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  if (SSL_CTX_set_alpn_protos(raw, kAlpn, sizeof(kAlpn)) != 0) return fail("ALPN");
+  // One protocol: the upstream's codec is chosen by config (useHttp2), not negotiated.
+  static const unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  static const unsigned char kH2[] = {2, 'h', '2'};
+  int alpnFailed = config.http2 ? SSL_CTX_set_alpn_protos(raw, kH2, sizeof(kH2))
+                                : SSL_CTX_set_alpn_protos(raw, kHttp11, sizeof(kHttp11));
+  if (alpnFailed != 0) return fail("ALPN");
   // Sessions are kept by TlsSessionCache (per worker and host), not in the context.
   SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(raw, tlsClientNewSession);

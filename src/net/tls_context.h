@@ -89,6 +89,8 @@ struct TlsClientConfig {
   /// With rootCaPem: the server's leaf must carry one of these SANs (DNS — a "*.x" SAN in the
   /// certificate matches one label —, URI, email or IP, exact match).
   std::vector<std::string> verifySubjectAltNames;
+  /// Offer ALPN h2 only (an HTTP/2 upstream), else http/1.1 only.
+  bool http2 = false;
 };
 
 /// What a client context without rootCaPem checks: nothing (Gloo), or the system store
@@ -96,7 +98,7 @@ struct TlsClientConfig {
 /// verifySubjectAltNames applied as with a root CA.
 enum class NoRootCa { Unverified, SystemStore };
 
-/// An immutable client SSL_CTX: TLS 1.2–1.3, ALPN http/1.1, renegotiation off, client-side
+/// An immutable client SSL_CTX: TLS 1.2–1.3, ALPN http/1.1 or h2, renegotiation off, client-side
 /// session caching through TlsSessionCache. Shared by every worker (SSL_CTX is thread-safe
 /// once built); the controller keeps one per upstream while its material is unchanged, so
 /// pooled connections and cached sessions survive reloads.

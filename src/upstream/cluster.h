@@ -68,6 +68,8 @@ struct Cluster {
   uint32_t maxRequestsPerConnection = 0;  ///< 0 = unlimited
   std::optional<config::TcpKeepalive> tcpKeepalive;
   uint32_t perConnectionBufferLimitBytes = 0;  ///< 0 = the gateway's default watermark
+  /// useHttp2: HTTP/2 connections, many requests on each (H2UpstreamConnection).
+  bool http2 = false;
   /// Set by the upstream plugin: connect with TLS even without sslConfig (static useTls, or a
   /// host on port 443 as in Gloo).
   bool wantsTls = false;

@@ -130,6 +130,17 @@ TEST(DecodeUpstreamTest, StaticExampleFromGlooDocs) {
   EXPECT_EQ(us.connectTimeoutMs, 2000);
 }
 
+TEST(DecodeUpstreamTest, UseHttp2) {
+  Errors errors;
+  Upstream us = decodeUpstream(
+      raw(upstream("  static: {hosts: [{addr: grpc.local, port: 50051}]}\n  useHttp2: true\n")),
+      errors);
+  ASSERT_TRUE(errors.empty()) << errors.toString();
+  EXPECT_TRUE(us.useHttp2);
+  Upstream plain = decodeUpstream(raw(upstream("  static: {hosts: [{addr: a, port: 1}]}\n")), errors);
+  EXPECT_FALSE(plain.useHttp2);
+}
+
 TEST(DecodeUpstreamTest, AwsExampleFromGlooDocs) {
   Errors errors;
   Upstream us = decodeUpstream(
@@ -144,8 +155,9 @@ TEST(DecodeUpstreamTest, AwsExampleFromGlooDocs) {
 TEST(DecodeUpstreamTest, Errors) {
   EXPECT_EQ(upstreamErrors("  useHttp2: true\n"),
             (std::vector<std::string>{
-                "spec: one of static, kube, aws, azure, consul, awsEc2, gcp, pipe is required",
-                "spec.useHttp2: field not supported by Portico yet"}));
+                "spec: one of static, kube, aws, azure, consul, awsEc2, gcp, pipe is required"}));
+  EXPECT_EQ(upstreamErrors("  static: {hosts: [{addr: a, port: 1}]}\n  useHttp2: yes please\n"),
+            (std::vector<std::string>{"spec.useHttp2: expected a boolean, got string"}));
   EXPECT_EQ(
       upstreamErrors("  static: {}\n  kube: {}\n"),
       std::vector<std::string>{

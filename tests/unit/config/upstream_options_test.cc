@@ -559,11 +559,11 @@ TEST(DecodeUpstreamOptionsTest, EverythingTogetherAndUnknownKeysStillReported) {
   EXPECT_EQ(errorsOf("  circuitBreakers: {maxConnections: 64}\n"
                      "  sslConfig: {sni: postman-echo.com}\n"
                      "  outlierDetection: {}\n"
-                     "  useHttp2: true\n"
+                     "  useHttp2: maybe\n"
                      "  failover: {prioritizedLocalities: []}\n"
                      "  healthChecks: [{timeout: 1s, interval: 1s, tcpHealthCheck: {}}]\n"
                      "  ignoreHealthOnHostRemoval: true\n"),
-            (Strings{"spec.useHttp2: field not supported by Portico yet",
+            (Strings{"spec.useHttp2: expected a boolean, got string",
                      "spec.failover: field not supported by Portico yet",
                      "spec.ignoreHealthOnHostRemoval: field not supported by Portico yet"}));
 }

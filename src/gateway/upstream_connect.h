@@ -1,0 +1,41 @@
+// Connecting to an upstream host without blocking: the TCP connect, then the TLS handshake,
+// advanced on each epoll edge. Shared by the HTTP/1.1 and HTTP/2 upstream connections.
+#pragma once
+
+#include <cstdint>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "common/log.h"
+#include "net/tls_transport.h"
+
+namespace portico::gateway {
+
+enum class ConnectStep { Pending, Connected, Failed };
+
+/// Advances the connect on an edge. `handshaking` is the caller's state (false at the start).
+/// A failed handshake (certificate problems included) is a connect failure: 502, retries and
+/// outlier detection treat it as such. `what` names the host in the debug log.
+inline ConnectStep advanceConnect(int fd, net::TlsTransport* tls, uint32_t events,
+                                  bool& handshaking, const char* what) {
+  if (!handshaking) {
+    if (events & (EPOLLERR | EPOLLHUP)) return ConnectStep::Failed;
+    if (!(events & EPOLLOUT)) return ConnectStep::Pending;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) return ConnectStep::Failed;
+    if (!tls) return ConnectStep::Connected;
+    handshaking = true;
+  }
+  int r = tls->handshake();
+  if (r == 0) return ConnectStep::Pending;  // the next edge continues it
+  handshaking = false;
+  if (r < 0) {
+    LOG_DEBUG("upstream %s: TLS handshake failed: %s", what, tls->lastError().c_str());
+    return ConnectStep::Failed;
+  }
+  return ConnectStep::Connected;
+}
+
+}  // namespace portico::gateway

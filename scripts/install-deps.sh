@@ -9,6 +9,7 @@ PACKAGES=(
   # libraries
   node-llhttp libyaml-cpp-dev libre2-dev libssl-dev libc-ares-dev nlohmann-json3-dev libnghttp2-dev
   libcli11-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler  # the gRPC test peer
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 curl nginx-light haproxy h2o wrk nghttp2-client nghttp2-server valgrind heaptrack procps iproute2

@@ -1,9 +1,12 @@
 #include "observability/access_log_format.h"
 
+#include <algorithm>
 #include <charconv>
-#include <cinttypes>
-#include <cstdio>
+#include <climits>
+#include <cstring>
 #include <ctime>
+
+#include "observability/json_text.h"
 
 namespace portico::observability {
 
@@ -17,6 +20,7 @@ namespace {
 
 using Op = AccessLogFormat::Op;
 using Token = AccessLogFormat::Token;
+using Fallback = AccessLogFormat::Fallback;
 
 struct Simple {
   std::string_view name;
@@ -56,123 +60,228 @@ bool isNumeric(Op op) {
          op == Op::Duration;
 }
 
-void appendUnsigned(std::string& out, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out.append(buf, static_cast<size_t>(r.ptr - buf));
+/// Makes room for `n` more bytes after the first `used` of `out` (resizing to its capacity at
+/// least, so a reused string is not reallocated). Out of line: the cold path of LineWriter.
+[[gnu::noinline]] void growLine(std::string& out, size_t used, size_t n) {
+  out.resize(std::max({out.capacity(), used + n + 256, out.size() * 2}));
 }
 
-/// "2026-11-26T14:06:46.123Z" (Envoy's default START_TIME). The date part is cached per thread
-/// and second: gmtime runs once a second per worker.
-void appendStartTime(std::string& out, int64_t unixUs) {
-  thread_local int64_t cachedSecond = -1;
-  thread_local char cached[24];
+/// Writes into `out` past its size through a raw pointer: each piece costs a compare and a copy
+/// instead of a std::string::append call. Everything is inlined into the render loop, so the
+/// pointers stay in registers; finish() trims `out` to what was written.
+class LineWriter {
+public:
+  explicit LineWriter(std::string& out) : out_(out) {
+    size_t used = out.size();
+    growLine(out_, used, 0);
+    p_ = out_.data() + used;
+    end_ = out_.data() + out_.size();
+  }
+  /// At least `n` writable bytes; advance() by what was used.
+  char* room(size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n) [[unlikely]] {
+      size_t used = size();
+      growLine(out_, used, n);
+      p_ = out_.data() + used;
+      end_ = out_.data() + out_.size();
+    }
+    return p_;
+  }
+  void advance(size_t n) { p_ += n; }
+  void put(std::string_view s) {
+    memcpy(room(s.size()), s.data(), s.size());
+    p_ += s.size();
+  }
+  void put(char c) {
+    *room(1) = c;
+    ++p_;
+  }
+  /// The token's short literal prefix: a fixed 16-byte copy, advanced by its length.
+  void putPrefix(const Token& t) {
+    memcpy(room(sizeof(t.prefix)), t.prefix, sizeof(t.prefix));
+    p_ += t.prefixLength;
+  }
+  void putUnsigned(uint64_t v) {
+    char* p = room(20);
+    p_ = std::to_chars(p, p + 20, v).ptr;
+  }
+  /// Drops what was written since `mark` (a size()).
+  void truncate(size_t mark) { p_ = out_.data() + mark; }
+  size_t size() const { return static_cast<size_t>(p_ - out_.data()); }
+  char last() const { return size() ? p_[-1] : '\0'; }
+  void finish() { out_.resize(size()); }
+
+private:
+  std::string& out_;
+  char* p_;
+  char* end_;
+};
+
+/// "2026-11-26T14:06:46.123Z" (Envoy's default START_TIME). The part up to the seconds is cached
+/// per thread and second: gmtime and strftime run once a second per worker, the milliseconds
+/// are three digits written each time.
+[[gnu::always_inline]] inline void putStartTime(LineWriter& w, int64_t unixUs) {
+  thread_local int64_t cachedSecond = INT64_MIN;
+  thread_local char cached[20];  // "YYYY-MM-DDTHH:MM:SS" (years 0-9999)
   int64_t second = unixUs / 1000000;
-  if (second != cachedSecond) {
+  if (second != cachedSecond) [[unlikely]] {
     time_t t = static_cast<time_t>(second);
     tm parts;
     gmtime_r(&t, &parts);
-    strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &parts);
+    if (strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &parts) != 19)
+      memcpy(cached, "0000-00-00T00:00:00", 19);  // a year beyond 9999: no clock we run on
     cachedSecond = second;
   }
-  out += cached;
-  int ms = static_cast<int>((unixUs / 1000) % 1000);
-  const char frac[6] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
-                        static_cast<char>('0' + ms % 10), 'Z', 0};
-  out.append(frac, 5);
+  char* p = w.room(24);
+  memcpy(p, cached, 19);
+  const int ms = static_cast<int>((unixUs / 1000) % 1000);
+  p[19] = '.';
+  p[20] = static_cast<char>('0' + ms / 100);
+  p[21] = static_cast<char>('0' + ms / 10 % 10);
+  p[22] = static_cast<char>('0' + ms % 10);
+  p[23] = 'Z';
+  w.advance(24);
 }
 
-void appendJsonEscaped(std::string& out, std::string_view s) {
-  for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (c == '"') out += "\\\"";
-    else if (c == '\\') out += "\\\\";
-    else if (u < 0x20) {
-      char buf[8];
-      snprintf(buf, sizeof(buf), "\\u%04x", u);
-      out += buf;
+/// The JSON escaping of access log values: '"', '\\' and control characters (as \u00xx); other
+/// bytes as they are (Envoy writes header bytes through unchanged too).
+[[gnu::always_inline]] inline void putJsonEscaped(LineWriter& w, std::string_view s) {
+  for (;;) {
+    size_t run = firstJsonSpecial(s, false);  // most values need no escaping: one copy
+    w.put(s.substr(0, run));
+    if (run == s.size()) return;
+    const auto c = static_cast<unsigned char>(s[run]);
+    if (c == '"' || c == '\\') {
+      char* p = w.room(2);
+      p[0] = '\\';
+      p[1] = static_cast<char>(c);
+      w.advance(2);
     } else {
-      out += c;
+      static constexpr char kHex[] = "0123456789abcdef";
+      char* p = w.room(6);
+      memcpy(p, "\\u00", 4);
+      p[4] = kHex[c >> 4];
+      p[5] = kHex[c & 15];
+      w.advance(6);
     }
+    s.remove_prefix(run + 1);
   }
 }
 
-/// Appends the token's value; false (nothing appended) when the value is absent.
-bool appendValue(const Token& t, const AccessLogEntry& e, std::string& out) {
-  auto view = [&](std::string_view v) {
-    if (v.empty()) return false;
-    out.append(t.maxLength && v.size() > t.maxLength ? v.substr(0, t.maxLength) : v);
-    return true;
-  };
+/// A string value of the token; empty when absent (an empty value counts as absent).
+[[gnu::always_inline]] inline std::string_view stringValue(const Token& t, const AccessLogEntry& e) {
   switch (t.op) {
-  case Op::Literal: out += t.text; return true;
-  case Op::StartTime: appendStartTime(out, e.startUnixUs); return true;
-  case Op::Method: return view(e.method);
-  case Op::Path: return view(e.target);
-  case Op::Authority: return view(e.authority);
-  case Op::Protocol: return view(e.protocol);
+  case Op::Method: return e.method;
+  case Op::Path: return e.target;
+  case Op::Authority: return e.authority;
+  case Op::Protocol: return e.protocol;
+  case Op::UpstreamHost: return e.upstreamHost;
+  case Op::UpstreamCluster: return e.upstreamCluster;
+  case Op::DownstreamRemoteAddress: return e.downstreamRemoteAddress;
+  case Op::RouteName: return e.routeName;
+  case Op::RequestId: return e.requestId;
   case Op::RequestHeader: {
-    if (!e.requestHeaders) return false;
+    if (!e.requestHeaders) return {};
     const std::string* v = e.requestHeaders->get(t.text);
-    if (!v && !t.alternative.empty()) {
-      if (t.alternative == ":path") return view(e.target);
-      if (t.alternative == ":authority") return view(e.authority);
-      if (t.alternative == ":method") return view(e.method);
-      v = e.requestHeaders->get(t.alternative);
+    if (!v) {
+      switch (t.fallback) {
+      case Fallback::None: break;
+      case Fallback::Path: return e.target;
+      case Fallback::Authority: return e.authority;
+      case Fallback::Method: return e.method;
+      case Fallback::Header: v = e.requestHeaders->get(t.alternative); break;
+      }
     }
     // The gateway generates x-request-id when the client sent none: log the one it sent on.
-    if (!v && t.text == "x-request-id") return view(e.requestId);
-    return v && view(*v);
+    if (!v) return t.requestId ? e.requestId : std::string_view();
+    return *v;
   }
-  case Op::ResponseHeader:
-    if (!e.responseHeaders || t.responseIndex >= e.responseHeaders->size()) return false;
-    if (view((*e.responseHeaders)[t.responseIndex])) return true;
-    return t.alternativeIndex < e.responseHeaders->size() &&
-           view((*e.responseHeaders)[t.alternativeIndex]);
-  case Op::ResponseCode: appendUnsigned(out, static_cast<uint64_t>(e.responseCode)); return true;
-  case Op::ResponseFlags: appendResponseFlags(out, e.responseFlags); return true;
-  case Op::BytesReceived: appendUnsigned(out, e.bytesReceived); return true;
-  case Op::BytesSent: appendUnsigned(out, e.bytesSent); return true;
-  case Op::Duration: appendUnsigned(out, e.durationUs / 1000); return true;
-  case Op::UpstreamHost: return view(e.upstreamHost);
-  case Op::UpstreamCluster: return view(e.upstreamCluster);
-  case Op::DownstreamRemoteAddress: return view(e.downstreamRemoteAddress);
-  case Op::RouteName: return view(e.routeName);
-  case Op::RequestId: return view(e.requestId);
+  case Op::ResponseHeader: {
+    if (!e.responseHeaders || t.responseIndex >= e.responseHeaders->size()) return {};
+    std::string_view v = (*e.responseHeaders)[t.responseIndex];
+    if (v.empty() && t.alternativeIndex < e.responseHeaders->size())
+      v = (*e.responseHeaders)[t.alternativeIndex];
+    return v;
   }
-  return false;
+  default: return {};
+  }
+}
+
+/// Writes the token's value (JSON-escaped when `json`; literals are stored escaped); false
+/// (nothing written) when absent.
+[[gnu::always_inline]] inline bool putValue(LineWriter& w, const Token& t, const AccessLogEntry& e, bool json) {
+  switch (t.op) {
+  case Op::Literal: w.put(t.text); return true;
+  case Op::StartTime: putStartTime(w, e.startUnixUs); return true;
+  case Op::ResponseCode: w.putUnsigned(static_cast<uint64_t>(e.responseCode)); return true;
+  case Op::BytesReceived: w.putUnsigned(e.bytesReceived); return true;
+  case Op::BytesSent: w.putUnsigned(e.bytesSent); return true;
+  case Op::Duration: w.putUnsigned(e.durationUs / 1000); return true;
+  case Op::ResponseFlags:
+    w.advance(formatResponseFlags(w.room(kResponseFlagsMaxLength), e.responseFlags));
+    return true;
+  default: break;
+  }
+  std::string_view v = stringValue(t, e);
+  if (v.empty()) return false;
+  if (t.maxLength && v.size() > t.maxLength) v = v.substr(0, t.maxLength);
+  json ? putJsonEscaped(w, v) : w.put(v);
+  return true;
 }
 
 }  // namespace
 
-void appendResponseFlags(std::string& out, uint32_t flags) {
-  static constexpr std::pair<uint32_t, const char*> kNames[] = {
+size_t formatResponseFlags(char* out, uint32_t flags) {
+  static constexpr std::pair<uint32_t, std::string_view> kNames[] = {
       {kUpstreamConnectionFailure, "UF"}, {kUpstreamConnectionTermination, "UC"},
       {kUpstreamOverflow, "UO"},          {kNoRouteFound, "NR"},
       {kNoHealthyUpstream, "UH"},         {kUpstreamRequestTimeout, "UT"},
       {kDelayInjected, "DI"},             {kFaultInjected, "FI"},
       {kDownstreamConnectionTermination, "DC"}, {kUpstreamRetryLimitExceeded, "URX"}};
   if (flags == 0) {
-    out += '-';
-    return;
+    out[0] = '-';
+    return 1;
   }
-  bool first = true;
+  size_t n = 0;
   for (const auto& [bit, name] : kNames) {
     if (!(flags & bit)) continue;
-    if (!first) out += ',';
-    out += name;
-    first = false;
+    if (n) out[n++] = ',';
+    memcpy(out + n, name.data(), name.size());
+    n += name.size();
   }
+  return n;
 }
 
 Result<std::vector<Token>> AccessLogFormat::parse(std::string_view format,
-                                                  std::vector<std::string>& responseHeaders) {
+                                                  std::vector<std::string>& responseHeaders,
+                                                  bool json) {
   std::vector<Token> tokens;
   std::string literal;
+  auto escaped = [json](const std::string& text) {
+    if (!json) return text;
+    std::string out;
+    LineWriter w(out);
+    putJsonEscaped(w, text);
+    w.finish();
+    return out;
+  };
   auto flushLiteral = [&] {
     if (literal.empty()) return;
-    tokens.push_back({Op::Literal, literal, {}, 0, UINT32_MAX, 0});
+    Token t;
+    t.text = escaped(literal);
+    tokens.push_back(std::move(t));
     literal.clear();
+  };
+  // An operator takes the literal before it as its prefix when that fits.
+  auto pushOperator = [&](Token&& t) {
+    std::string text = escaped(literal);
+    if (text.size() <= sizeof(t.prefix)) {
+      memcpy(t.prefix, text.data(), text.size());
+      t.prefixLength = static_cast<uint8_t>(text.size());
+      literal.clear();
+    }
+    flushLiteral();
+    tokens.push_back(std::move(t));
   };
   size_t i = 0;
   while (i < format.size()) {
@@ -196,7 +305,6 @@ Result<std::vector<Token>> AccessLogFormat::parse(std::string_view format,
     std::string text = "%" + std::string(op) + "%";
     i = end + 1;
     if (op.empty()) return Status::error("empty command operator \"%%\"");
-    flushLiteral();
 
     std::string_view name = op, arg, length;
     bool hasArg = false;
@@ -243,15 +351,26 @@ Result<std::vector<Token>> AccessLogFormat::parse(std::string_view format,
                                " is not supported (:method, :path, :authority are)");
         t.text = main;
         t.alternative = alt;
+        t.requestId = main == "x-request-id";
+        if (alt.empty()) t.fallback = Fallback::None;
+        else if (alt == ":path") t.fallback = Fallback::Path;
+        else if (alt == ":authority") t.fallback = Fallback::Authority;
+        else if (alt == ":method") t.fallback = Fallback::Method;
+        else t.fallback = Fallback::Header;
         // %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%: no rewrite ever sets it here, so it is :path.
-        if (main == "x-envoy-original-path" && alt == ":path") t = {Op::Path, "", "", 0, UINT32_MAX, t.maxLength};
+        if (main == "x-envoy-original-path" && alt == ":path") {
+          Token path;
+          path.op = Op::Path;
+          path.maxLength = t.maxLength;
+          t = std::move(path);
+        }
       } else {
         t.op = Op::ResponseHeader;
         t.text = main;
         t.responseIndex = responseIndex(responseHeaders, main);
         if (!alt.empty()) t.alternativeIndex = responseIndex(responseHeaders, alt);
       }
-      tokens.push_back(std::move(t));
+      pushOperator(std::move(t));
       continue;
     }
     if (hasArg)
@@ -265,7 +384,7 @@ Result<std::vector<Token>> AccessLogFormat::parse(std::string_view format,
       }
     }
     if (!known) return Status::error("unknown command operator " + text);
-    tokens.push_back(std::move(t));
+    pushOperator(std::move(t));
   }
   flushLiteral();
   return tokens;
@@ -274,7 +393,7 @@ Result<std::vector<Token>> AccessLogFormat::parse(std::string_view format,
 Result<AccessLogFormat> AccessLogFormat::compileText(std::string_view format,
                                                      std::vector<std::string>& responseHeaders) {
   auto tokens = parse(format.empty() ? std::string_view(kDefaultAccessLogFormat) : format,
-                      responseHeaders);
+                      responseHeaders, false);
   if (!tokens.ok()) return tokens.status();
   AccessLogFormat f;
   f.tokens_ = std::move(*tokens);
@@ -287,11 +406,13 @@ Result<AccessLogFormat> AccessLogFormat::compileJson(
   AccessLogFormat f;
   f.json_ = true;
   for (const auto& [key, value] : fields) {
-    auto tokens = parse(value, responseHeaders);
+    auto tokens = parse(value, responseHeaders, true);
     if (!tokens.ok()) return Status::error(key + ": " + tokens.error());
     Field field;
     field.jsonKey = "\"";
-    appendJsonEscaped(field.jsonKey, key);
+    LineWriter w(field.jsonKey);
+    putJsonEscaped(w, key);
+    w.finish();
     field.jsonKey += "\":";
     field.tokens = std::move(*tokens);
     f.fields_.push_back(std::move(field));
@@ -299,59 +420,55 @@ Result<AccessLogFormat> AccessLogFormat::compileJson(
   return f;
 }
 
-void AccessLogFormat::renderTokens(const std::vector<Token>& tokens, const AccessLogEntry& e,
-                                   std::string& out, bool json) {
-  if (!json) {
-    // appendValue appends nothing when it returns false.
-    for (const Token& t : tokens)
-      if (!appendValue(t, e, out)) out += '-';
-    return;
-  }
-  thread_local std::string value;
-  for (const Token& t : tokens) {
-    value.clear();
-    if (!appendValue(t, e, value)) value = "-";
-    if (json) appendJsonEscaped(out, value);
-    else out += value;
-  }
+void AccessLogFormat::render(const AccessLogEntry& e, std::string& out) const {
+  if (json_) renderJson(e, out);
+  else renderText(e, out);
 }
 
-void AccessLogFormat::render(const AccessLogEntry& e, std::string& out) const {
-  if (!json_) {
-    renderTokens(tokens_, e, out, false);
-    // Envoy formats carry their own "\n"; one without it still gets one line per request.
-    if (out.empty() || out.back() != '\n') out += '\n';
-    return;
+void AccessLogFormat::renderText(const AccessLogEntry& e, std::string& out) const {
+  LineWriter w(out);
+  for (const Token& t : tokens_) {
+    w.putPrefix(t);
+    if (!putValue(w, t, e, false)) w.put('-');
   }
-  out += '{';
+  // Envoy formats carry their own "\n"; one without it still gets one line per request.
+  if (w.last() != '\n') w.put('\n');
+  w.finish();
+}
+
+void AccessLogFormat::renderJson(const AccessLogEntry& e, std::string& out) const {
+  LineWriter w(out);
+  w.put('{');
   for (size_t i = 0; i < fields_.size(); ++i) {
     const Field& f = fields_[i];
-    if (i) out += ',';
-    out += f.jsonKey;
-    if (f.tokens.size() == 1 && f.tokens[0].op != Op::Literal) {
+    if (i) w.put(',');
+    w.put(f.jsonKey);
+    if (f.tokens.size() == 1 && f.tokens[0].op != Op::Literal && f.tokens[0].prefixLength == 0) {
+      const Token& first = f.tokens[0];
       // One operator: a number stays a number, an absent value is null.
-      size_t mark = out.size();
-      if (isNumeric(f.tokens[0].op)) {
-        appendValue(f.tokens[0], e, out);
+      if (isNumeric(first.op)) {
+        putValue(w, first, e, false);
         continue;
       }
-      thread_local std::string value;
-      value.clear();
-      if (!appendValue(f.tokens[0], e, value)) {
-        out.resize(mark);
-        out += "null";
+      size_t mark = w.size();
+      w.put('"');
+      if (!putValue(w, first, e, true)) {
+        w.truncate(mark);
+        w.put("null");
         continue;
       }
-      out += '"';
-      appendJsonEscaped(out, value);
-      out += '"';
+      w.put('"');
       continue;
     }
-    out += '"';
-    renderTokens(f.tokens, e, out, true);
-    out += '"';
+    w.put('"');
+    for (const Token& t : f.tokens) {
+      w.putPrefix(t);
+      if (!putValue(w, t, e, true)) w.put('-');
+    }
+    w.put('"');
   }
-  out += "}\n";
+  w.put("}\n");
+  w.finish();
 }
 
 }  // namespace portico::observability

@@ -26,8 +26,11 @@ enum ResponseFlag : uint32_t {
   kUpstreamRetryLimitExceeded = 1u << 8,  ///< URX
   kDelayInjected = 1u << 9,           ///< DI
 };
-/// "UH,UF" or "-".
-void appendResponseFlags(std::string& out, uint32_t flags);
+/// Room formatResponseFlags needs: every flag, commas between ("UF,UC,…,URX").
+inline constexpr size_t kResponseFlagsMaxLength = 32;
+/// Writes "UF,UH" (or "-" for none) at `out`, which has kResponseFlagsMaxLength bytes; returns
+/// the length.
+size_t formatResponseFlags(char* out, uint32_t flags);
 
 /// What one finished request offers the formatter. Views stay valid for the render call only.
 struct AccessLogEntry {
@@ -56,7 +59,8 @@ public:
       const std::vector<std::pair<std::string, std::string>>& fields,
       std::vector<std::string>& responseHeaders);
 
-  /// Appends one line (with its newline) to `out`. No allocation once `out` has grown.
+  /// Appends one line (with its newline) to `out`. No allocation once `out` has grown (the
+  /// caller reuses one string per worker).
   void render(const AccessLogEntry& entry, std::string& out) const;
 
   enum class Op : uint8_t {
@@ -64,13 +68,21 @@ public:
     ResponseFlags, BytesReceived, BytesSent, Duration, ResponseHeader, UpstreamHost,
     UpstreamCluster, DownstreamRemoteAddress, RouteName, RequestId
   };
+  /// %REQ(X?Y)% when X is absent: Y is a header, or one of the pseudo-headers.
+  enum class Fallback : uint8_t { None, Header, Path, Authority, Method };
   struct Token {
     Op op = Op::Literal;
     std::string text;         ///< literal text, or the header name (lowercase)
     std::string alternative;  ///< %REQ(X?Y)%: the header tried when X is absent
+    Fallback fallback = Fallback::None;  ///< decided when compiled, not per request
+    bool requestId = false;  ///< %REQ(X-REQUEST-ID)%: the id the gateway generated, last
     uint32_t responseIndex = 0;
     uint32_t alternativeIndex = UINT32_MAX;  ///< %RESP(X?Y)%: Y's index
     size_t maxLength = 0;  ///< %REQ(X):N%: truncate to N bytes (0 = whole)
+    /// The literal text before the operator when it is short (most are: "] \"", " "), written
+    /// with one fixed-size copy; in a JSON format already escaped.
+    uint8_t prefixLength = 0;
+    char prefix[16] = {};
   };
 
 private:
@@ -78,10 +90,11 @@ private:
     std::string jsonKey;  ///< already quoted and escaped, with the colon
     std::vector<Token> tokens;
   };
+  /// `json`: literal text is stored JSON-escaped.
   static Result<std::vector<Token>> parse(std::string_view format,
-                                          std::vector<std::string>& responseHeaders);
-  static void renderTokens(const std::vector<Token>& tokens, const AccessLogEntry& e,
-                           std::string& out, bool json);
+                                          std::vector<std::string>& responseHeaders, bool json);
+  void renderText(const AccessLogEntry& e, std::string& out) const;
+  void renderJson(const AccessLogEntry& e, std::string& out) const;
 
   bool json_ = false;
   std::vector<Token> tokens_;  ///< text format

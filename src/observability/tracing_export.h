@@ -25,9 +25,13 @@ struct CollectorUrl {
 Result<CollectorUrl> parseCollectorUrl(std::string_view url, std::string_view defaultPath);
 
 /// Zipkin v2 JSON: an array of spans ("traceId", "id", "parentId", "kind", "timestamp",
-/// "duration", "localEndpoint", "tags", …).
-std::string encodeZipkin(const Span* spans, size_t n, std::string_view serviceName);
+/// "duration", "localEndpoint", "tags", …), appended to `out` (the exporter reuses one buffer).
+/// Invalid UTF-8 in a value becomes U+FFFD. Defined in tracing_encode.cc.
+void encodeZipkin(const Span* spans, size_t n, std::string_view serviceName, std::string& out);
 /// OTLP/HTTP JSON: one resourceSpans entry (service.name) with one scopeSpans entry.
+void encodeOtlp(const Span* spans, size_t n, std::string_view serviceName, std::string& out);
+/// The same into a new string (tests).
+std::string encodeZipkin(const Span* spans, size_t n, std::string_view serviceName);
 std::string encodeOtlp(const Span* spans, size_t n, std::string_view serviceName);
 
 /// One keep-alive connection to a collector; reconnects (and re-resolves the host) after an

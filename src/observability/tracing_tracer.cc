@@ -69,9 +69,9 @@ void Tracer::drain(std::vector<Span>& batch) {
 void Tracer::flush() {
   if (!enabled()) return;
   std::lock_guard<std::mutex> lock(flushMutex_);
-  std::vector<Span> batch;
-  drain(batch);
-  if (!batch.empty()) exportBatch(batch);
+  batch_.clear();  // kept across passes, like body_: no allocation once they have grown
+  drain(batch_);
+  if (!batch_.empty()) exportBatch(batch_);
 }
 
 void Tracer::exportBatch(const std::vector<Span>& batch) {
@@ -81,9 +81,10 @@ void Tracer::exportBatch(const std::vector<Span>& batch) {
     const bool zipkin = e == static_cast<size_t>(Exporter::Zipkin);
     for (size_t at = 0; at < batch.size(); at += options_.maxBatch) {
       size_t n = std::min(options_.maxBatch, batch.size() - at);
-      std::string body = zipkin ? encodeZipkin(batch.data() + at, n, options_.serviceName)
-                                : encodeOtlp(batch.data() + at, n, options_.serviceName);
-      Status s = client->post("application/json", body, options_.exportTimeoutMs);
+      body_.clear();
+      if (zipkin) encodeZipkin(batch.data() + at, n, options_.serviceName, body_);
+      else encodeOtlp(batch.data() + at, n, options_.serviceName, body_);
+      Status s = client->post("application/json", body_, options_.exportTimeoutMs);
       if (s.ok()) {
         exported_[e].fetch_add(n, std::memory_order_relaxed);
         continue;

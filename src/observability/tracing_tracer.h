@@ -108,6 +108,8 @@ private:
   std::array<std::atomic<uint64_t>, kExporters> exported_{};
   std::array<std::atomic<uint64_t>, kExporters> failed_{};
   std::mutex flushMutex_;  // one exporter pass at a time (thread vs flush() in tests)
+  std::vector<Span> batch_;  // the pass's spans (under flushMutex_)
+  std::string body_;         // the POST body being encoded (under flushMutex_)
   std::mutex mutex_;       // guards stopping_ for the thread's wait
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -243,5 +243,18 @@ TEST(TracingContext, RoundTripsThroughItsOwnParser) {
   }
 }
 
+TEST(TracingContext, Hex16MatchesAPlainDigitLoop) {
+  uint64_t v = 0x0123456789abcdefULL;
+  for (int i = 0; i < 10000; ++i) {
+    v = v * 6364136223846793005ULL + 1442695040888963407ULL;
+    for (uint64_t x : {v, uint64_t{0}, ~uint64_t{0}, v >> (i % 64)}) {
+      char got[16], want[16];
+      hex16(x, got);
+      for (int d = 0; d < 16; ++d) want[d] = "0123456789abcdef"[(x >> (60 - 4 * d)) & 15];
+      ASSERT_EQ(std::string_view(got, 16), std::string_view(want, 16)) << x;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace portico::observability

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "observability/access_log_format.h"
 #include "observability/tracing_tracer.h"
 
 namespace portico::observability {
@@ -111,6 +112,67 @@ TEST(TracingExport, OtlpJson) {
   for (const json& a : list[1]["attributes"])
     if (a["key"] == "http.request.resend_count") resend = a["value"]["intValue"] == "1";
   EXPECT_TRUE(resend);
+}
+
+/// The encoders write JSON by hand: parsing a batch and dumping it again with nlohmann (keys
+/// sorted, no spaces, invalid UTF-8 replaced) must give the same bytes, for every field variant.
+TEST(TracingExport, EncodingsAreCanonicalJson) {
+  std::vector<Span> spans;
+  for (SpanKind kind : {SpanKind::Server, SpanKind::Client}) {
+    Span s = sampleSpan(kind);
+    spans.push_back(s);
+    s.debug = true;
+    s.status = 0;
+    s.attempt = 1;
+    s.responseFlags = kNoRouteFound | kUpstreamRetryLimitExceeded;
+    s.error = SpanError::Timeout;
+    s.method.set("");
+    s.route.set("");
+    s.upstream.set("");
+    s.path.set("");
+    s.peer.set("::1");
+    s.upstreamHost.set("[2001:db8::1]:8443");
+    s.host.set("h\x01\t\n\"\\\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xe2\x82");  // controls, UTF-8, a cut one
+    spans.push_back(s);
+    s.durationUs = 0;
+    s.traceHi = 0;
+    s.traceId64 = true;
+    s.parentId = 0;
+    s.upstreamHost.set("backend.local:80");
+    s.peer.set("");
+    s.method.set("\xed\xa0\x80\xc0\xaf\xf4\x90\x80\x80\xe0\x80");  // surrogate, overlong, too high
+    spans.push_back(s);
+  }
+  for (const std::string& text : {encodeZipkin(spans.data(), spans.size(), "svc \"q\""),
+                                  encodeOtlp(spans.data(), spans.size(), "svc"),
+                                  encodeZipkin(spans.data(), 0, "portico")}) {
+    json j = json::parse(text);
+    EXPECT_EQ(j.dump(-1, ' ', false, json::error_handler_t::replace), text);
+  }
+}
+
+/// The JSON strings the encoders write are the bytes nlohmann writes, invalid UTF-8 included.
+TEST(TracingExport, StringsEscapeLikeNlohmann) {
+  uint64_t seed = 0x9e3779b97f4a7c15ULL;
+  auto next = [&seed] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  const unsigned char interesting[] = {0x00, 0x08, 0x1f, '"', '\\', 'a', 0x7f, 0x80, 0x8f, 0x90,
+                                       0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec,
+                                       0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff};
+  for (int round = 0; round < 20000; ++round) {
+    std::string s(1 + next() % 8, ' ');
+    for (char& c : s) c = static_cast<char>(interesting[next() % sizeof(interesting)]);
+    Span span = sampleSpan(SpanKind::Server);
+    span.host.set(s);
+    std::string text = encodeZipkin(&span, 1, "portico");
+    json expected = json(s);
+    std::string want = "\"http.host\":" + expected.dump(-1, ' ', false, json::error_handler_t::replace);
+    ASSERT_NE(text.find(want), std::string::npos) << ::testing::PrintToString(s) << " in " << text;
+  }
 }
 
 /// A one-connection HTTP server answering each request with `status` (and keeping the

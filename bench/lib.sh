@@ -257,3 +257,50 @@ spec:
             upstream_host: '%UPSTREAM_HOST%'
 EOF
 }
+
+# ---- TLS and HTTP/2 (run.sh --scenarios https,handshake,h2) ---------------------------------------
+# tls_setup: one self-signed ECDSA P-256 certificate for 127.0.0.1 that every proxy serves, in
+# $WORK/tls: TLS_CRT, TLS_KEY, and TLS_PEM (the two in one file, HAProxy's `crt`).
+tls_setup() {
+  mkdir -p "$WORK/tls"
+  TLS_CRT="$WORK/tls/bench.crt" TLS_KEY="$WORK/tls/bench.key" TLS_PEM="$WORK/tls/bench.pem"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TLS_KEY" \
+    -out "$TLS_CRT" -subj /CN=bench.test -days 2 -addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" \
+    >"$WORK/tls/openssl.out" 2>&1 || { log "openssl could not make the certificate: $(cat "$WORK/tls/openssl.out")"; return 1; }
+  cat "$TLS_CRT" "$TLS_KEY" >"$TLS_PEM"
+}
+
+# portico_tls_config DIR TLS_PORT: adds to portico_config's DIR an `ssl: true` Gateway on
+# TLS_PORT and a VirtualService with sslConfig (TLS_CRT/TLS_KEY) routing / to the same origin
+# (an ssl Gateway serves only the virtual services with sslConfig, the plain one the others).
+portico_tls_config() {
+  cat >"$1/gateway-ssl.yaml" <<EOF
+apiVersion: gateway.solo.io/v1
+kind: Gateway
+metadata: {name: gateway-proxy-ssl, namespace: gloo-system}
+spec: {bindAddress: 127.0.0.1, bindPort: $2, ssl: true}
+EOF
+  cat >"$1/virtualservice-tls.yaml" <<EOF
+apiVersion: gateway.solo.io/v1
+kind: VirtualService
+metadata: {name: default-tls, namespace: gloo-system}
+spec:
+  sslConfig: {sslFiles: {tlsCert: $TLS_CRT, tlsKey: $TLS_KEY}}
+  virtualHost:
+    domains: ['*']
+    routes:
+    - {matchers: [{prefix: /}], routeAction: {single: {upstream: {name: origin, namespace: gloo-system}}}}
+EOF
+}
+
+# check_tls PORT: the 1 KiB origin body comes back over HTTPS with HTTP/1.1.
+check_tls() {
+  [ "$(curl -sk --http1.1 -o /dev/null -w '%{http_code} %{size_download}' "https://127.0.0.1:$1/")" = "200 $BODY_SIZE" ]
+}
+
+# check_h2 URL: the body comes back over HTTP/2 (ALPN for https://, prior knowledge for http://).
+check_h2() {
+  local how=--http2
+  case "$1" in http:*) how=--http2-prior-knowledge ;; esac
+  [ "$(curl -sk "$how" -o /dev/null -w '%{http_version} %{http_code} %{size_download}' "$1")" = "2 200 $BODY_SIZE" ]
+}

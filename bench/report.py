@@ -4,9 +4,11 @@
   report.py RESULTS                      -> the tables, per worker count
   report.py --rate RESULTS WORKERS CONNS -> half the slowest proxy's median req/s (open-loop rate)
 
-Lines: wrk W target conns round rps p50 p99 errors cpu100k
+Lines: wrk W target conns round rps p50 p99 errors cpu100k   (https: the same, over TLS)
        ol W target round rate p50 p90 p99 p999 max late failed achieved cpu100k
        idle W target n rss0 rss1 pss0 pss1 established still_open
+       hs W target round clients ok errors seconds cpu1k negotiated   (full TLS handshakes)
+       h2 W target mode round rps errors cpu100k negotiated           (mode tls or h2c)
 Medians over rounds; "vs best peer" divides by the best of nginx, HAProxy and h2o (for req/s
 higher is better, for the others lower is better). With portico and portico-obs (observability
 on) in one run, a line under each table gives portico-obs / portico round by round.
@@ -66,7 +68,7 @@ def obs_overhead(by_round, fields):
               " bench/callgrind.sh --scenarios \"plain observability\", is the firm figure).")
 
 
-def wrk_tables(rows):
+def wrk_tables(rows, title="Closed loop, {conns} connections (wrk)"):
     for conns in dict.fromkeys(r[3] for r in rows):
         per, by_round = {}, {}
         for _, _, t, c, rnd, rps, p50, p99, err, cpu in rows:
@@ -81,7 +83,7 @@ def wrk_tables(rows):
             d["runs"] += 1
         stats = {t: {k: med(v) if isinstance(v, list) else v for k, v in d.items()} for t, d in per.items()}
         best_rps, best_cpu = best_of(stats, "rps", True), best_of(stats, "cpu", False)
-        print(f"\n#### Closed loop, {conns} connections (wrk)\n")
+        print(f"\n#### {title.format(conns=conns)}\n")
         print("| proxy | req/s (median) | p50 ms | p99 ms | errors | CPU-s/100k req | req/s vs best peer | CPU vs best peer |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for t in by_order(stats):
@@ -140,6 +142,54 @@ def idle_table(rows):
               f"{s['est']:,} | {int(s['still']):,} | {ratio(s['per'], best)} |")
 
 
+def negotiated(values):
+    """The protocols h2load reported, once each: they should be the same for every proxy."""
+    return " ".join(dict.fromkeys(v for v in values if v not in ("?", "failed"))) or "—"
+
+
+def h2load_table(title, per, rate_label, cpu_label, cpu_digits):
+    """per[target] = {"rate": [...], "cpu": [...], "err": n, "neg": [...]} over the rounds."""
+    stats = {t: {"rate": med(d["rate"]), "cpu": med(d["cpu"]), "err": d["err"], "neg": negotiated(d["neg"])}
+             for t, d in per.items()}
+    best_rate, best_cpu = best_of(stats, "rate", True), best_of(stats, "cpu", False)
+    print(f"\n#### {title}\n")
+    print(f"| proxy | {rate_label} (median) | errors | {cpu_label} | negotiated | {rate_label} vs best peer | CPU vs best peer |")
+    print("|---|---:|---:|---:|---|---:|---:|")
+    for t in by_order(stats):
+        s = stats[t]
+        if math.isnan(s["rate"]):
+            print(f"| {t} | failed | — | — | — | — | — |")
+            continue
+        print(f"| {t} | {s['rate']:,.0f} | {s['err']} | {s['cpu']:.{cpu_digits}f} | {s['neg']} | "
+              f"{ratio(s['rate'], best_rate)} | {ratio(s['cpu'], best_cpu)} |")
+
+
+def add_round(per, t, rate, errors, cpu, neg):
+    d = per.setdefault(t, {"rate": [], "cpu": [], "err": 0, "neg": []})
+    d["rate"].append(rate)
+    d["cpu"].append(num(cpu))
+    d["err"] += max(int(errors), 0)
+    d["neg"].append(neg)
+
+
+def handshake_table(rows):
+    per = {}
+    for _, _, t, rnd, clients, ok, errors, secs, cpu, neg in rows:
+        add_round(per, t, num(ok) / num(secs) if num(secs) > 0 else float("nan"), errors, cpu, neg)
+    h2load_table(f"Full TLS handshakes ({rows[0][4]} new connections at once, one request each: h2load --h1)",
+                 per, "handshakes/s", "CPU-s/1k handshakes", 3)
+
+
+def h2_tables(rows):
+    titles = {"tls": "HTTP/2 over TLS (ALPN h2)", "h2c": "HTTP/2 cleartext (h2c, prior knowledge)"}
+    for mode in dict.fromkeys(r[3] for r in rows):
+        per = {}
+        for _, _, t, m, rnd, rps, errors, cpu, neg in rows:
+            if m == mode:
+                add_round(per, t, num(rps), errors, cpu, neg)
+        h2load_table(f"{titles.get(mode, mode)} (h2load)", per, "req/s", "CPU-s/100k req", 2)
+
+
 def rate(path, workers, conns):
     per = {}
     for line in open(path):
@@ -156,7 +206,9 @@ def main():
     for w in dict.fromkeys(r[1] for r in rows):
         print(f"\n### {w} worker{'s' if w != '1' else ''} per proxy")
         mine = [r for r in rows if r[1] == w]
-        for kind, table in (("wrk", wrk_tables), ("ol", openloop_table), ("idle", idle_table)):
+        https = lambda sel: wrk_tables(sel, "HTTPS keep-alive, {conns} connections (wrk over TLS)")  # noqa: E731
+        for kind, table in (("wrk", wrk_tables), ("ol", openloop_table), ("idle", idle_table),
+                            ("https", https), ("hs", handshake_table), ("h2", h2_tables)):
             sel = [r for r in mine if r[0] == kind]
             if sel:
                 table(sel)

@@ -2,9 +2,10 @@
 # Side-by-side proxy benchmark: Portico vs nginx, HAProxy and h2o, each a reverse proxy with the
 # same worker count in front of the same nginx origin (1 KiB body). Per proxy: closed-loop req/s
 # (wrk, interleaved rounds), open-loop latency at a fixed rate, CPU-seconds per 100k requests,
-# and memory per idle keep-alive connection; each with its ratio to the best peer.
+# and memory per idle keep-alive connection; each with its ratio to the best peer. With --scenarios,
+# also HTTPS keep-alive, full TLS handshakes per second and HTTP/2 (over TLS and h2c).
 # Usage: bench/run.sh [--quick] [--workers 1,2] [--rate REQ_PER_S] [--idle-conns N] [--observability]
-#          [BUILD_DIR]
+#          [--scenarios plain,https,handshake,h2] [BUILD_DIR]
 #   --quick      a few seconds per cell (ROUNDS=1 DURATION=2 OPENLOOP_DURATION=2): a smoke run
 #   --workers    worker counts to run the whole table at (default 1); every proxy gets the same
 #   --rate       open-loop rate; default half the req/s of the slowest proxy at the first
@@ -12,8 +13,16 @@
 #   --idle-conns idle keep-alive connections for the memory figure (default 10000, 0 = skip)
 #   --observability  the cost of observability (issue 7): PROXIES defaults to "portico portico-obs"
 #                and --idle-conns to 0; the report adds portico-obs / portico per round
+#   --scenarios  comma-separated phases (default plain; `all` = plain,https,handshake,h2):
+#                plain      the phases above (closed loop, open loop, idle memory)
+#                https      wrk over TLS keep-alive, each proxy terminating TLS with one ECDSA
+#                           P-256 certificate and proxying HTTP/1.1 to the origin
+#                handshake  h2load, one request per new TLS connection: full handshakes per second
+#                h2         h2load -c H2_CONNS -m H2_STREAMS, HTTP/2 over TLS (ALPN) and h2c
+#                           (prior knowledge on a plain listener)
 # Env:   ROUNDS=3  DURATION=10 (s)  CONNECTIONS="32 256"  WARMUP=1 (s, 0 = none)
 #        OPENLOOP_DURATION=10 (s)  OPENLOOP_CONNS=32
+#        HANDSHAKES=2000 (--quick 500: connections per handshake run)  H2_CONNS=32  H2_STREAMS=10
 #        PROXIES="direct portico nginx haproxy h2o"   (subset/order of targets; also
 #                 portico-xform: the same gateway on a route with a header transformation;
 #                 portico-obs: a second gateway with access log + Zipkin export + 1% sampling +
@@ -23,7 +32,7 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-BUILD_DIR=build WORKERS_LIST=1 RATE= IDLE_CONNS= QUICK= OBSERVABILITY=
+BUILD_DIR=build WORKERS_LIST=1 RATE= IDLE_CONNS= QUICK= OBSERVABILITY= SCENARIOS=plain
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -31,6 +40,7 @@ while [ $# -gt 0 ]; do
     --rate) RATE="$2"; shift ;;
     --idle-conns) IDLE_CONNS="$2"; shift ;;
     --observability) OBSERVABILITY=1 ;;
+    --scenarios) SCENARIOS="$2"; shift ;;
     -*) log "unknown flag $1 (see the header of $0)"; exit 2 ;;
     *) BUILD_DIR="$1" ;;
   esac
@@ -44,13 +54,23 @@ OPENLOOP_DURATION="${OPENLOOP_DURATION:-$([ -n "$QUICK" ] && echo 2 || echo 10)}
 OPENLOOP_CONNS="${OPENLOOP_CONNS:-32}"
 CONNECTIONS="${CONNECTIONS:-32 256}"
 WARMUP="${WARMUP:-1}"
+HANDSHAKES="${HANDSHAKES:-$([ -n "$QUICK" ] && echo 500 || echo 2000)}"
+H2_CONNS="${H2_CONNS:-32}"
+H2_STREAMS="${H2_STREAMS:-10}"
+[ "$SCENARIOS" = all ] && SCENARIOS=plain,https,handshake,h2
+for s in ${SCENARIOS//,/ }; do
+  case "$s" in plain|https|handshake|h2) ;; *) log "unknown scenario '$s' (plain, https, handshake, h2, all)"; exit 2 ;; esac
+done
+has() { case ",$SCENARIOS," in *",$1,"*) return 0 ;; esac; return 1; }
+WANT_TLS=
+{ has https || has handshake || has h2; } && WANT_TLS=1
 if [ -n "$OBSERVABILITY" ]; then
   PROXIES="${PROXIES:-portico portico-obs}" IDLE_CONNS="${IDLE_CONNS:-0}"
 else
   PROXIES="${PROXIES:-direct portico nginx haproxy h2o}" IDLE_CONNS="${IDLE_CONNS:-10000}"
 fi
 
-for tool in wrk nginx haproxy h2o curl python3 g++; do
+for tool in wrk nginx haproxy h2o curl python3 g++ ${WANT_TLS:+h2load openssl}; do
   command -v "$tool" >/dev/null || { log "missing $tool (run scripts/install-deps.sh)"; exit 1; }
 done
 # 10k idle connections: the client holds 10k descriptors and so does each proxy.
@@ -64,14 +84,18 @@ HAPROXY_MAXCONN=$(( ($(ulimit -n) - 200) / 2 ))
 build_tools "$BUILD_DIR" || exit 1
 
 read -r PORT_BACKEND PORT_PORTICO PORT_NGINX PORT_HAPROXY PORT_H2O PORT_ADMIN PORT_OBS PORT_OBS_ADMIN \
-  < <(free_ports 8)
+  PORT_PORTICO_TLS PORT_NGINX_TLS PORT_HAPROXY_TLS PORT_H2O_TLS PORT_NGINX_H2C < <(free_ports 13)
 start_origin "$PORT_BACKEND" || exit 1
+if [ -n "$WANT_TLS" ]; then tls_setup || exit 1; fi
 case " $PROXIES " in *" portico-obs "*) observability_setup || exit 1 ;; esac
 
 declare -A TARGET_PORT TARGET_PID TARGET_PATH DEAD
 declare -A TARGET_LOG=([direct]=backend [portico]=portico [portico-xform]=portico [portico-obs]=portico-obs
                        [nginx]=nginx-proxy [haproxy]=haproxy [h2o]=h2o)
 AVAILABLE=()
+# Per target, with WANT_TLS: its TLS listener (https, handshake), whether HTTP/2 over it works, and
+# its h2c (prior knowledge) port; unset where the proxy failed the check at start.
+declare -A TLS_PORT H2_TLS H2C_PORT
 
 # ---- proxies, each started with $1 workers -------------------------------------------------------
 # start_portico WORKERS [NAME PORT ADMIN_PORT [FLAGS...]]: a gateway (default: portico on
@@ -85,6 +109,7 @@ start_portico() {
   fi
   rm -rf "$WORK/$name-config"
   portico_config "$WORK/$name-config" "$port" "$PORT_BACKEND"
+  [ -n "$WANT_TLS" ] && [ "$name" = portico ] && portico_tls_config "$WORK/$name-config" "$PORT_PORTICO_TLS"
   # shellcheck disable=SC2086
   start "$name" "$PORTICO" run --config-dir "$WORK/$name-config" --admin-address "127.0.0.1:$admin" \
     --workers "$w" ${PORTICO_ARGS:-} "$@"
@@ -98,21 +123,43 @@ start_portico() {
 }
 
 start_nginx_proxy() {
+  local loc="    location / {
+      proxy_pass http://\$up;
+      proxy_http_version 1.1;
+      proxy_set_header Connection \"\";
+    }" tls=
+  # The TLS and h2c servers get their own upstream: h2load -c 32 -m 10 has 320 requests in
+  # flight, and with `keepalive 64` nginx closes the upstream connections beyond 64 after each
+  # response (h2c measured at half the req/s). nginx 1.22 speaks only HTTP/2 on a plain listener
+  # marked http2, so h2c has a port of its own; its default ssl_protocols lack TLSv1.3.
+  [ -n "$WANT_TLS" ] && tls="
+  upstream origin_tls { server 127.0.0.1:$PORT_BACKEND; keepalive 1024; }
+  server {
+    listen 127.0.0.1:$PORT_NGINX_TLS ssl http2 backlog=4096;
+    ssl_certificate $TLS_CRT;
+    ssl_certificate_key $TLS_KEY;
+    ssl_protocols TLSv1.2 TLSv1.3;
+${loc/\$up/origin_tls}
+  }
+  server {
+    listen 127.0.0.1:$PORT_NGINX_H2C http2 backlog=4096;
+${loc/\$up/origin_tls}
+  }"
   nginx_conf nginx-proxy "$1" "  upstream origin { server 127.0.0.1:$PORT_BACKEND; keepalive 64; }
   server {
     listen 127.0.0.1:$PORT_NGINX backlog=4096;
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection \"\";
-    }
-  }" >"$WORK/nginx-proxy.conf"
+${loc/\$up/origin}
+  }$tls" >"$WORK/nginx-proxy.conf"
   start nginx-proxy nginx -p "$WORK" -c "$WORK/nginx-proxy.conf" -e "$WORK/nginx-proxy.error.log"
   wait_http "$PORT_NGINX" / && check_body "$PORT_NGINX"
 }
 
 start_haproxy() {
   # HAProxy refuses to start unless it has 2 descriptors per maxconn: it gets what the limit allows.
+  # h2c needs no bind of its own: HAProxy recognises the HTTP/2 preface on the plain one.
+  local tls_bind=
+  [ -n "$WANT_TLS" ] && tls_bind="
+  bind 127.0.0.1:$PORT_HAPROXY_TLS ssl crt $TLS_PEM alpn h2,http/1.1"
   cat >"$WORK/haproxy.cfg" <<EOF
 global
   nbthread $1
@@ -125,7 +172,7 @@ defaults
   timeout server 120s
   http-reuse always
 frontend fe
-  bind 127.0.0.1:$PORT_HAPROXY
+  bind 127.0.0.1:$PORT_HAPROXY${tls_bind}
   default_backend origin
 backend origin
   server s1 127.0.0.1:$PORT_BACKEND
@@ -152,13 +199,36 @@ hosts:
       /:
         proxy.reverse.url: http://127.0.0.1:$PORT_BACKEND/
 EOF
+  [ -n "$WANT_TLS" ] && cat >>"$WORK/h2o.conf" <<EOF
+  tls:
+    listen:
+      host: 127.0.0.1
+      port: $PORT_H2O_TLS
+      ssl:
+        certificate-file: $TLS_CRT
+        key-file: $TLS_KEY
+    paths:
+      /:
+        proxy.reverse.url: http://127.0.0.1:$PORT_BACKEND/
+EOF
   start h2o h2o -c "$WORK/h2o.conf"
   wait_http "$PORT_H2O" / && check_body "$PORT_H2O"
 }
 
+# tls_target TARGET TLS_PORT H2C_PORT: records the listeners of TARGET that answer (TLS_PORT,
+# H2_TLS, H2C_PORT); a proxy that fails a check is left out of that scenario, with a reason.
+tls_target() {
+  local t="$1"
+  if check_tls "$2"; then TLS_PORT[$t]=$2
+  else log "$t: no HTTP/1.1 answer over TLS on port $2: left out of the TLS scenarios"; return; fi
+  has h2 || return 0
+  if check_h2 "https://127.0.0.1:$2/"; then H2_TLS[$t]=1; else log "$t: no HTTP/2 over TLS (ALPN h2): left out of h2"; fi
+  if check_h2 "http://127.0.0.1:$3/"; then H2C_PORT[$t]=$3; else log "$t: no h2c with prior knowledge on port $3: left out of h2c"; fi
+}
+
 start_proxies() {  # start_proxies WORKERS: fills AVAILABLE, TARGET_PORT, TARGET_PID
   local w="$1" p
-  AVAILABLE=(); DEAD=(); TARGET_PATH=()
+  AVAILABLE=(); DEAD=(); TARGET_PATH=(); TLS_PORT=(); H2_TLS=(); H2C_PORT=()
   for p in $PROXIES; do
     case "$p" in
       direct) TARGET_PORT[direct]=$PORT_BACKEND; TARGET_PID[direct]=$PID_backend; AVAILABLE+=(direct) ;;
@@ -180,6 +250,16 @@ start_proxies() {  # start_proxies WORKERS: fills AVAILABLE, TARGET_PORT, TARGET
       h2o) if start_h2o "$w"; then TARGET_PORT[h2o]=$PORT_H2O; TARGET_PID[h2o]=$PID_h2o; AVAILABLE+=(h2o)
            else log "h2o failed: $(tail -5 "$WORK/h2o.out" "$WORK/h2o.error.log" 2>/dev/null)"; fi ;;
       *) log "unknown proxy '$p' in PROXIES" ;;
+    esac
+  done
+  [ -n "$WANT_TLS" ] || return 0
+  # The TLS scenarios compare the proxies only: the origin speaks plain HTTP/1.1.
+  for p in "${AVAILABLE[@]}"; do
+    case "$p" in
+      portico) tls_target portico "$PORT_PORTICO_TLS" "$PORT_PORTICO" ;;
+      nginx) tls_target nginx "$PORT_NGINX_TLS" "$PORT_NGINX_H2C" ;;
+      haproxy) tls_target haproxy "$PORT_HAPROXY_TLS" "$PORT_HAPROXY" ;;
+      h2o) tls_target h2o "$PORT_H2O_TLS" "$PORT_H2O" ;;
     esac
   done
 }
@@ -212,18 +292,24 @@ cpu_per_100k() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {if (n > 0) printf "%.
 RESULTS="$WORK/results.tsv"
 : >"$RESULTS"
 
-run_wrk() {  # run_wrk WORKERS TARGET CONNS ROUND: one measured run, one TSV line
-  local w="$1" target="$2" conns="$3" round="$4" out="$WORK/wrk-$2-$3-$4.txt" cpu0 cpu1
+# run_wrk WORKERS TARGET CONNS ROUND [KIND]: one measured run, one TSV line. KIND wrk (plain
+# HTTP, the default) or https (the target's TLS listener).
+run_wrk() {
+  local w="$1" target="$2" conns="$3" round="$4" kind="${5:-wrk}" out cpu0 cpu1
+  out="$WORK/$kind-$2-$3-$4.txt"
   if ! alive "$target"; then
-    printf 'wrk\t%s\t%s\t%s\t%s\tnan\tnan\tnan\t-1\tnan\n' "$w" "$target" "$conns" "$round" >>"$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\tnan\tnan\tnan\t-1\tnan\n' "$kind" "$w" "$target" "$conns" "$round" >>"$RESULTS"
     return
   fi
+  local u
+  u="$(url "$target")"
+  [ "$kind" = https ] && u="https://127.0.0.1:${TLS_PORT[$target]}/"
   cpu0="$(proc_cpu "${TARGET_PID[$target]}")"
-  wrk -t1 -c"$conns" -d"${DURATION}s" --latency "$(url "$target")" >"$out" 2>&1
+  wrk -t1 -c"$conns" -d"${DURATION}s" --latency "$u" >"$out" 2>&1
   cpu1="$(proc_cpu "${TARGET_PID[$target]}")"
-  python3 - "$out" "$w" "$target" "$conns" "$round" "$cpu0" "$cpu1" >>"$RESULTS" <<'EOF'
+  python3 - "$out" "$w" "$target" "$conns" "$round" "$cpu0" "$cpu1" "$kind" >>"$RESULTS" <<'EOF'
 import re, sys
-path, w, target, conns, rnd, cpu0, cpu1 = sys.argv[1:8]
+path, w, target, conns, rnd, cpu0, cpu1, kind = sys.argv[1:9]
 text = open(path).read()
 def ms(v, unit):
     return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
@@ -235,13 +321,13 @@ non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
 errors += int(non2xx.group(1)) if non2xx else 0
 if not rps or not total:
     sys.stderr.write(f"bench: wrk failed for {target} c={conns}:\n{text}\n")
-    print("wrk", w, target, conns, rnd, "nan", "nan", "nan", -1, "nan", sep="\t")
+    print(kind, w, target, conns, rnd, "nan", "nan", "nan", -1, "nan", sep="\t")
 else:
     cpu = (float(cpu1) - float(cpu0)) / int(total.group(1)) * 1e5 if int(total.group(1)) else float("nan")
-    print("wrk", w, target, conns, rnd, rps.group(1), pct.get("50", "nan"), pct.get("99", "nan"), errors,
+    print(kind, w, target, conns, rnd, rps.group(1), pct.get("50", "nan"), pct.get("99", "nan"), errors,
           f"{cpu:.3f}", sep="\t")
 EOF
-  log "w=$w round $round c=$conns $target: $(tail -n 1 "$RESULTS" | cut -f6) req/s"
+  log "w=$w round $round $kind c=$conns $target: $(tail -n 1 "$RESULTS" | cut -f6) req/s"
   alive "$target" || true  # report a crash during the run right away
 }
 
@@ -269,6 +355,78 @@ run_openloop() {  # run_openloop WORKERS TARGET ROUND RATE
     "$p50" "$p90" "$p99" "$p999" "$max" "$late" "$failed" "$achieved" \
     "$(cpu_per_100k "$cpu0" "$cpu1" "$(awk -v r="$rate" -v d="$OPENLOOP_DURATION" 'BEGIN {print r * (d + 0.5)}')")" >>"$RESULTS"
   log "w=$w round $round open loop $rate req/s $target: p50 $p50 ms p99 $p99 ms, late $late, failed $failed"
+}
+
+# ---- TLS handshakes and HTTP/2: h2load, interleaved rounds ---------------------------------------
+# h2load_summary FILE: "OK ERRORS SECONDS NEGOTIATED" from h2load's output: 2xx responses; failed,
+# errored, timed-out and non-2xx requests; the run's length; TLS version, key exchange group and
+# application protocol as h2load reports them.
+h2load_summary() {
+  python3 - "$1" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+fin = re.search(r"finished in ([\d.]+)(us|ms|s),", text)
+req = re.search(r"(\d+) failed, (\d+) errored, (\d+) timeout", text)
+codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
+if not fin or not req or not codes:
+    print("nan -1 nan failed")
+    sys.exit()
+secs = float(fin.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[fin.group(2)]
+ok = int(codes.group(1))
+errors = sum(map(int, req.groups())) + sum(int(codes.group(i)) for i in (2, 3, 4))
+tls = re.search(r"TLS Protocol: (\S+)", text)
+key = re.search(r"Server Temp Key: (\S+)", text)
+app = re.search(r"Application protocol: (\S+)", text)
+neg = ",".join(m.group(1) for m in (tls, key, app) if m)
+print(ok, errors, f"{secs:.3f}", neg or "?")
+EOF
+}
+
+# h2load_measure TARGET OUT H2LOAD_ARGS...: one h2load run against TARGET, its output in OUT; sets
+# OK ERRORS SECS NEG (h2load_summary) and CPU, the target's CPU-seconds over the run. False when
+# the target is gone or h2load reported nothing.
+h2load_measure() {
+  local target="$1" out="$2" cpu0 cpu1
+  shift 2
+  alive "$target" || return 1
+  cpu0="$(proc_cpu "${TARGET_PID[$target]}")"
+  h2load "$@" >"$out" 2>&1
+  cpu1="$(proc_cpu "${TARGET_PID[$target]}")"
+  read -r OK ERRORS SECS NEG < <(h2load_summary "$out")
+  CPU="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.2f\n", b - a}')"
+  alive "$target" || true  # report a crash during the run right away
+  [ "$OK" != nan ] || { log "h2load failed for $target: $(tail -n 5 "$out")"; return 1; }
+}
+
+# run_handshake WORKERS TARGET ROUND: HANDSHAKES h2load clients at once, each one HTTP/1.1 request
+# on its own new TLS connection. Separate clients share no session, so every handshake is full
+# (h2load reconnecting one client after `Connection: close` would resume the session instead).
+run_handshake() {
+  local w="$1" target="$2" round="$3"
+  if ! h2load_measure "$target" "$WORK/hs-$2-$3.txt" --h1 -t1 -c "$HANDSHAKES" -n "$HANDSHAKES" \
+       "https://127.0.0.1:${TLS_PORT[$target]}/"; then
+    printf 'hs\t%s\t%s\t%s\t%s\tnan\t-1\tnan\tnan\tfailed\n' "$w" "$target" "$round" "$HANDSHAKES" >>"$RESULTS"
+    return
+  fi
+  printf 'hs\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$target" "$round" "$HANDSHAKES" "$OK" "$ERRORS" "$SECS" \
+    "$(awk -v c="$CPU" -v n="$OK" 'BEGIN {if (n > 0) printf "%.3f\n", c / n * 1e3; else print "nan"}')" "$NEG" >>"$RESULTS"
+  log "w=$w round $round handshakes $target: $OK in ${SECS}s, $ERRORS errors ($NEG)"
+}
+
+# run_h2 WORKERS TARGET MODE ROUND: h2load -c H2_CONNS -m H2_STREAMS for DURATION; MODE tls (ALPN
+# h2 on the TLS listener) or h2c (prior knowledge on a plain one).
+run_h2() {
+  local w="$1" target="$2" mode="$3" round="$4" u
+  u="https://127.0.0.1:${TLS_PORT[$target]:-}/"
+  [ "$mode" = h2c ] && u="http://127.0.0.1:${H2C_PORT[$target]}/"
+  if ! h2load_measure "$target" "$WORK/h2-$2-$3-$4.txt" -t1 -c "$H2_CONNS" -m "$H2_STREAMS" -D "$DURATION" "$u"; then
+    printf 'h2\t%s\t%s\t%s\t%s\tnan\t-1\tnan\tfailed\n' "$w" "$target" "$mode" "$round" >>"$RESULTS"
+    return
+  fi
+  printf 'h2\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$target" "$mode" "$round" \
+    "$(awk -v n="$OK" -v s="$SECS" 'BEGIN {if (s > 0) printf "%.1f\n", n / s; else print "nan"}')" "$ERRORS" \
+    "$(cpu_per_100k 0 "$CPU" "$OK")" "$NEG" >>"$RESULTS"
+  log "w=$w round $round $mode $target: $(tail -n 1 "$RESULTS" | cut -f6) req/s, $ERRORS errors ($NEG)"
 }
 
 # ---- memory per idle keep-alive connection -------------------------------------------------------
@@ -301,35 +459,80 @@ log "rounds=$ROUNDS duration=${DURATION}s connections=$CONNECTIONS; open loop ${
 for w in ${WORKERS_LIST//,/ }; do
   start_proxies "$w"
   log "workers=$w targets: ${AVAILABLE[*]}"
-  for conns in $CONNECTIONS; do
-    if [ "$WARMUP" != 0 ]; then
-      for t in "${AVAILABLE[@]}"; do
-        alive "$t" && wrk -t1 -c"$conns" -d"${WARMUP}s" "$(url "$t")" >/dev/null 2>&1
+  if has plain; then  # closed loop, open loop, idle memory
+    for conns in $CONNECTIONS; do
+      if [ "$WARMUP" != 0 ]; then
+        for t in "${AVAILABLE[@]}"; do
+          alive "$t" && wrk -t1 -c"$conns" -d"${WARMUP}s" "$(url "$t")" >/dev/null 2>&1
+        done
+      fi
+      for round in $(seq "$ROUNDS"); do
+        for t in "${AVAILABLE[@]}"; do run_wrk "$w" "$t" "$conns" "$round"; done
+      done
+    done
+
+    rate="$RATE"
+    [ -n "$rate" ] || rate="$(python3 "$BENCH_DIR/report.py" --rate "$RESULTS" "$w" "${CONNECTIONS%% *}")"
+    if [ -z "$rate" ]; then
+      log "no proxy req/s to derive the open-loop rate from: skipping the open-loop runs (give --rate)"
+    else
+      for round in $(seq "$ROUNDS"); do
+        for t in "${AVAILABLE[@]}"; do run_openloop "$w" "$t" "$round" "$rate"; done
       done
     fi
-    for round in $(seq "$ROUNDS"); do
-      for t in "${AVAILABLE[@]}"; do run_wrk "$w" "$t" "$conns" "$round"; done
-    done
-  done
 
-  rate="$RATE"
-  [ -n "$rate" ] || rate="$(python3 "$BENCH_DIR/report.py" --rate "$RESULTS" "$w" "${CONNECTIONS%% *}")"
-  if [ -z "$rate" ]; then
-    log "no proxy req/s to derive the open-loop rate from: skipping the open-loop runs (give --rate)"
-  else
-    for round in $(seq "$ROUNDS"); do
-      for t in "${AVAILABLE[@]}"; do run_openloop "$w" "$t" "$round" "$rate"; done
-    done
-  fi
-
-  if [ "$IDLE_CONNS" -gt 0 ]; then
-    for t in "${AVAILABLE[@]}"; do
-      case "$t" in direct|portico-xform) ;; *) run_idle "$w" "$t" ;; esac
-    done
+    if [ "$IDLE_CONNS" -gt 0 ]; then
+      for t in "${AVAILABLE[@]}"; do
+        case "$t" in direct|portico-xform) ;; *) run_idle "$w" "$t" ;; esac
+      done
+    fi
   fi
   if [ -n "${TARGET_PID[portico-obs]:-}" ]; then  # evidence the parts ran: spans exported, lines logged
     log "portico-obs: access log $(wc -l <"$WORK/portico-obs.access.log") lines; $(curl -s "http://127.0.0.1:$PORT_OBS_ADMIN/metrics" |
       grep -E '^portico_(tracing_spans|access_log_dropped)' | tr '\n' ' ')"
+  fi
+
+  # TLS and HTTP/2: the proxies whose listeners passed the checks in start_proxies.
+  tls_targets=() h2_targets=() h2c_targets=()
+  for t in "${AVAILABLE[@]}"; do
+    [ -n "${TLS_PORT[$t]:-}" ] && tls_targets+=("$t")
+    [ -n "${H2_TLS[$t]:-}" ] && h2_targets+=("$t")
+    [ -n "${H2C_PORT[$t]:-}" ] && h2c_targets+=("$t")
+  done
+  if has https; then
+    for conns in $CONNECTIONS; do
+      if [ "$WARMUP" != 0 ]; then
+        for t in "${tls_targets[@]}"; do
+          alive "$t" && wrk -t1 -c"$conns" -d"${WARMUP}s" "https://127.0.0.1:${TLS_PORT[$t]}/" >/dev/null 2>&1
+        done
+      fi
+      for round in $(seq "$ROUNDS"); do
+        for t in "${tls_targets[@]}"; do run_wrk "$w" "$t" "$conns" "$round" https; done
+      done
+    done
+  fi
+  if has handshake; then
+    for t in "${tls_targets[@]}"; do  # warm-up: a small burst each
+      alive "$t" && h2load --h1 -c 50 -n 50 "https://127.0.0.1:${TLS_PORT[$t]}/" >/dev/null 2>&1
+    done
+    for round in $(seq "$ROUNDS"); do
+      for t in "${tls_targets[@]}"; do run_handshake "$w" "$t" "$round"; sleep 0.5; done  # 0.5 s: closes drain
+    done
+  fi
+  if has h2; then
+    for mode in tls h2c; do
+      if [ "$mode" = tls ]; then targets=("${h2_targets[@]}"); else targets=("${h2c_targets[@]}"); fi
+      if [ "$WARMUP" != 0 ]; then
+        for t in "${targets[@]}"; do
+          alive "$t" || continue
+          if [ "$mode" = tls ]; then u="https://127.0.0.1:${TLS_PORT[$t]}/"; else u="http://127.0.0.1:${H2C_PORT[$t]}/"; fi
+          h2load -c "$H2_CONNS" -m "$H2_STREAMS" -D "$WARMUP" "$u" >/dev/null 2>&1
+        done
+      fi
+      for round in $(seq "$ROUNDS"); do
+        for t in "${targets[@]}"; do run_h2 "$w" "$t" "$mode" "$round"; done
+      done
+    done
   fi
   stop_proxies
 done
@@ -341,5 +544,6 @@ echo
 echo "$(nproc) CPUs, $(uname -r); ${BODY_SIZE}-byte origin body (nginx, 1 worker); nothing pinned."
 echo "wrk -t1 --latency, ${DURATION}s x $ROUNDS interleaved rounds; open loop: bench/openloop/openloop.cc, ${OPENLOOP_DURATION}s x $ROUNDS rounds over $OPENLOOP_CONNS connections; idle: $IDLE_CONNS keep-alive connections, one GET each."
 echo "Versions: $(nginx -v 2>&1 | sed 's/.*version: //'), $(haproxy -v 2>&1 | head -1 | awk '{print "haproxy/"$3}'), $(h2o --version 2>&1 | head -1 | awk '{print "h2o/"$3}'), portico: $([ -x "$PORTICO" ] && "$PORTICO" --version 2>/dev/null | head -1 || echo n/a)."
+[ -n "$WANT_TLS" ] && echo "TLS: one self-signed ECDSA P-256 certificate for every proxy, plain HTTP/1.1 to the origin; https: wrk over TLS keep-alive; handshake: h2load --h1 -c $HANDSHAKES -n $HANDSHAKES (one request per new connection, full handshakes) x $ROUNDS rounds; h2: h2load -c $H2_CONNS -m $H2_STREAMS -D ${DURATION}s x $ROUNDS rounds. $(h2load --version 2>&1 | head -1), $(openssl version)."
 echo "Wall-clock figures (req/s, latency, CPU-s) move with whatever else runs on the machine: compare ratios within one run."
 python3 "$BENCH_DIR/report.py" "$RESULTS"

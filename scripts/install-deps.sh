@@ -12,7 +12,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler  # the gRPC test peer
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  python3 curl nginx-light haproxy h2o wrk nghttp2-client nghttp2-server valgrind heaptrack procps iproute2
+  python3 python3-websockets curl nginx-light haproxy h2o wrk nghttp2-client nghttp2-server valgrind heaptrack procps iproute2
   dnsmasq-base
   prometheus  # promtool: checks /metrics in tests/integration/test_metrics.py
   openssl

@@ -44,6 +44,10 @@ struct RequestHead {
   /// content-length): it goes upstream chunked.
   bool bodyLengthUnknown = false;
   bool http10 = false;
+  /// HTTP/1.1 `Upgrade: websocket` (with `Connection: upgrade`): the value to pass on. The
+  /// connection becomes a tunnel if the upstream answers 101; bytes after the head are the
+  /// tunnel's, not a body.
+  std::string_view upgrade;
 };
 
 /// How the response body is delimited, as the exchange knows it from the upstream.
@@ -51,6 +55,8 @@ struct ResponseFraming {
   bool noBody = false;  ///< HEAD, 204, 304: the relayed head keeps its content-length line
   bool hasLength = false;
   uint64_t length = 0;
+  /// 101 Switching Protocols: no framing, raw bytes both ways until a side closes.
+  bool upgraded = false;
 };
 
 class DownstreamStream {

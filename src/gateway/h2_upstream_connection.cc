@@ -48,7 +48,7 @@ public:
   void forgetId() { id_ = -1; }
 
   // UpstreamStream
-  void attach(UpstreamCallbacks* callbacks, bool headRequest) override {
+  void attach(UpstreamCallbacks* callbacks, bool headRequest, bool) override {
     callbacks_ = callbacks;
     headRequest_ = headRequest;
   }

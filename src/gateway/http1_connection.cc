@@ -176,6 +176,15 @@ void Http1Connection::processInput() {
         return;
       }
     }
+    if (tunnel_ && exchange_.active() && !parser_.inMessage()) {
+      // Tunnel bytes (after a websocket handshake's head) go to the upstream as they are.
+      exchange_.onRequestBody(data, len);
+      if (closed_) return;
+      exchange_.flushUpstream();
+      if (closed_) return;
+      if (fromPending) pendingIn_.consume(len);
+      continue;
+    }
     if (!exchange_.active() && !parser_.inMessage()) headStart_ = worker_.loop().now();  // a new head
     auto r = parser_.execute(data, len);
     if (closed_) return;
@@ -268,6 +277,18 @@ http::ParserAction Http1Connection::onHeadersComplete() {
   head.bodyLengthUnknown = parser_.chunked();
   clientHttp10_ = head.http10;
   responseChunked_ = responseUntilClose_ = false;
+  tunnel_ = false;
+  if (parser_.upgrade() && head.method == "GET" && !head.http10 && !head.hasContentLength &&
+      !head.bodyLengthUnknown) {
+    // A websocket handshake: a tunnel once the upstream agrees (101). Other upgrades (h2c,
+    // TLS/1.0, ...) are ignored as RFC 9110 §7.8 allows: the request is served as HTTP/1.1.
+    const std::string* up = parser_.headers().get("upgrade");
+    if (up && http::listContainsToken(*up, "websocket")) {
+      head.upgrade = *up;
+      tunnel_ = true;
+      closeAfterResponse_ = true;  // the tunnel, or its refusal, is the connection's last exchange
+    }
+  }
   if (!parser_.keepAlive() || draining_) closeAfterResponse_ = true;
   lastActivity_ = worker_.loop().now();
   exchange_.begin(head);
@@ -277,11 +298,9 @@ http::ParserAction Http1Connection::onHeadersComplete() {
     exchange_.localReply(505, "http version not supported");
     return http::ParserAction::Continue;
   }
-  if (head.method == "CONNECT" || parser_.upgrade()) {
-    // Tunnels and protocol upgrades (websocket, h2c) are not implemented yet.
+  if (head.method == "CONNECT") {
     closeAfterResponse_ = true;
-    exchange_.localReply(501, head.method == "CONNECT" ? "CONNECT is not supported"
-                                                       : "protocol upgrade is not supported");
+    exchange_.localReply(501, "CONNECT is not supported");
     return http::ParserAction::Continue;
   }
   uint64_t maxBody = worker_.settings().maxRequestBodyBytes;
@@ -349,6 +368,9 @@ http::ParserAction Http1Connection::onBody(const char* data, size_t len) {
 }
 
 http::ParserAction Http1Connection::onMessageComplete() {
+  // A websocket handshake has no body; what follows it belongs to the tunnel, whose end is
+  // the connection's.
+  if (tunnel_) return http::ParserAction::Continue;
   exchange_.onRequestComplete();
   return http::ParserAction::Pause;  // the next pipelined request waits for this answer
 }
@@ -366,6 +388,11 @@ Buffer& Http1Connection::beginResponseHead(int status) {
 }
 
 void Http1Connection::endResponseHead(const ResponseFraming& framing) {
+  if (framing.upgraded) {
+    // 101: the exchange wrote Upgrade; no framing, the tunnel's bytes follow.
+    out_.append("connection: upgrade\r\n\r\n");
+    return;
+  }
   if (!framing.noBody) {
     if (framing.hasLength) {
       out_.append("content-length: ");

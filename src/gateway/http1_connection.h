@@ -103,6 +103,7 @@ private:
   bool protocolChecked_ = false;   // the first bytes were checked for HTTP/2
   // Response framing of the request in progress.
   bool clientHttp10_ = false;
+  bool tunnel_ = false;            // a websocket handshake: bytes after its head are the tunnel's
   bool responseChunked_ = false;   // we add chunked framing downstream
   bool responseUntilClose_ = false;
   RequestExchange exchange_;       // last: it refers to conn_ and to this stream

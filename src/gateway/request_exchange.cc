@@ -73,6 +73,8 @@ void RequestExchange::begin(const RequestHead& head) {
   requestBodyBytes_ = 0;
   grpc_ = false;
   grpcTimeoutMs_ = 0;
+  upgrade_ = !head.upgrade.empty();
+  tunnel_ = false;
   if (head.protocol.size() == 6) detectGrpc();  // "HTTP/2": gRPC has no HTTP/1 form
 }
 
@@ -170,6 +172,10 @@ void RequestExchange::route(std::string_view host, std::string_view path,
   }
   cluster_ = snap.clusters[clusterIndex_].get();
   upstreamStats_ = snapshot_->upstreamStats[clusterIndex_];
+  if (upgrade_ && cluster_->http2) {
+    localReply(501, "websocket to an HTTP/2 upstream is not supported");
+    return;
+  }
   if (snapshot_->pools[clusterIndex_].empty()) {
     responseFlags_ |= observability::kNoHealthyUpstream;
     localReply(503, "no healthy upstream");
@@ -323,7 +329,7 @@ bool RequestExchange::startAttempt() {
   }
   attemptActive_ = true;
   if (lb) lb->onRequestStart(static_cast<int>(hostIndex_));
-  upstream_->attach(this, head_.isHead);
+  upstream_->attach(this, head_.isHead, upgrade_);
   encodeRequestHead(*upstream_, cluster_->hosts[hostIndex_], false);
   if (!replayBody_.empty()) upstream_->encodeBody(replayBody_.data(), replayBody_.size());
   if (!replayable_) replayBody_.shrinkTo(0);  // sent once; it can't be replayed anyway
@@ -458,6 +464,11 @@ void RequestExchange::encodeRequestHead(UpstreamStream& upstream, const upstream
   else if (!route_->hostRewrite.empty()) hostValue = route_->hostRewrite;
   else if (route_->autoHostRewrite) hostValue = host.hostname.empty() ? std::string_view(host.key) : std::string_view(host.hostname);
   else if (hostValue.empty()) hostValue = host.key;  // HTTP/1.0 without Host
+  if (upgrade_) {
+    out.append("connection: upgrade\r\nupgrade: ");
+    out.append(head_.upgrade);
+    out.append("\r\n");
+  }
   out.append("host: ");
   out.append(hostValue);
   if (shadow) out.append("-shadow");  // Envoy's convention: the shadow sees "<host>-shadow"
@@ -597,6 +608,22 @@ bool RequestExchange::onUpstreamHeaders(const UpstreamResponseHead& response) {
     return false;
   }
   perTryTimer_.cancel();
+  if (status == 101) {
+    // Only a websocket handshake gets here (UpstreamConnection swallows other 1xx): the
+    // upstream switched protocols, the rest is a tunnel without timeouts but idleness.
+    tunnel_ = true;
+    routeTimer_.cancel();
+    responseStarted_ = true;
+    responseStatus_ = status;
+    Buffer& out = stream_.beginResponseHead(status);
+    appendResponseHeaders(out, *response.headers, false);
+    if (const std::string* up = response.headers->get("upgrade")) appendHeader(out, "upgrade", *up);
+    ResponseFraming framing;
+    framing.upgraded = true;
+    stream_.endResponseHead(framing);
+    stream_.flush(true);
+    return true;
+  }
   if (xformConfig_ && prepareResponseTransform(response))
     return true;  // buffered, transformed and written when complete
   responseStarted_ = true;
@@ -656,6 +683,12 @@ void RequestExchange::onDownstreamDrained() {
 
 void RequestExchange::onUpstreamComplete(UpstreamStream& upstream, bool reusable) {
   upstream_ = nullptr;
+  if (upgrade_ && !requestComplete_) {
+    // A websocket handshake's exchange ends with its response (the tunnel closed by the
+    // upstream, or an answer without 101); the client connection closes after it.
+    stream_.closeAfterResponse();
+    requestComplete_ = true;
+  }
   endClientSpan();
   routeTimer_.cancel();
   if (xformRespBuffering_) writeTransformedResponse();

@@ -227,6 +227,8 @@ private:
   bool retrySlot_ = false;
   bool attemptActive_ = false;
   bool grpc_ = false;           // a gRPC request: local replies carry grpc-status
+  bool upgrade_ = false;        // the request asks for a websocket upgrade
+  bool tunnel_ = false;         // the upstream answered 101: raw bytes both ways
   int64_t grpcTimeoutMs_ = 0;   // its grpc-timeout; 0: none
 
   // ---- observability of the request in progress ----

@@ -36,7 +36,7 @@ bool RequestExchange::prepareRequestTransform(const router::RequestView& request
   m.authority.assign(host_);
   for (const http::HeaderEntry& h : headers()) m.headers.add(h.name, h.value);
   xformActive_ = true;
-  if (x.selection.needsRequestBody) {
+  if (x.selection.needsRequestBody && !upgrade_) {  // a websocket handshake has no body
     xformBuffering_ = true;  // applied when the body is complete (finishRequestTransform)
     return true;
   }

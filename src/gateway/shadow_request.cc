@@ -16,7 +16,7 @@ UpstreamStream* ShadowRequest::start(Worker& worker, HostPool& pool,
   }
   auto* shadow = new ShadowRequest(worker, pool, timeoutMs);
   shadow->stream_ = *stream;
-  shadow->stream_->attach(shadow, false);
+  shadow->stream_->attach(shadow, false, false);
   return shadow->stream_;
 }
 

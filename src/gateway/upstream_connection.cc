@@ -71,9 +71,10 @@ void UpstreamConnection::closeSocket() {
   }
 }
 
-void UpstreamConnection::attach(UpstreamCallbacks* callbacks, bool headRequest) {
+void UpstreamConnection::attach(UpstreamCallbacks* callbacks, bool headRequest, bool upgrade) {
   callbacks_ = callbacks;
   headRequest_ = headRequest;
+  upgrade_ = upgrade;
   responseStarted_ = false;
   messageDone_ = false;
   readPaused_ = false;
@@ -211,6 +212,10 @@ void UpstreamConnection::resumeReading() {
 
 bool UpstreamConnection::parse(const char* data, size_t len) {
   // Returns false when the connection was closed or handed back (stop touching it).
+  if (tunnel_) {
+    callbacks_->onUpstreamBody(data, len);
+    return !closed_;
+  }
   size_t off = 0;
   while (off < len) {
     if (callbacks_ == nullptr) {
@@ -241,6 +246,11 @@ bool UpstreamConnection::parse(const char* data, size_t len) {
         cb->onUpstreamComplete(*this, true);
       }
       return false;
+    }
+    if (tunnel_) {
+      // The 101 head ended the HTTP part (llhttp stops there): the rest is the tunnel's.
+      if (off < len) callbacks_->onUpstreamBody(data + off, len - off);
+      return !closed_;
     }
     if (r.paused) {
       parser_.resume();
@@ -286,6 +296,14 @@ void UpstreamConnection::readLoop() {
       abort();  // an idle pooled connection closed by the server
       return;
     }
+    if (tunnel_ && n == 0) {
+      // The upstream closed its side of the tunnel: the response ends, the connection with it.
+      UpstreamCallbacks* cb = callbacks_;
+      callbacks_ = nullptr;
+      cb->onUpstreamComplete(*this, false);
+      abort();
+      return;
+    }
     if (n == 0 && parser_.inMessage() && parser_.bodyUntilEof()) {
       // A close-delimited body ends here.
       parser_.finish();
@@ -306,7 +324,11 @@ void UpstreamConnection::readLoop() {
 
 http::ParserAction UpstreamConnection::onHeadersComplete() {
   int status = parser_.statusCode();
-  if (status >= 100 && status < 200) return http::ParserAction::Continue;  // interim: swallowed
+  if (status == 101 && upgrade_) {
+    tunnel_ = true;  // final: the exchange relays it and the tunnel follows
+  } else if (status >= 100 && status < 200) {
+    return http::ParserAction::Continue;  // interim: swallowed
+  }
   if (!callbacks_) return http::ParserAction::Pause;
   responseStarted_ = true;
   UpstreamResponseHead head;
@@ -328,6 +350,7 @@ http::ParserAction UpstreamConnection::onBody(const char* data, size_t len) {
 
 http::ParserAction UpstreamConnection::onMessageComplete() {
   if (!responseStarted_) return http::ParserAction::Continue;  // end of a 1xx interim response
+  if (tunnel_) return http::ParserAction::Continue;  // the 101 head: the tunnel goes on
   messageDone_ = true;
   return http::ParserAction::Pause;
 }

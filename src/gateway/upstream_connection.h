@@ -42,7 +42,7 @@ public:
   ~UpstreamConnection() override;
 
   // UpstreamStream
-  void attach(UpstreamCallbacks* callbacks, bool headRequest) override;
+  void attach(UpstreamCallbacks* callbacks, bool headRequest, bool upgrade) override;
   Buffer& beginRequestHead(std::string_view method) override;
   Buffer& headerLines() override;
   void endRequestHead(const RequestFraming& framing) override;
@@ -110,6 +110,8 @@ private:
   bool responseStarted_ = false;
   bool messageDone_ = false;
   bool requestChunked_ = false;  // the request body goes chunked
+  bool upgrade_ = false;         // the request asked for an upgrade: 101 is final
+  bool tunnel_ = false;          // 101 received: raw bytes from now on
   bool aboveHighWatermark_ = false;
   bool pooled_ = false;
   bool socketDrained_ = false;  // the last read emptied the socket (edge-triggered)

@@ -62,8 +62,10 @@ class UpstreamStream {
 public:
   virtual ~UpstreamStream() = default;
 
-  /// Lends the stream to an exchange. `headRequest`: the response has no body.
-  virtual void attach(UpstreamCallbacks* callbacks, bool headRequest) = 0;
+  /// Lends the stream to an exchange. `headRequest`: the response has no body. `upgrade`: the
+  /// request asks for a protocol upgrade (HTTP/1.1 only): a 101 answer is the final head and
+  /// the bytes after it flow raw both ways (onUpstreamBody, encodeBody) until a side closes.
+  virtual void attach(UpstreamCallbacks* callbacks, bool headRequest, bool upgrade) = 0;
 
   // The request, in this order: beginRequestHead, the target appended to the returned buffer,
   // headerLines, "name: value\r\n" lines (lowercase names, no framing or connection headers)

@@ -223,8 +223,8 @@ H1Parser::ExecResult H1Parser::execute(const char* data, size_t len) {
     return r;
   }
   if (err == HPE_PAUSED_UPGRADE) {
-    // Upgrades (websocket, h2c) are a later feature; the request head is complete, the rest of
-    // the stream is not HTTP/1 and must not be parsed as such.
+    // An upgrade (a request with Upgrade, a 101 response): the head is complete and what
+    // follows may not be HTTP/1 — the caller decides (a tunnel, or resume() as HTTP/1.1).
     r.paused = true;
     r.consumed = static_cast<size_t>(llhttp_get_error_pos(&impl_->parser) - data);
     return r;
@@ -236,7 +236,12 @@ H1Parser::ExecResult H1Parser::execute(const char* data, size_t len) {
   return r;
 }
 
-void H1Parser::resume() { llhttp_resume(&impl_->parser); }
+void H1Parser::resume() {
+  // After an upgrade request the gateway did not act on (Upgrade: h2c, or a websocket answered
+  // without 101), the connection goes on as HTTP/1.1.
+  if (llhttp_get_errno(&impl_->parser) == HPE_PAUSED_UPGRADE) llhttp_resume_after_upgrade(&impl_->parser);
+  else llhttp_resume(&impl_->parser);
+}
 
 bool H1Parser::finish() {
   // llhttp_finish() answers OK in any error state, paused included, without looking at the

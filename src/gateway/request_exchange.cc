@@ -74,6 +74,7 @@ void RequestExchange::begin(const RequestHead& head) {
   grpc_ = false;
   grpcTimeoutMs_ = 0;
   upgrade_ = !head.upgrade.empty();
+  clientRequestId_ = {};
   tunnel_ = false;
   if (head.protocol.size() == 6) detectGrpc();  // "HTTP/2": gRPC has no HTTP/1 form
 }
@@ -457,7 +458,10 @@ void RequestExchange::encodeRequestHead(UpstreamStream& upstream, const upstream
       continue;  // written below
     }
     if (!ops.empty() && headerDroppedByOps(ops, h.name)) continue;
-    if (h.name == "x-request-id") hasRequestId = true;
+    if (h.name == "x-request-id") {
+      hasRequestId = true;
+      clientRequestId_ = h.value;  // for the access log, without another scan
+    }
     appendHeader(out, h.name, h.value);
   }
   if (x && x->authorityChanged) hostValue = x->request.authority;

@@ -228,6 +228,7 @@ private:
   bool attemptActive_ = false;
   bool grpc_ = false;           // a gRPC request: local replies carry grpc-status
   bool upgrade_ = false;        // the request asks for a websocket upgrade
+  std::string_view clientRequestId_;  // the client's x-request-id, seen while encoding upstream
   bool tunnel_ = false;         // the upstream answered 101: raw bytes both ways
   int64_t grpcTimeoutMs_ = 0;   // its grpc-timeout; 0: none
 

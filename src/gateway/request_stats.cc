@@ -155,9 +155,11 @@ void RequestExchange::endRequestStats() {
   if (cluster_) e.upstreamCluster = cluster_->name;
   e.downstreamRemoteAddress = conn_.remoteAddress();
   if (routeStats_) e.routeName = routeStats_->name;
-  const std::string* clientId = headers().get("x-request-id");
-  if (clientId) e.requestId = *clientId;
+  // The request head was encoded upstream: it saw the client's id or made one. Else (a local
+  // answer) look for the client's.
+  if (!clientRequestId_.empty()) e.requestId = clientRequestId_;
   else if (requestId_[0]) e.requestId = std::string_view(requestId_, sizeof(requestId_));
+  else if (const std::string* clientId = headers().get("x-request-id")) e.requestId = *clientId;
   thread_local std::string line;
   for (const auto& log : logs->logs) {
     line.clear();

@@ -218,16 +218,6 @@ void Worker::adoptSnapshot() {
   if (previous) releaseSnapshot(previous);
 }
 
-uint64_t Worker::random() {
-  // xorshift128+: fast and worker-local (none of its uses needs secrecy).
-  uint64_t s1 = rng_[0];
-  const uint64_t s0 = rng_[1];
-  rng_[0] = s0;
-  s1 ^= s1 << 23;
-  rng_[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
-  return rng_[1] + s0;
-}
-
 void Worker::newRequestId(char* out) {
   uint8_t b[16];
   uint64_t a = random(), c = random();

@@ -129,8 +129,16 @@ public:
   bool acceptPaused() const { return acceptPaused_; }
   /// A fresh UUIDv4 for x-request-id, written into 36 chars at `out`.
   void newRequestId(char* out);
-  /// Fast per-worker pseudo-random numbers (sampling, weighted picks, back-off jitter).
-  uint64_t random();
+  /// Fast per-worker pseudo-random numbers (sampling, weighted picks, back-off jitter):
+  /// xorshift128+, inline (several calls per traced request); none of its uses needs secrecy.
+  uint64_t random() {
+    uint64_t s1 = rng_[0];
+    const uint64_t s0 = rng_[1];
+    rng_[0] = s0;
+    s1 ^= s1 << 23;
+    rng_[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return rng_[1] + s0;
+  }
 
 private:
   void run();

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "common/log.h"
 #include "gateway/h2_upstream_connection.h"
 #include "gateway/upstream_connection.h"
 #include "upstream/circuit_breaker.h"
@@ -126,6 +127,17 @@ void HostPool::release(UpstreamConnection* conn) {
 void HostPool::forget(UpstreamConnection* conn) {
   if (conn->pooled()) unlinkIdle(conn);
   --total_;
+}
+
+void HostPool::logTlsFailure(const std::string& reason) {
+  constexpr int64_t kWarnEveryMs = 10000;
+  int64_t now = worker_.loop().now();
+  if (lastTlsWarningMs_ < 0 || now - lastTlsWarningMs_ >= kWarnEveryMs) {
+    lastTlsWarningMs_ = now;
+    LOG_WARN("upstream %s: TLS handshake failed: %s", key_.c_str(), reason.c_str());
+  } else {
+    LOG_DEBUG("upstream %s: TLS handshake failed: %s", key_.c_str(), reason.c_str());
+  }
 }
 
 void HostPool::forget(H2UpstreamConnection* conn) {

@@ -51,6 +51,10 @@ public:
   void forget(H2UpstreamConnection* conn);
 
   const std::string& key() const { return key_; }
+  /// A TLS handshake with this host failed: a warning with OpenSSL's reason (a certificate that
+  /// does not verify is a config problem the operator must see), at most one per host every
+  /// 10 s so that a broken upstream under load cannot flood the log; debug level in between.
+  void logTlsFailure(const std::string& reason);
   size_t idleCount() const { return idleCount_; }
   size_t totalCount() const { return total_; }
 
@@ -72,7 +76,8 @@ private:
   H2UpstreamConnection* h2Head_ = nullptr;  ///< every HTTP/2 connection, busy or idle
   size_t idleCount_ = 0;
   size_t total_ = 0;
-  net::TlsSessionCache sessions_;  ///< the last TLS session of this host (upstream TLS)
+  net::TlsSessionCache sessions_;
+  int64_t lastTlsWarningMs_ = -1;  ///< the last TLS session of this host (upstream TLS)
 };
 
 }  // namespace portico::gateway

@@ -6,7 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "common/log.h"
+#include "gateway/host_pool.h"
 #include "net/tls_transport.h"
 
 namespace portico::gateway {
@@ -15,9 +15,9 @@ enum class ConnectStep { Pending, Connected, Failed };
 
 /// Advances the connect on an edge. `handshaking` is the caller's state (false at the start).
 /// A failed handshake (certificate problems included) is a connect failure: 502, retries and
-/// outlier detection treat it as such. `what` names the host in the debug log.
+/// outlier detection treat it as such; its reason goes to the log through `pool`.
 inline ConnectStep advanceConnect(int fd, net::TlsTransport* tls, uint32_t events,
-                                  bool& handshaking, const char* what) {
+                                  bool& handshaking, HostPool& pool) {
   if (!handshaking) {
     if (events & (EPOLLERR | EPOLLHUP)) return ConnectStep::Failed;
     if (!(events & EPOLLOUT)) return ConnectStep::Pending;
@@ -32,7 +32,7 @@ inline ConnectStep advanceConnect(int fd, net::TlsTransport* tls, uint32_t event
   if (r == 0) return ConnectStep::Pending;  // the next edge continues it
   handshaking = false;
   if (r < 0) {
-    LOG_DEBUG("upstream %s: TLS handshake failed: %s", what, tls->lastError().c_str());
+    pool.logTlsFailure(tls->lastError());
     return ConnectStep::Failed;
   }
   return ConnectStep::Connected;

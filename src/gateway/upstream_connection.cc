@@ -153,7 +153,7 @@ void UpstreamConnection::fail(UpstreamFailure failure) {
 void UpstreamConnection::onEvents(uint32_t events) {
   if (closed_) return;
   if (!connected_) {
-    switch (advanceConnect(fd_, tls_.get(), events, handshaking_, pool_.key().c_str())) {
+    switch (advanceConnect(fd_, tls_.get(), events, handshaking_, pool_)) {
     case ConnectStep::Pending: return;
     case ConnectStep::Failed: fail(UpstreamFailure::ConnectFailed); return;
     case ConnectStep::Connected: break;

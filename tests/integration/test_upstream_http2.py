@@ -165,6 +165,8 @@ class UpstreamHttp2Test(unittest.TestCase):
         self.assertEqual(status, 502, body)
         self.assertEqual(body, b"upstream connect error\n")
         self.assertRegex(self.gw.logs(), "no application protocol|did not agree to HTTP/2")
+        # A handshake failure is a warning (at most one per host every 10 s), not only debug.
+        self.assertRegex(self.gw.logs(), r"warn upstream 127\.0\.0\.1:\d+: TLS handshake failed")
 
     def test_connection_refused_is_502(self):
         status, _, _ = self.get("/closed/x")

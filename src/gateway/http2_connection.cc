@@ -1,5 +1,6 @@
 #include "gateway/http2_connection.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -24,10 +25,19 @@ http::H2Limits limitsOf(const WorkerSettings& s) {
 }  // namespace
 
 /// One request/response on the connection: the exchange and what the protocol keeps for it.
-class Http2Connection::Stream final : public DownstreamStream, public net::Deferred {
+class Http2Connection::Stream final : public DownstreamStream {
 public:
   Stream(Http2Connection& conn, int32_t id)
       : conn_(conn), id_(id), exchange_(conn.worker_, conn.conn_, *this) {}
+
+  /// A pooled stream object serves a new stream (the exchange resets itself in begin()).
+  void reuse(int32_t id) {
+    id_ = id;
+    status_ = 0;
+    unconsumed_ = 0;
+    paused_ = done_ = trailersSent_ = ended_ = false;
+  }
+  int32_t id() const { return id_; }
 
   /// Copies the head (the session's copy ends with the callback) and starts the exchange.
   void start(const http::H2RequestHead& h, bool endStream);
@@ -193,8 +203,9 @@ Http2Connection::~Http2Connection() {
 }
 
 Http2Connection::Stream* Http2Connection::find(int32_t id) {
-  auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  for (Stream* s : streams_)
+    if (s->id() == id) return s;
+  return nullptr;
 }
 
 void Http2Connection::onEvents(uint32_t events) {
@@ -235,10 +246,12 @@ void Http2Connection::receive(const char* data, size_t len) {
     fatal_ = true;  // the GOAWAY goes out with the next flush, then the connection closes
   }
   // One send upstream per read for every stream that got bytes.
-  for (auto& [id, s] : streams_) s->exchange().flushUpstream();
+  // (By index: a flush may close a stream, which swaps the last one into its place.)
+  for (size_t i = 0; i < streams_.size(); ++i) streams_[i]->exchange().flushUpstream();
 }
 
 void Http2Connection::onScheduled() {
+  if (!retired_.empty()) recycleRetired();
   if (flushPending_) {
     flushPending_ = false;
     flush();
@@ -272,10 +285,17 @@ void Http2Connection::flush() {
 }
 
 void Http2Connection::onRequestHead(int32_t id, const http::H2RequestHead& head, bool endStream) {
-  auto s = std::make_unique<Stream>(*this, id);
-  Stream* raw = s.get();
-  streams_[id] = std::move(s);
-  raw->start(head, endStream);
+  Stream* s;
+  if (!freeStreams_.empty()) {
+    s = freeStreams_.back();
+    freeStreams_.pop_back();
+    s->reuse(id);
+  } else {
+    streamObjects_.push_back(std::make_unique<Stream>(*this, id));
+    s = streamObjects_.back().get();
+  }
+  streams_.push_back(s);
+  s->start(head, endStream);
 }
 
 void Http2Connection::onRequestData(int32_t id, const char* data, size_t len) {
@@ -292,13 +312,32 @@ void Http2Connection::onRequestEnd(int32_t id) {
 }
 
 void Http2Connection::onStreamClosed(int32_t id, uint32_t errorCode) {
-  auto it = streams_.find(id);
+  auto it = std::find_if(streams_.begin(), streams_.end(), [id](Stream* s) { return s->id() == id; });
   if (it == streams_.end()) return;
-  std::unique_ptr<Stream> s = std::move(it->second);
-  streams_.erase(it);
+  Stream* s = *it;
+  *it = streams_.back();
+  streams_.pop_back();
   if (errorCode != 0 || !s->done()) s->exchange().abort();  // reset by the client, or cut short
-  worker_.loop().deferDelete(std::move(s));  // its exchange may be on the stack
+  retired_.push_back(s);  // its exchange may be on the stack: reused after this batch
+  worker_.loop().schedule(this);
   if (draining_ && streams_.empty()) scheduleFlush();
+}
+
+void Http2Connection::recycleRetired() {
+  // A few objects are kept for the next streams; beyond that (a burst of concurrent streams)
+  // they are freed, so an idle connection does not hold its peak.
+  constexpr size_t kKeepFree = 8;
+  for (Stream* s : retired_) {
+    if (freeStreams_.size() < kKeepFree) {
+      freeStreams_.push_back(s);
+      continue;
+    }
+    auto owned = std::find_if(streamObjects_.begin(), streamObjects_.end(),
+                              [s](const std::unique_ptr<Stream>& p) { return p.get() == s; });
+    *owned = std::move(streamObjects_.back());
+    streamObjects_.pop_back();
+  }
+  retired_.clear();
 }
 
 void Http2Connection::onStreamDrained(int32_t id) {
@@ -328,10 +367,8 @@ void Http2Connection::onIdleTimer() {
 void Http2Connection::close() {
   if (closed_) return;
   closed_ = true;
-  for (auto& [id, s] : streams_) {
-    s->exchange().abort();
-    worker_.loop().deferDelete(std::move(s));
-  }
+  // The stream objects go with the connection (deleted after this batch).
+  for (Stream* s : streams_) s->exchange().abort();
   streams_.clear();
   idleTimer_.cancel();
   if (out_.capacity()) worker_.giveBuffer(out_);

@@ -6,7 +6,7 @@
 
 #include <memory>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 #include "common/buffer.h"
 #include "gateway/downstream_connection.h"
@@ -66,7 +66,14 @@ private:
   Buffer out_;
   net::Timer idleTimer_;
   MonoMs lastActivity_ = 0;
-  std::unordered_map<int32_t, std::unique_ptr<Stream>> streams_;
+  /// Puts streams closed in the last batch back in the free list (their exchanges were on the
+  /// stack when they closed).
+  void recycleRetired();
+
+  std::vector<Stream*> streams_;  ///< open streams (at most --max-concurrent-streams: scanned)
+  std::vector<std::unique_ptr<Stream>> streamObjects_;  ///< every stream object this connection owns
+  std::vector<Stream*> freeStreams_;  ///< reused by the next requests: no allocation per stream
+  std::vector<Stream*> retired_;      ///< closed during the current batch of events
   bool closed_ = false;
   bool draining_ = false;
   bool flushPending_ = false;

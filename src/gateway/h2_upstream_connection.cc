@@ -78,6 +78,14 @@ public:
     }
     endSent_ = true;
   }
+  void encodeTrailers(const http::HeaderMap& trailers) override {
+    if (id_ <= 0 || endSent_ || trailers.size() == 0) return;
+    fields_.clear();
+    for (const http::HeaderEntry& h : trailers) fields_.push_back({h.name, h.value});
+    conn_.session_.sendTrailers(id_, fields_);
+    endSent_ = true;
+    conn_.scheduleFlush();
+  }
   void flush() override { conn_.flush(); }
   size_t pendingOutput() const override {
     return id_ > 0 ? conn_.session_.queuedBytes(id_) : 0;

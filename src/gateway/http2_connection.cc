@@ -303,8 +303,8 @@ void Http2Connection::onRequestData(int32_t id, const char* data, size_t len) {
   else session_.consumed(id, len);
 }
 
-void Http2Connection::onRequestTrailers(int32_t, const http::HeaderMap&) {
-  // Request trailers are not relayed to an HTTP/1.1 upstream yet (gRPC clients send none).
+void Http2Connection::onRequestTrailers(int32_t id, const http::HeaderMap& trailers) {
+  if (Stream* s = find(id)) s->exchange().onRequestTrailers(trailers);
 }
 
 void Http2Connection::onRequestEnd(int32_t id) {

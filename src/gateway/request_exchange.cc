@@ -555,6 +555,13 @@ void RequestExchange::resumeRequestBody() {
   stream_.resumeRequestBody();
 }
 
+void RequestExchange::onRequestTrailers(const http::HeaderMap& trailers) {
+  // Relayed when the body streams to an upstream; a body held for a transformation, a delay
+  // or a retry is re-sent without them.
+  if (discardBody_ || xformBuffering_ || !upstream_) return;
+  upstream_->encodeTrailers(trailers);
+}
+
 void RequestExchange::onRequestComplete() {
   requestComplete_ = true;
   if (responseComplete_) {

@@ -56,6 +56,8 @@ public:
   void route(std::string_view host, std::string_view path, std::string_view query);
   /// A request body chunk (framing removed). The pointer is valid only during the call.
   void onRequestBody(const char* data, size_t len);
+  /// Request trailers (before onRequestComplete); views valid during the call.
+  void onRequestTrailers(const http::HeaderMap& trailers);
   void onRequestComplete();
   /// The protocol answers on its own (a malformed request, a timeout): the request is complete
   /// as far as the exchange cares; stats start if the head never arrived.

@@ -110,6 +110,14 @@ void UpstreamConnection::encodeBody(const char* data, size_t len) {
   appendBodyBytes(out_, requestChunked_, data, len);
 }
 
+void UpstreamConnection::encodeTrailers(const http::HeaderMap& trailers) {
+  if (!requestChunked_) return;  // a length-delimited body has no place for them
+  out_.append("0\r\n");
+  for (const http::HeaderEntry& h : trailers) appendHeader(out_, h.name, h.value);
+  out_.append("\r\n");
+  requestChunked_ = false;  // the last chunk is written
+}
+
 void UpstreamConnection::encodeEnd() {
   if (requestChunked_) out_.append("0\r\n\r\n");
 }

@@ -47,6 +47,7 @@ public:
   Buffer& headerLines() override;
   void endRequestHead(const RequestFraming& framing) override;
   void encodeBody(const char* data, size_t len) override;
+  void encodeTrailers(const http::HeaderMap& trailers) override;
   void encodeEnd() override;
   void flush() override;
   size_t pendingOutput() const override { return out_.size(); }

@@ -74,6 +74,9 @@ public:
   virtual Buffer& headerLines() = 0;
   virtual void endRequestHead(const RequestFraming& framing) = 0;
   virtual void encodeBody(const char* data, size_t len) = 0;
+  /// Request trailers (HTTP/2 trailers; HTTP/1.1 the last chunk of a chunked body, dropped on a
+  /// length-delimited one). encodeEnd follows.
+  virtual void encodeTrailers(const http::HeaderMap& trailers) = 0;
   /// The request is complete.
   virtual void encodeEnd() = 0;
   /// Sends what is queued (as far as the socket and flow control allow).

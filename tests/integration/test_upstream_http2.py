@@ -16,7 +16,7 @@ import unittest
 from pathlib import Path
 
 from harness import (LOCALHOST, MiB, Backend, Nginx, Portico, curl, free_port, route, to_yaml,
-                     virtual_service_yaml, write_yaml, NAMESPACE)
+                     virtual_service_yaml, wait_for_port, wait_until, write_yaml, NAMESPACE)
 from test_tls import make_cert
 
 
@@ -194,6 +194,52 @@ class UpstreamHttp2Test(unittest.TestCase):
             conns.append(headers.get("x-upstream-connection"))
         # 5 streams per connection: 12 sequential requests need 3 connections.
         self.assertEqual(len(set(conns)), 3, conns)
+
+
+class RequestTrailersTest(unittest.TestCase):
+    """Request trailers from an HTTP/2 client reach an HTTP/2 upstream: nghttpd -v (Debian's
+    nghttp2-server) logs every frame it receives; nghttp sends the trailers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="portico-uh2t-")
+        d = Path(cls.tmp.name)
+        (d / "www").mkdir()
+        (d / "www" / "index.html").write_text("hi\n")
+        cls.port = free_port()
+        cls.log = open(d / "nghttpd.log", "w")
+        cls.nghttpd = subprocess.Popen(
+            ["nghttpd", "-v", "--no-tls", "-d", str(d / "www"), "-a", LOCALHOST, str(cls.port)],
+            stdout=cls.log, stderr=subprocess.STDOUT)
+        wait_for_port(cls.port)
+        cfg = d / "config"
+        write_yaml(cfg, "upstream.yaml", upstream("nghttpd", cls.port))
+        write_yaml(cfg, "vs.yaml", virtual_service_yaml("vs", [route("nghttpd", prefix="/")]))
+        cls.gw = Portico(cfg).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.stop()
+        cls.nghttpd.terminate()
+        cls.nghttpd.wait(10)
+        cls.log.close()
+        cls.tmp.cleanup()
+
+    def test_trailers_reach_the_upstream(self):
+        body = Path(self.tmp.name) / "body"
+        body.write_bytes(b"x" * 100000)
+        r = subprocess.run(["nghttp", "--trailer", "x-checksum: abc123", "-d", str(body),
+                            f"http://{LOCALHOST}:{self.gw.port}/index.html"],
+                           capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"hi\n")
+        log = Path(self.tmp.name, "nghttpd.log")
+        wait_until(lambda: "x-checksum: abc123" in log.read_text(), 5, 0.05, "trailer at nghttpd")
+        text = log.read_text()
+        # After the body: a HEADERS frame with END_STREAM carries it.
+        after = text[text.index("x-checksum: abc123"):]
+        self.assertRegex(after, r"recv HEADERS frame <[^>]*flags=0x05")
+        self.assertIn("recv DATA frame", text[:text.index("x-checksum: abc123")])
 
 
 if __name__ == "__main__":

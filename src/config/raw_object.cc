@@ -27,6 +27,21 @@ constexpr std::string_view kIgnoredMetadata[] = {
     "managedFields", "finalizers", "selfLink",   "deletionTimestamp", "deletionGracePeriodSeconds",
 };
 
+/// Marks a document converted from Gloo 0.x, for what only such objects get: the route
+/// translator reads a 0.x function destination on an aws upstream as its Lambda (a 0.x
+/// destination does not say its function's kind). An annotation, so that it survives the
+/// store and the admin API; the controller's kGloo0xAnnotation (route_translator.h) is the
+/// same text. `portico convert` output (convertGloo0x alone) does not carry it.
+void markConvertedFromGloo0x(Value& doc) {
+  for (auto& [key, meta] : doc.map) {
+    if (key != "metadata" || !meta.isMap()) continue;
+    const Value* existing = meta.find("annotations");
+    Value annotations = existing && existing->isMap() ? *existing : Value::makeMap();
+    annotations.set("portico.io/converted-from", Value::makeString("gloo-0.x"));
+    meta.set("annotations", std::move(annotations));
+  }
+}
+
 }  // namespace
 
 bool isValidObjectName(std::string_view name) {
@@ -58,6 +73,7 @@ Result<RawObject> toRawObject(const Document& doc) {
       return Status::error(obj.error() + "; " + errors.toString());
     }
     obj->conversionErrors = errors.items();
+    markConvertedFromGloo0x(obj->doc);
     return obj;
   }
   const Value& root = doc.root;
@@ -115,7 +131,7 @@ Result<RawObject> toRawObject(const Document& doc) {
 
 bool isKnownKind(std::string_view apiVersion, std::string_view kind) {
   if (apiVersion == "gloo.solo.io/v1")
-    return kind == "Upstream" || kind == "UpstreamGroup" || kind == "Secret";
+    return kind == "Upstream" || kind == "UpstreamGroup" || kind == "Secret" || kind == "Settings";
   if (apiVersion == "v1") return kind == "Secret";  // Kubernetes Secrets load as they are
   if (apiVersion == "gateway.solo.io/v1")
     return kind == "VirtualService" || kind == "Gateway" || kind == "RouteTable";

@@ -9,6 +9,7 @@
 #include "config/decode.h"
 #include "controller/host_resolvers.h"
 #include "controller/route_translator.h"
+#include "controller/settings_objects.h"
 #include "controller/tls_contexts.h"
 #include "controller/upstream_status.h"
 #include "discovery/upstream_functions.h"
@@ -162,6 +163,7 @@ struct Controller::State {
   std::map<ObjectKey, discovery::DiscoveryTarget> discoveryTargets;
   std::map<ObjectKey, std::pair<std::string, config::Value>> addedFunctions;  // type, functions
   std::map<ObjectKey, discovery::DiscoveryState> inlineStates;
+  SettingsObjects settings;  // the Settings object in effect (discovery's fdsMode)
   bool published = false;
   uint64_t builds = 0;
 };
@@ -221,12 +223,13 @@ void Controller::updateChecks(State& st, const gateway::Snapshot& snap) {
 }
 
 void Controller::start() {
-  if (options_.discovery && options_.discovery->mode != discovery::DiscoveryMode::Disabled) {
+  if (options_.discovery) {
+    // Even when the flag says DISABLED: a Settings object may turn it on (its mode is set
+    // before each update()).
     auto d = std::make_unique<discovery::FunctionDiscovery>(store_, *options_.discovery);
     d->start();
     std::lock_guard<std::mutex> lock(mutex_);
     discovery_ = std::move(d);
-    LOG_INFO("function discovery: %s", discovery::toString(options_.discovery->mode));
   }
   auto checker = upstream::HealthChecker::create();
   if (checker.ok() && (*checker)->start().ok()) {
@@ -343,7 +346,7 @@ void Controller::rebuild() {
   };
 
   std::vector<const RawObject*> upstreamsRaw, vsRaw, gatewaysRaw, groupsRaw, tablesRaw, secretsRaw;
-  std::vector<const RawObject*> discoveredRaw;
+  std::vector<const RawObject*> discoveredRaw, settingsRaw;
   std::set<ObjectKey> present;
   for (const RawObject& obj : contents.objects) {
     ObjectKey key = obj.key();
@@ -365,6 +368,7 @@ void Controller::rebuild() {
     else if (obj.kind == "UpstreamGroup") groupsRaw.push_back(&obj);
     else if (obj.kind == "RouteTable") tablesRaw.push_back(&obj);
     else if (obj.kind == "Secret") secretsRaw.push_back(&obj);
+    else if (obj.kind == "Settings") settingsRaw.push_back(&obj);
   }
   // Objects of a file that cannot be read right now (a YAML error mid-edit) were not deleted:
   // they keep their last accepted version until the file is fixed or really loses them.
@@ -393,6 +397,7 @@ void Controller::rebuild() {
   prune(st.lastUpstreamGroups);
   prune(st.lastRouteTables);
   prune(st.lastSecrets);
+  const SettingsObjects::InEffect* settings = st.settings.build(settingsRaw, carried, statuses, reject);
 
   // ---- secrets (TLS material checked with OpenSSL; a bad edit keeps the last good version) ----
   std::map<ObjectKey, Accepted<config::Secret>> secrets;
@@ -485,6 +490,8 @@ void Controller::rebuild() {
 
   RouteContext ctx;
   ctx.secrets = &secretValues;
+  for (const RawObject* raw : vsRaw)
+    if (convertedFromGloo0x(*raw)) ctx.gloo0xVirtualServices.insert(raw->key());
   auto snap = std::make_shared<gateway::Snapshot>();
   for (const auto& [key, up] : upstreams) {
     ctx.clusterIndex[key] = static_cast<uint32_t>(snap->clusters.size());
@@ -723,6 +730,7 @@ void Controller::rebuild() {
   for (const auto& [k, v] : virtualServices)
     if (!conflicted.count(k)) st.inEffectStorage.push_back(v.raw);
   for (const auto& [k, v] : gateways) st.inEffectStorage.push_back(v.raw);
+  if (settings) st.inEffectStorage.push_back(settings->raw);
   for (const auto& [k, v] : secrets) {
     RawObject redacted = v.raw;  // key material never leaves the controller
     redacted.doc = config::redactSecretDocument(v.raw.doc);
@@ -732,6 +740,8 @@ void Controller::rebuild() {
 
   if (caching_) caching_->endBuild();
   if (discovery_) {
+    discovery_->setMode(
+        discovery::effectiveMode(options_.discovery->mode, settings ? &settings->value : nullptr));
     std::vector<discovery::DiscoveryTarget> targets;
     for (const auto& [key, target] : st.discoveryTargets) targets.push_back(target);
     discovery_->update(targets, storedFunctions);

@@ -42,8 +42,9 @@ struct ControllerOptions {
   size_t workers = 1;
   /// false for `portico validate`: translate and report, never bind sockets.
   bool bindListeners = true;
-  /// Function discovery (run mode): started by start() unless absent or DISABLED. Inline
-  /// swaggerInfo documents are converted either way.
+  /// Function discovery (run mode): started by start() unless absent. Its mode is the
+  /// Settings object's spec.discovery.fdsMode when set, else `discovery->mode` (the flag).
+  /// Inline swaggerInfo documents are converted either way.
   std::optional<discovery::FunctionDiscoveryOptions> discovery;
   /// --upstream-tls-system-ca: verify upstreams without sslConfig root CA against the system
   /// store (aws upstreams always are).

@@ -220,7 +220,16 @@ std::vector<FlatRoute> flattenRoutes(const config::VirtualService& vs, const Obj
   std::vector<FlatRoute> out;
   std::vector<std::string> chain{vsKey.display()};
   flattenInto(vs.routes, vsKey.ns, vsKey.display(), vs.options, "", ctx, chain, out, "", errors);
+  // Gloo 0.x had no route tables: every route of a converted virtual service is its own.
+  if (ctx.gloo0xVirtualServices.count(vsKey))
+    for (FlatRoute& f : out) f.fromGloo0x = true;
   return out;
+}
+
+bool convertedFromGloo0x(const config::RawObject& raw) {
+  const config::Value* meta = raw.doc.find("metadata");
+  const config::Value* annotations = meta ? meta->find("annotations") : nullptr;
+  return annotations && annotations->find(kGloo0xAnnotation);
 }
 
 namespace {
@@ -243,10 +252,12 @@ const config::TransformationTemplate* findRestFunction(const config::ResourceRef
 }
 
 /// The Lambda call `aws` names on `upstream`: the function by logical name, signed with the
-/// keys of the upstream's secretRef. nullopt (reported) when something is missing.
+/// keys of the upstream's secretRef. nullopt (reported) when something is missing. `nameField`:
+/// the field under aws.fieldPath that holds the name, for errors.
 std::optional<filters::LambdaCall> findLambda(const config::ResourceRef& upstream,
                                               const config::AwsDestination& aws,
-                                              const RouteContext& ctx, Errors& errors) {
+                                              const RouteContext& ctx, Errors& errors,
+                                              std::string_view nameField = "logicalName") {
   auto it = ctx.awsUpstreams.find(upstreamKey(upstream));
   if (it == ctx.awsUpstreams.end() || !it->second) {
     if (ctx.clusterIndex.count(upstreamKey(upstream)))  // a missing one is reported elsewhere
@@ -261,7 +272,7 @@ std::optional<filters::LambdaCall> findLambda(const config::ResourceRef& upstrea
     known += (known.empty() ? "" : ", ") + f.logicalName;
   }
   if (!fn) {
-    errors.add(aws.fieldPath + ".logicalName",
+    errors.add(aws.fieldPath + "." + std::string(nameField),
                "function \"" + aws.logicalName + "\" not found on upstream \"" + upstream.name +
                    "\"" + (known.empty() ? " (its spec.aws.lambdaFunctions is empty)" : " (it has: " + known + ")"));
     return std::nullopt;
@@ -298,6 +309,24 @@ std::optional<filters::LambdaCall> findLambda(const config::ResourceRef& upstrea
   return call;
 }
 
+/// A Gloo 0.x route names a function without its kind, which is the target upstream's type:
+/// on an aws upstream, the REST function a converted 0.x destination names is the Lambda
+/// function of that logical name (what `portico convert` writes when the upstream is in the
+/// same file). nullopt when this does not apply. Modern REST destinations stay REST.
+std::optional<config::AwsDestination> gloo0xLambda(bool fromGloo0x,
+                                                   const config::ResourceRef& upstream,
+                                                   const config::RestDestination* rest,
+                                                   const RouteContext& ctx, Errors& errors) {
+  if (!fromGloo0x || !rest || !ctx.awsUpstreams.count(upstreamKey(upstream))) return std::nullopt;
+  if (!rest->headerParameters.empty() || !rest->pathParameter.empty())
+    errors.add(rest->fieldPath, "extensions.parameters apply to REST functions, not to the "
+                                "Lambda function of upstream \"" + upstream.name + "\"");
+  config::AwsDestination aws;  // Gloo 0.x's aws plugin: a plain synchronous invoke
+  aws.logicalName = rest->functionName;
+  aws.fieldPath = rest->fieldPath;
+  return aws;
+}
+
 /// A route to an aws upstream must name its function: Gloo answers such a request 500 at run
 /// time ("no function present for AWS upstream"); here it is a config error.
 bool needsLambdaDestination(const config::ResourceRef& upstream, const config::AwsDestination* aws,
@@ -312,9 +341,15 @@ bool needsLambdaDestination(const config::ResourceRef& upstream, const config::A
 /// it inherits) and its REST function; nullptr when it has neither (the route's apply).
 std::shared_ptr<const router::RouteFilterConfig> compileWeighted(
     const config::WeightedDestination& wd, const config::Transformations* routeRules,
-    const RouteContext& ctx, Errors& errors) {
+    bool fromGloo0x, const RouteContext& ctx, Errors& errors) {
   const config::RestDestination* rest = wd.destination.rest ? &*wd.destination.rest : nullptr;
   const config::AwsDestination* aws = wd.destination.aws ? &*wd.destination.aws : nullptr;
+  std::optional<config::AwsDestination> lambda0x =
+      gloo0xLambda(fromGloo0x, wd.destination.upstream, rest, ctx, errors);
+  if (lambda0x) {
+    aws = &*lambda0x;
+    rest = nullptr;
+  }
   if (needsLambdaDestination(wd.destination.upstream, aws, wd.destination.fieldPath, ctx, errors))
     return nullptr;
   if (!wd.transformations && !rest && !aws) return nullptr;
@@ -323,7 +358,8 @@ std::shared_ptr<const router::RouteFilterConfig> compileWeighted(
   if (rest && !function) return nullptr;
   std::optional<filters::LambdaCall> lambda;
   if (aws) {
-    lambda = findLambda(wd.destination.upstream, *aws, ctx, errors);
+    lambda = findLambda(wd.destination.upstream, *aws, ctx, errors,
+                        lambda0x ? "functionName" : "logicalName");
     if (!lambda) return nullptr;
   }
   config::Transformations rules;
@@ -364,21 +400,28 @@ void compileTransformations(FlatRoute& flat, const RouteContext& ctx, Errors& er
   }
   if (weighted) {
     for (const config::WeightedDestination& wd : *weighted)
-      flat.weightedTransformations.push_back(compileWeighted(wd, staged, ctx, errors));
+      flat.weightedTransformations.push_back(
+          compileWeighted(wd, staged, flat.fromGloo0x, ctx, errors));
   }
-  const config::RestDestination* rest = nullptr;
+  const bool single = a.type == config::RouteAction::Type::Single;
+  const config::RestDestination* rest = single && a.rest ? &*a.rest : nullptr;
+  const config::AwsDestination* aws = single && a.aws ? &*a.aws : nullptr;
+  std::optional<config::AwsDestination> lambda0x =
+      single ? gloo0xLambda(flat.fromGloo0x, a.upstream, rest, ctx, errors) : std::nullopt;
+  if (lambda0x) {
+    aws = &*lambda0x;
+    rest = nullptr;
+  }
   const config::TransformationTemplate* function = nullptr;
-  if (a.type == config::RouteAction::Type::Single && a.rest) {
-    rest = &*a.rest;
+  if (rest) {
     function = findRestFunction(a.upstream, *rest, ctx, errors);
     if (!function) return;
   }
   std::optional<filters::LambdaCall> lambda;
-  if (a.type == config::RouteAction::Type::Single) {
-    if (needsLambdaDestination(a.upstream, a.aws ? &*a.aws : nullptr, a.fieldPath, ctx, errors))
-      return;
-    if (a.aws) {
-      lambda = findLambda(a.upstream, *a.aws, ctx, errors);
+  if (single) {
+    if (needsLambdaDestination(a.upstream, aws, a.fieldPath, ctx, errors)) return;
+    if (aws) {
+      lambda = findLambda(a.upstream, *aws, ctx, errors, lambda0x ? "functionName" : "logicalName");
       if (!lambda) return;
     }
   }

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,12 @@
 #include "router/route_entry.h"
 
 namespace portico::controller {
+
+/// The annotation toRawObject (config/raw_object.cc) puts on objects it converted from Gloo
+/// 0.x; the same text is written there.
+inline constexpr const char* kGloo0xAnnotation = "portico.io/converted-from";
+/// True for an object loaded from a Gloo 0.x document.
+bool convertedFromGloo0x(const config::RawObject& raw);
 
 /// The accepted objects routes may refer to.
 struct RouteContext {
@@ -27,6 +34,9 @@ struct RouteContext {
   std::map<config::ObjectKey, const config::AwsUpstream*> awsUpstreams;
   /// Accepted Secrets (aws credentials of the upstreams' secretRef); null = none.
   const std::map<config::ObjectKey, config::Secret>* secrets = nullptr;
+  /// Virtual services converted from Gloo 0.x (convertedFromGloo0x): their REST function
+  /// destinations on aws upstreams name Lambda functions (a 0.x route does not say the kind).
+  std::set<config::ObjectKey> gloo0xVirtualServices;
 };
 
 /// A route after delegation: the route itself and the options it ends up with.
@@ -34,6 +44,7 @@ struct FlatRoute {
   const config::Route* route = nullptr;
   config::RouteOptions options;
   std::string origin;  ///< "virtualservice default.gloo-system routes[1]" / "routetable …"
+  bool fromGloo0x = false;  ///< of a virtual service in RouteContext::gloo0xVirtualServices
   /// Compiled transformations and REST function (filters::RouteTransformations), if any.
   std::shared_ptr<const router::RouteFilterConfig> transformations;
   /// Per weighted destination (multi / upstream group): its own transformations or nullptr.

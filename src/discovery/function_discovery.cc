@@ -118,6 +118,7 @@ void FunctionDiscovery::start() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!threads_.empty()) return;
   stopping_ = false;
+  LOG_INFO("function discovery: %s", toString(options_.mode));
   for (size_t i = 0; i < options_.concurrency; ++i) threads_.emplace_back([this] { run(); });
 }
 
@@ -134,6 +135,8 @@ void FunctionDiscovery::stop() {
 
 void FunctionDiscovery::setMode(DiscoveryMode mode) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (mode != options_.mode)
+    LOG_INFO("function discovery: %s (was %s)", toString(mode), toString(options_.mode));
   options_.mode = mode;
 }
 

@@ -96,7 +96,9 @@ std::string TlsTransport::handshakeError(int err) {
                                                     : "connection closed by the server";
   long verify = SSL_get_verify_result(ssl_);
   if (verify == X509_V_ERR_HOSTNAME_MISMATCH && client_)
-    reason += " (server certificate has none of the names in verifySubjectAltName)";
+    // The names come from verifySubjectAltName, or (system CA store) from the SNI / address.
+    reason += " (server certificate has none of the names checked: sslConfig.verifySubjectAltName "
+              "when set, else the upstream's SNI name or IP address)";
   else if (verify != X509_V_OK)
     reason += std::string(" (server certificate: ") + X509_verify_cert_error_string(verify) + ")";
   return reason;

@@ -51,6 +51,24 @@ type: aws
 spec: {region: us-east-1, secret_ref: my-aws-secrets}
 functions: [{name: hello, spec: {function_name: echo}}]
 """
+# 0.x files loaded as they are, one object per file as 0.x's file storage kept them
+# (upstreams/<name>.yml, virtualservices/<name>.yml): the route's function is a Lambda because
+# its upstream is an aws one, without `portico convert`.
+GLOO0X_DIRECT_UPSTREAM = """\
+name: direct-lambda
+type: aws
+spec: {region: us-east-1, secret_ref: my-aws-secrets}
+functions: [{name: func2, spec: {function_name: echo, qualifier: v2}}]
+"""
+GLOO0X_DIRECT_VS = """\
+name: legacy-direct
+domains: [direct.test]
+routes:
+- request_matcher: {path_prefix: /one}
+  single_destination: {function: {upstream_name: direct-lambda, function_name: func2}}
+- request_matcher: {path_prefix: /typo}
+  single_destination: {function: {upstream_name: direct-lambda, function_name: func3}}
+"""
 
 
 def ref(name):
@@ -111,7 +129,7 @@ class AwsLambdaTest(unittest.TestCase):
         hosts = d / "hosts"
         hosts.write_text(f"{ip} {HOST}\n127.0.0.1 localhost\n")
 
-        cfg = d / "config"
+        cfg = cls.cfg = d / "config"
         ssl = {"sslFiles": {"rootCa": str(cls.ca[0])}}
         functions = [{"logicalName": "echo", "lambdaFunctionName": "echo"},
                      {"lambdaFunctionName": "echo", "qualifier": "v2"},
@@ -144,6 +162,8 @@ class AwsLambdaTest(unittest.TestCase):
         assert converted.returncode == 0, converted.stderr
         write_yaml(cfg, "gloo0x.yaml", converted.stdout)
         write_yaml(cfg, "gloo0x-raw.yaml", GLOO0X_UPSTREAM)
+        write_yaml(cfg, "gloo0x-direct-upstream.yaml", GLOO0X_DIRECT_UPSTREAM)
+        write_yaml(cfg, "gloo0x-direct-vs.yaml", GLOO0X_DIRECT_VS)
         # A Kubernetes Secret with Gloo 0.x's key names (its aws plugin read these two).
         write_yaml(cfg, "gloo0x-secret.yaml", to_yaml({
             "apiVersion": "v1", "kind": "Secret",
@@ -243,6 +263,21 @@ class AwsLambdaTest(unittest.TestCase):
         self.assertEqual(status, 200, data)
         self.assertEqual((self.mock.calls[-1]["function"], self.mock.calls[-1]["qualifier"]),
                          ("echo", "$LATEST"))
+
+    def test_gloo0x_files_loaded_directly(self):
+        # the typo is rejected by name; fixed, the route calls the Lambda function
+        s = self.gw.wait_status("VirtualService", "legacy-direct", "Rejected")
+        self.assertIn('destinationSpec.rest.functionName: function "func3" not found on upstream '
+                      '"direct-lambda" (it has: func2)', s["reason"])
+        write_yaml(self.cfg, "gloo0x-direct-vs.yaml", GLOO0X_DIRECT_VS.replace("func3", "func2"))
+        self.gw.wait_status("VirtualService", "legacy-direct", "Accepted", timeout=10)
+        for path in ("/one", "/typo"):
+            status, _, data = self.call(path, b'{"direct": true}', headers={"host": "direct.test"})
+            self.assertEqual(status, 200, data)
+            self.assertEqual(json.loads(data)["event"], {"direct": True})
+            call = self.mock.calls[-1]
+            self.assertEqual((call["function"], call["qualifier"]), ("echo", "v2"))
+            self.assertIn(f"Credential={OLD_AKID}/", call["headers"]["authorization"])
 
     def test_lambda_without_root_ca_is_still_verified(self):
         calls = len(self.mock.calls)

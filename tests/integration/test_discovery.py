@@ -5,7 +5,8 @@ routes call with parameters from the path, headers and the JSON body as in Gloo'
 tutorial. Also: the WHITELIST label, a document that does not parse, an unreachable host, the
 user's own transformations winning, and a restart that serves the stored functions.
 DiscoveryModesAndTls: BLACKLIST and DISABLED, and discovery over TLS from nginx (the upstream's
-sslConfig: SNI, rootCa; an https:// swaggerInfo.url)."""
+sslConfig: SNI, rootCa; an https:// swaggerInfo.url). SettingsObject: a Gloo Settings object's
+discovery.fdsMode overrides the flag while it exists."""
 
 import contextlib
 import json
@@ -454,6 +455,63 @@ class DiscoveryModesAndTls(unittest.TestCase):
             self.assertEqual(self.log.read_text().count("agent=portico-discovery"), before)
         finally:
             gw.stop()
+
+
+class SettingsObject(unittest.TestCase):
+    """The gateway runs with the default flag (WHITELIST); a gloo.solo.io/v1 Settings object
+    named default with fdsMode BLACKLIST turns discovery on for an unlabelled upstream, and
+    deleting it switches back (the upstream's discovered functions are removed)."""
+
+    def test_settings_fds_mode_overrides_the_flag_until_deleted(self):
+        with Petstore() as petstore, tempfile.TemporaryDirectory(prefix="portico-settings-") as tmp:
+            cfg = Path(tmp)
+            write_yaml(cfg, "upstreams.yaml", upstream("plain", petstore.port))
+            write_yaml(cfg, "vs.yaml", vs("plain", [
+                rest_route({"prefix": "/pet/"}, "plain", "findPetById", {"path": "/pet/{id}"})]))
+            gw = Portico(cfg).start()
+            try:
+                gw.wait_status("VirtualService", "plain", "Rejected", timeout=10)
+                self.assertIsNone(gw.status_of("Upstream", "plain").get("discovery"))
+
+                # Gloo's own file, with control-plane fields that Portico lists as ignored
+                write_yaml(cfg, "settings.yaml", to_yaml({
+                    "apiVersion": "gloo.solo.io/v1", "kind": "Settings",
+                    "metadata": {"name": "default", "namespace": NAMESPACE},
+                    "spec": {"discovery": {"fdsMode": "BLACKLIST"},
+                             "discoveryNamespace": NAMESPACE, "refreshRate": "60s",
+                             "gloo": {"xdsBindAddr": "0.0.0.0:9977"}}}))
+                gw.wait_status("VirtualService", "plain", "Accepted", timeout=20)
+                settings = gw.status_of("Settings", "default")
+                self.assertEqual(settings["state"], "Warning")
+                self.assertIn("spec.discoveryNamespace, spec.refreshRate, spec.gloo.xdsBindAddr",
+                              settings["reason"])
+                self.assertEqual(gw.status_of("Upstream", "plain")["discovery"]["state"], "Discovered")
+                status, _, data = http_request(gw.port, "GET", "/pet/2")
+                self.assertEqual(status, 200, data)
+                self.assertEqual(json.loads(data)["name"], "Cat")
+                stored = cfg / NAMESPACE / "discoveredfunctions-plain.yaml"
+                self.assertTrue(stored.is_file())
+
+                # a data-plane field Portico lacks: Rejected by name, the last version serves
+                write_yaml(cfg, "settings.yaml", to_yaml({
+                    "apiVersion": "gloo.solo.io/v1", "kind": "Settings",
+                    "metadata": {"name": "default", "namespace": NAMESPACE},
+                    "spec": {"discovery": {"fdsMode": "BLACKLIST"},
+                             "ratelimit": {"descriptors": []}}}))
+                gw.wait_status("Settings", "default", "Rejected", timeout=10)
+                reason = gw.status_of("Settings", "default")["reason"]
+                self.assertIn("spec.ratelimit: field not supported by Portico yet", reason)
+                self.assertIn("the last accepted version keeps serving", reason)
+                self.assertEqual(gw.status_of("Upstream", "plain")["discovery"]["state"], "Discovered")
+
+                (cfg / "settings.yaml").unlink()
+                wait_until(lambda: not stored.exists(), 10, 0.1, "discovered functions removed")
+                wait_until(lambda: gw.status_of("Upstream", "plain").get("discovery") is None,
+                           10, 0.1, "discovery off again")
+                self.assertIsNone(gw.status_of("Settings", "default"))
+                self.assertIn("function discovery: WHITELIST (was BLACKLIST)", gw.logs())
+            finally:
+                gw.stop()
 
 
 if __name__ == "__main__":

@@ -60,8 +60,8 @@ public:
     config::AwsUpstream aws = decodeAwsUpstream(upstream, errors);
     if (!errors.empty()) return;
     cluster.aws = std::make_shared<const config::AwsUpstream>(aws);
-    // One host: the regional endpoint, on 443 with its name as SNI (certificate checked only
-    // when sslConfig gives a root CA, as Gloo does for every upstream).
+    // One host: the regional endpoint, on 443 with its name as SNI; its certificate is always
+    // verified (sslConfig's root CA, else the system store: TlsContexts::systemCaFor).
     cluster.wantsTls = true;
     auto addresses = context.resolver.resolve(aws.host, 443);
     if (!addresses.ok()) {

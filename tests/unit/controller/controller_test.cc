@@ -1,4 +1,5 @@
-// Controller: statuses, references, last-accepted fallback and snapshot publication.
+// Controller: statuses, references, last-accepted fallback and snapshot publication; Settings
+// objects; Gloo 0.x routes to Lambda functions.
 #include <gtest/gtest.h>
 
 #include "config/decode.h"
@@ -163,6 +164,150 @@ TEST_F(ControllerTest, DomainClashRejectsTheSecondVirtualService) {
       << other->status.reason;
   EXPECT_EQ(find(statuses, "VirtualService", "default")->status.state,
             config::ObjectStatus::State::Accepted);
+}
+
+std::string settings(const std::string& name, const std::string& spec) {
+  return "apiVersion: gloo.solo.io/v1\nkind: Settings\nmetadata: {name: " + name +
+         ", namespace: gloo-system}\nspec: " + spec + "\n";
+}
+
+bool discovers(const Controller& c, const std::string& upstream) {
+  auto statuses = c.statuses();
+  const StatusEntry* e = find(statuses, "Upstream", upstream);
+  return e && e->details.find("\"discovery\":") != std::string::npos;
+}
+
+TEST_F(ControllerTest, SettingsNamedDefaultIsReadOthersAreIgnored) {
+  store::MemoryStore store(load(
+      std::string(kUpstream) + "---\n" +
+      settings("default", "{discovery: {fdsMode: BLACKLIST}, refreshRate: 60s, gloo: {xdsBindAddr: '0.0.0.0:9977'}}") +
+      "---\n" + settings("other", "{discovery: {fdsMode: DISABLED}}")));
+  Controller c(store, plugins, &holder, {1, false}, resolver);
+  c.rebuild();
+  auto statuses = c.statuses();
+  const auto* def = find(statuses, "Settings", "default");
+  ASSERT_NE(def, nullptr);
+  EXPECT_EQ(def->status.state, config::ObjectStatus::State::Warning);
+  EXPECT_EQ(def->status.reason,
+            "settings default.gloo-system: accepted; ignored (Gloo control-plane settings with no "
+            "meaning for Portico): spec.refreshRate, spec.gloo.xdsBindAddr");
+  const auto* other = find(statuses, "Settings", "other");
+  ASSERT_NE(other, nullptr);
+  EXPECT_EQ(other->status.state, config::ObjectStatus::State::Warning);
+  EXPECT_EQ(other->status.reason,
+            "settings other.gloo-system: ignored: Portico reads only the Settings named "
+            "\"default\" (in effect: settings default.gloo-system)");
+  EXPECT_NE(c.configDumpJson().find("\"kind\":\"Settings\""), std::string::npos);
+}
+
+// The flag says DISABLED; a Settings object turns discovery on, a bad edit keeps the last
+// accepted version, and removing it gives the flag back.
+TEST_F(ControllerTest, SettingsFdsModeDrivesDiscovery) {
+  store::MemoryStore store(load(std::string(kUpstream) + "---\n" +
+                                settings("default", "{discovery: {fdsMode: BLACKLIST}}")));
+  ControllerOptions options{1, false};
+  options.discovery = discovery::FunctionDiscoveryOptions{};
+  options.discovery->mode = discovery::DiscoveryMode::Disabled;
+  options.discovery->retryInitialMs = 60000;  // one probe of 127.0.0.1:9000 is enough here
+  Controller c(store, plugins, &holder, options, resolver);
+  c.rebuild();
+  c.start();
+  c.rebuild();
+  auto statuses = c.statuses();
+  EXPECT_EQ(find(statuses, "Settings", "default")->status.state,
+            config::ObjectStatus::State::Accepted);
+  EXPECT_TRUE(discovers(c, "petstore"));  // unlabelled: BLACKLIST probes it
+
+  ASSERT_TRUE(store.put(load(settings("default", "{discovery: {fdsMode: sometimes}}")).objects[0]).ok());
+  c.rebuild();
+  statuses = c.statuses();
+  const StatusEntry* def = find(statuses, "Settings", "default");
+  EXPECT_EQ(def->status.state, config::ObjectStatus::State::Rejected);
+  EXPECT_EQ(def->status.reason,
+            "settings default.gloo-system: spec.discovery.fdsMode: unknown value \"sometimes\": "
+            "expected WHITELIST, BLACKLIST or DISABLED (the last accepted version keeps serving)");
+  EXPECT_TRUE(discovers(c, "petstore"));
+
+  ASSERT_TRUE(store.remove({"Settings", "gloo-system", "default"}).ok());
+  c.rebuild();
+  EXPECT_FALSE(discovers(c, "petstore"));  // the flag again
+  c.stop();
+}
+
+/// Answers every name with 127.0.0.1 (a stand-in for DNS: the Lambda endpoint is only named
+/// here, never called; test_aws_lambda.py calls it).
+class LoopbackResolver final : public HostnameResolver {
+public:
+  Result<std::vector<net::Address>> resolve(const std::string&, uint16_t port) override {
+    auto a = net::Address::fromIp("127.0.0.1", port);
+    return std::vector<net::Address>{*a};
+  }
+};
+
+// Gloo 0.x files loaded as they are (not through `portico convert`): a function destination
+// on a 0.x aws upstream is its Lambda; a modern REST destination on it stays an error.
+TEST_F(ControllerTest, Gloo0xFunctionOnAwsUpstreamIsItsLambda) {
+  store::MemoryStore store(load(R"(
+name: lambdas
+type: aws
+spec: {region: us-east-1, secret_ref: creds}
+functions: [{name: hello, spec: {function_name: echo}}]
+---
+apiVersion: gloo.solo.io/v1
+kind: Secret
+metadata: {name: creds, namespace: gloo-system}
+spec: {aws: {accessKey: AKID, secretKey: c2VjcmV0}}
+---
+name: legacy
+domains: [legacy.test]
+routes:
+- request_matcher: {path_prefix: /hello}
+  single_destination: {function: {upstream_name: lambdas, function_name: hello}}
+- request_matcher: {path_prefix: /multi}
+  multiple_destinations:
+  - {destination: {function: {upstream_name: lambdas, function_name: hello}}, weight: 1}
+---
+name: legacy-typo
+domains: [typo.test]
+routes:
+- request_matcher: {path_prefix: /}
+  single_destination: {function: {upstream_name: lambdas, function_name: helo}}
+---
+apiVersion: gateway.solo.io/v1
+kind: VirtualService
+metadata: {name: modern, namespace: gloo-system}
+spec:
+  virtualHost:
+    domains: [modern.test]
+    routes:
+    - routeAction: {single: {upstream: {name: lambdas}, destinationSpec: {rest: {functionName: hello}}}}
+)"));
+  LoopbackResolver loopback;
+  Controller c(store, plugins, &holder, {1, false}, loopback);
+  c.rebuild();
+  auto statuses = c.statuses();
+  const auto* legacy = find(statuses, "VirtualService", "legacy");
+  ASSERT_NE(legacy, nullptr);
+  EXPECT_EQ(legacy->status.state, config::ObjectStatus::State::Accepted) << legacy->status.reason;
+  const auto* vh = holder.load()->listeners[0].routes.findVirtualHost("legacy.test");
+  ASSERT_NE(vh, nullptr);
+  ASSERT_EQ(vh->routes.size(), 2u);
+  EXPECT_NE(vh->routes[0].transformations, nullptr);  // the Lambda call
+  ASSERT_EQ(vh->routes[1].weightedClusters.size(), 1u);
+  EXPECT_NE(vh->routes[1].weightedClusters[0].transformations, nullptr);
+
+  const auto* typo = find(statuses, "VirtualService", "legacy-typo");
+  ASSERT_NE(typo, nullptr);
+  EXPECT_EQ(typo->status.state, config::ObjectStatus::State::Rejected);
+  EXPECT_NE(typo->status.reason.find("destinationSpec.rest.functionName: function \"helo\" not "
+                                     "found on upstream \"lambdas\" (it has: hello)"),
+            std::string::npos)
+      << typo->status.reason;
+  const auto* modern = find(statuses, "VirtualService", "modern");
+  ASSERT_NE(modern, nullptr);
+  EXPECT_EQ(modern->status.state, config::ObjectStatus::State::Rejected);
+  EXPECT_NE(modern->status.reason.find("(it has no REST functions)"), std::string::npos)
+      << modern->status.reason;
 }
 
 TEST_F(ControllerTest, StatusesJsonEscapes) {

@@ -189,46 +189,55 @@ std::string renderMetrics(const MetricsRegistry& registry, ExpositionFormat form
 
   // ---- virtual services and routes ----
   auto requestFamilies = [&](std::string_view prefix, std::string_view what,
-                             const std::vector<RequestTotals>& totals, auto labelsOf) {
+                             const std::vector<RequestTotals>& totals, auto labelsOf, auto named) {
     const size_t count = totals.size();
     {
       Family f(out, format, std::string(prefix) + "_requests", "counter",
                "Requests answered " + std::string(what) + ", by response code class.");
-      for (size_t i = 0; i < count; ++i)
+      for (size_t i = 0; i < count; ++i) {
+        if (!named(i)) continue;  // a free id
         for (size_t c = 0; c < kCodeClasses; ++c)
           if (totals[i].requests[c])
             f.sample(labelsOf(i) + "," + label("code_class", kCodeClassNames[c]), totals[i].requests[c]);
+      }
     }
     {
       Family f(out, format, std::string(prefix) + "_request_duration_seconds", "histogram",
                "Request duration " + std::string(what) + " (head received to response complete).");
-      for (size_t i = 0; i < count; ++i) f.histogram(labelsOf(i), totals[i].buckets, totals[i].sumUs);
+      for (size_t i = 0; i < count; ++i)
+        if (named(i)) f.histogram(labelsOf(i), totals[i].buckets, totals[i].sumUs);
     }
   };
   requestFamilies(
       "portico_virtual_service", "per virtual service", totals.virtualServices,
-      [&](size_t i) { return label("virtual_service", names.virtualServices[i]); });
+      [&](size_t i) { return label("virtual_service", names.virtualServices[i]); },
+      [&](size_t i) { return !names.virtualServices[i].empty(); });
   requestFamilies(
       "portico_route", "per route", totals.routes,
       [&](size_t i) {
         return label("virtual_service", names.routes[i].first) + "," + label("route", names.routes[i].second);
-      });
+      },
+      [&](size_t i) { return !names.routes[i].first.empty(); });
 
   // ---- upstreams ----
   const std::vector<UpstreamTotals>& up = totals.upstreams;
   auto upLabel = [&](size_t i) { return label("upstream", names.upstreams[i]); };
+  auto upNamed = [&](size_t i) { return !names.upstreams[i].empty(); };  // else a free id
   auto upCounter = [&](const char* name, const char* help, uint64_t UpstreamTotals::*field) {
     Family f(out, format, name, "counter", help);
-    for (size_t i = 0; i < up.size(); ++i) f.sample(upLabel(i), up[i].*field);
+    for (size_t i = 0; i < up.size(); ++i)
+      if (upNamed(i)) f.sample(upLabel(i), up[i].*field);
   };
   upCounter("portico_upstream_requests", "Requests sent to the upstream (each attempt counts).",
             &UpstreamTotals::requests);
   {
     Family f(out, format, "portico_upstream_errors", "counter",
              "Failed upstream attempts: 5xx answers, connect failures, resets.");
-    for (size_t i = 0; i < up.size(); ++i)
+    for (size_t i = 0; i < up.size(); ++i) {
+      if (!upNamed(i)) continue;
       for (size_t e = 0; e < kUpstreamErrorKinds; ++e)
         f.sample(upLabel(i) + "," + label("type", kUpstreamErrorNames[e]), up[i].errors[e]);
+    }
   }
   upCounter("portico_upstream_retries", "Retries scheduled by route retry policies.",
             &UpstreamTotals::retries);
@@ -239,12 +248,14 @@ std::string renderMetrics(const MetricsRegistry& registry, ExpositionFormat form
   {
     Family f(out, format, "portico_upstream_request_duration_seconds", "histogram",
              "Upstream attempt duration (request sent to response headers).");
-    for (size_t i = 0; i < up.size(); ++i) f.histogram(upLabel(i), up[i].buckets, up[i].sumUs);
+    for (size_t i = 0; i < up.size(); ++i)
+      if (upNamed(i)) f.histogram(upLabel(i), up[i].buckets, up[i].sumUs);
   }
   {
     Family f(out, format, "portico_upstream_connections", "gauge",
              "Pooled upstream connections by state (active: lent to a request or connecting).");
     for (size_t i = 0; i < up.size(); ++i) {
+      if (!upNamed(i)) continue;
       uint64_t open = difference(up[i].opened, up[i].closed);
       uint64_t idle = std::min(open, difference(up[i].idleIn, up[i].idleOut));
       f.sample(upLabel(i) + "," + label("state", "active"), open - idle);

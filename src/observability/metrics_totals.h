@@ -46,7 +46,7 @@ struct UpstreamTotals {
 inline uint64_t difference(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
 
 struct MetricsTotals {
-  MetricsRegistry::Names names;  ///< index i of each vector below is the id i
+  MetricsRegistry::Names names;  ///< index i of each vector below is the id i ("": free)
   uint64_t connectionsOpened = 0, connectionsClosed = 0;
   uint64_t acceptPauses = 0, listenersPaused = 0, listenersResumed = 0;
   std::array<std::array<uint64_t, kCodeClasses>, kMethods> requestsByMethod{};

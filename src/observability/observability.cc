@@ -10,12 +10,23 @@ Observability& instance() {
   return *o;
 }
 
+SnapshotStatsIndex::~SnapshotStatsIndex() {
+  if (!registry) return;
+  for (uint32_t id : clusters) registry->release(StatsKind::Upstream, id);
+  for (uint32_t id : virtualServices) registry->release(StatsKind::VirtualService, id);
+  for (const auto& perListener : routes)
+    for (const auto& perVhost : perListener)
+      for (const RouteStatsRef& ref : perVhost) registry->release(StatsKind::Route, ref.route);
+}
+
 std::shared_ptr<const SnapshotStatsIndex> buildStatsIndex(
     MetricsRegistry& registry, const std::vector<const router::RouteTable*>& listeners,
     const std::vector<upstream::ClusterConstSharedPtr>& clusters,
     const std::function<std::string(const router::RouteEntry&, const router::VirtualHost&, size_t)>&
         routeName) {
+  registry.forgetRetired();
   auto index = std::make_shared<SnapshotStatsIndex>();
+  index->registry = &registry;
   std::vector<std::pair<uint32_t, upstream::ClusterConstSharedPtr>> inEffect;
   for (const auto& c : clusters) {
     uint32_t id = registry.upstreamId(c->name);
@@ -27,6 +38,7 @@ std::shared_ptr<const SnapshotStatsIndex> buildStatsIndex(
     for (const router::VirtualHost& vh : table->virtualHosts()) {
       auto& perVhost = perListener.emplace_back();
       uint32_t vs = registry.virtualServiceId(vh.name);
+      index->virtualServices.push_back(vs);
       for (size_t r = 0; r < vh.routes.size(); ++r) {
         RouteStatsRef ref;
         ref.virtualService = vs;

@@ -44,14 +44,25 @@ struct RouteStatsRef {
 };
 
 /// Per snapshot: the stable stats ids of its clusters and routes, so the request path indexes.
+/// Holds one registry reference per id it lists, given back when the last snapshot using it
+/// goes (so no request can write an id after the registry frees it).
 struct SnapshotStatsIndex {
+  SnapshotStatsIndex() = default;
+  ~SnapshotStatsIndex();
+  SnapshotStatsIndex(const SnapshotStatsIndex&) = delete;
+  SnapshotStatsIndex& operator=(const SnapshotStatsIndex&) = delete;
+
   std::vector<uint32_t> clusters;  ///< [cluster index] → upstream id
   std::vector<std::vector<std::vector<RouteStatsRef>>> routes;  ///< [listener][vhost][route]
+  /// The registry the ids came from (it outlives every index built from it) and the virtual
+  /// service ids, one per virtual host (routes repeat them).
+  MetricsRegistry* registry = nullptr;
+  std::vector<uint32_t> virtualServices;
 };
 
-/// Interns every cluster, virtual service and route of a snapshot in `registry` and hands the
-/// clusters to it for scrape-time gauges. `routeName(entry, vhost)` gives a route's label.
-/// Controller thread.
+/// Interns every cluster, virtual service and route of a snapshot in `registry` (after freeing
+/// the ids retired long enough) and hands the clusters to it for scrape-time gauges.
+/// `routeName(entry, vhost)` gives a route's label. Controller thread.
 std::shared_ptr<const SnapshotStatsIndex> buildStatsIndex(
     MetricsRegistry& registry, const std::vector<const router::RouteTable*>& listeners,
     const std::vector<upstream::ClusterConstSharedPtr>& clusters,

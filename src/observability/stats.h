@@ -20,6 +20,8 @@ public:
     value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+  /// Back to 0: only when no worker writes the cell any more (a stats id being reused).
+  void reset() { value_.store(0, std::memory_order_relaxed); }
 
 private:
   std::atomic<uint64_t> value_{0};
@@ -43,6 +45,10 @@ public:
   }
   uint64_t bucket(size_t i) const { return buckets_[i].value(); }
   uint64_t sumUs() const { return sumUs_.value(); }
+  void reset() {
+    for (Counter& b : buckets_) b.reset();
+    sumUs_.reset();
+  }
 
 private:
   std::array<Counter, kLatencyBuckets> buckets_;
@@ -74,6 +80,10 @@ inline constexpr std::array<std::string_view, kUpstreamErrorKinds> kUpstreamErro
 struct alignas(64) RequestStats {
   std::array<Counter, kCodeClasses> requests;  ///< by code class
   Histogram latency;                           ///< downstream request duration
+  void reset() {
+    for (Counter& c : requests) c.reset();
+    latency.reset();
+  }
 };
 
 /// What one worker counts for one upstream (cluster name).
@@ -87,6 +97,13 @@ struct alignas(64) UpstreamStats {
   // Pool connections: gauges as differences of monotonic counters, so each stays one-writer.
   Counter connectionsOpened, connectionsClosed, idleEntered, idleLeft;
   void error(UpstreamError e) { errors[static_cast<size_t>(e)].add(); }
+  void reset() {
+    for (Counter* c : {&requests, &retries, &timeouts, &connectFailures, &connectionsOpened,
+                       &connectionsClosed, &idleEntered, &idleLeft})
+      c->reset();
+    for (Counter& c : errors) c.reset();
+    latency.reset();
+  }
 };
 
 /// Downstream totals of one worker.

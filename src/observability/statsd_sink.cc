@@ -129,10 +129,18 @@ std::vector<std::string> StatsdSink::collect() {
       b.counter("downstream.requests", {{"method", kMethodNames[m]}, {"code_class", kCodeClassNames[c]}},
                 now.requestsByMethod[m][c], was.requestsByMethod[m][c]);
 
-  auto requests = [&](std::string_view what, const std::vector<RequestTotals>& cur,
-                      const std::vector<RequestTotals>& old, auto tagsOf) {
+  // An id reused by another name since the last flush starts from zero, and a free id (no
+  // name) has nothing to send.
+  auto sameName = [&](StatsKind kind, size_t i) {
+    const auto& g = now.names.generations[static_cast<size_t>(kind)];
+    const auto& o = was.names.generations[static_cast<size_t>(kind)];
+    return i < g.size() && i < o.size() && g[i] == o[i];
+  };
+  auto requests = [&](std::string_view what, StatsKind kind, const std::vector<RequestTotals>& cur,
+                      const std::vector<RequestTotals>& old, auto tagsOf, auto named) {
     for (size_t i = 0; i < cur.size(); ++i) {
-      RequestTotals before = at(old, i);
+      if (!named(i)) continue;
+      RequestTotals before = sameName(kind, i) ? at(old, i) : RequestTotals{};
       Tags tags = tagsOf(i);
       for (size_t c = 0; c < kCodeClasses; ++c) {
         Tags t = tags;
@@ -143,15 +151,17 @@ std::vector<std::string> StatsdSink::collect() {
               histogramCount(before.buckets), cur[i].sumUs, before.sumUs);
     }
   };
-  requests("virtual_service", now.virtualServices, was.virtualServices,
-           [&](size_t i) { return Tags{{"virtual_service", now.names.virtualServices[i]}}; });
-  requests("route", now.routes, was.routes, [&](size_t i) {
+  requests("virtual_service", StatsKind::VirtualService, now.virtualServices, was.virtualServices,
+           [&](size_t i) { return Tags{{"virtual_service", now.names.virtualServices[i]}}; },
+           [&](size_t i) { return !now.names.virtualServices[i].empty(); });
+  requests("route", StatsKind::Route, now.routes, was.routes, [&](size_t i) {
     return Tags{{"virtual_service", now.names.routes[i].first}, {"route", now.names.routes[i].second}};
-  });
+  }, [&](size_t i) { return !now.names.routes[i].first.empty(); });
 
   for (size_t i = 0; i < now.upstreams.size(); ++i) {
+    if (now.names.upstreams[i].empty()) continue;
     const UpstreamTotals& u = now.upstreams[i];
-    UpstreamTotals before = at(was.upstreams, i);
+    UpstreamTotals before = sameName(StatsKind::Upstream, i) ? at(was.upstreams, i) : UpstreamTotals{};
     Tags tags{{"upstream", now.names.upstreams[i]}};
     b.counter("upstream.requests", tags, u.requests, before.requests);
     for (size_t e = 0; e < kUpstreamErrorKinds; ++e)

@@ -73,8 +73,12 @@ class AcceptOutOfDescriptors(unittest.TestCase):
         used = cpu_seconds(gw.pid) - before
         print(f"\n  gateway CPU while out of descriptors: {used:.2f} s in {CPU_WINDOW:.0f} s")
         self.assertLess(used, CPU_BOUND, "the listener spins on EMFILE")
-        self.assertEqual(gw.logs().count("Too many open files"), 1, "not one line per burst:\n"
-                         + gw.logs())
+        # One warning per burst: a descriptor the gateway frees meanwhile (an idle upstream
+        # connection closing, ...) lets one accept through and starts a new burst.
+        logs = gw.logs()
+        self.assertEqual(logs.count("Too many open files"), logs.count("accepting again") + 1,
+                         "not one line per burst:\n" + logs)
+        self.assertLessEqual(logs.count("Too many open files"), 3, logs)
 
         # Free descriptors (the limit stays): the accepted connections (the first ones; the
         # backlog is FIFO) close, and the client waiting in the backlog is served without any new

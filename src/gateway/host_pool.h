@@ -58,6 +58,13 @@ public:
   size_t idleCount() const { return idleCount_; }
   size_t totalCount() const { return total_; }
 
+  /// Worker snapshots that list this pool (the worker forgets a pool no snapshot lists).
+  void ref() { ++snapshotRefs_; }
+  void unref() { --snapshotRefs_; }
+  /// No snapshot lists it and no exchange can be using it: only idle HTTP/1.1 connections (or
+  /// none) are left, which closing the pool closes.
+  bool unused() const { return snapshotRefs_ == 0 && total_ == idleCount_ && !h2Head_; }
+
 private:
   void unlinkIdle(UpstreamConnection* conn);
   /// A connected socket for a new connection (plain, or TLS `tls` set), holding a slot of this
@@ -77,7 +84,8 @@ private:
   size_t idleCount_ = 0;
   size_t total_ = 0;
   net::TlsSessionCache sessions_;
-  int64_t lastTlsWarningMs_ = -1;  ///< the last TLS session of this host (upstream TLS)
+  int64_t lastTlsWarningMs_ = -1;
+  uint32_t snapshotRefs_ = 0;  ///< the last TLS session of this host (upstream TLS)
 };
 
 }  // namespace portico::gateway

@@ -136,7 +136,20 @@ void Worker::resumeAccepting() {
 }
 
 void Worker::releaseSnapshot(WorkerSnapshot* s) {
-  if (--s->refs == 0 && s != current_) delete s;
+  if (--s->refs == 0 && s != current_) deleteSnapshot(s);
+}
+
+void Worker::deleteSnapshot(WorkerSnapshot* s) {
+  for (auto& pools : s->pools)
+    for (HostPool* p : pools) p->unref();
+  delete s;
+}
+
+void Worker::prunePools() {
+  // Hosts that left the config (DNS answers, ports, removed upstreams) must not pile up: a pool
+  // no snapshot lists and no exchange uses goes, with its idle connections. One still busy (a
+  // shadow request, an HTTP/2 connection winding down) is looked at again on the next change.
+  std::erase_if(pools_, [](const auto& kv) { return kv.second->unused(); });
 }
 
 HostPool* Worker::poolFor(const upstream::Host& host) {
@@ -168,7 +181,11 @@ void Worker::adoptSnapshot() {
     }
     for (size_t i = 0; i < snap->clusters.size(); ++i) {
       const upstream::Cluster& cluster = *snap->clusters[i];
-      for (const upstream::Host& h : cluster.hosts) ws->pools[i].push_back(poolFor(h));
+      for (const upstream::Host& h : cluster.hosts) {
+        HostPool* pool = poolFor(h);
+        pool->ref();
+        ws->pools[i].push_back(pool);
+      }
       if (!cluster.lbData) continue;
       ws->balancers[i] = upstream::createLoadBalancer(cluster, *cluster.lbData);
       if (cluster.outlierDetection)
@@ -216,6 +233,7 @@ void Worker::adoptSnapshot() {
   WorkerSnapshot* previous = current_;
   current_ = ws;
   if (previous) releaseSnapshot(previous);
+  prunePools();
 }
 
 void Worker::newRequestId(char* out) {

@@ -144,6 +144,10 @@ private:
   void run();
   void adoptSnapshot();
   HostPool* poolFor(const upstream::Host& host);
+  /// Gives back a snapshot's pool references and deletes it.
+  void deleteSnapshot(WorkerSnapshot* s);
+  /// Forgets the pools of hosts no snapshot lists any more (HostPool::unused).
+  void prunePools();
   void maybeFinishDrain();
   void pauseAccepting();
   void resumeAccepting();

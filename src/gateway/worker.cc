@@ -1,5 +1,6 @@
 #include "gateway/worker.h"
 
+#include <cstring>
 #include <pthread.h>
 
 #include "common/log.h"
@@ -236,22 +237,43 @@ void Worker::adoptSnapshot() {
   prunePools();
 }
 
+namespace {
+/// "00".."ff": one two-byte copy per byte of an id.
+struct HexPairs {
+  char pair[256][2];
+  constexpr HexPairs() : pair() {
+    constexpr char kHex[] = "0123456789abcdef";
+    for (int i = 0; i < 256; ++i) {
+      pair[i][0] = kHex[i >> 4];
+      pair[i][1] = kHex[i & 15];
+    }
+  }
+};
+constexpr HexPairs kHexPairs;
+}  // namespace
+
 void Worker::newRequestId(char* out) {
-  uint8_t b[16];
+  // A UUIDv4 from 128 random bits: bytes 0-7 are `a`'s, 8-15 `c`'s, least significant first.
   uint64_t a = random(), c = random();
-  for (int i = 0; i < 8; ++i) {
-    b[i] = static_cast<uint8_t>(a >> (8 * i));
-    b[8 + i] = static_cast<uint8_t>(c >> (8 * i));
-  }
-  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
-  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  static const char hex[] = "0123456789abcdef";
-  int o = 0;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-    out[o++] = hex[b[i] >> 4];
-    out[o++] = hex[b[i] & 15];
-  }
+  a = (a & ~(uint64_t{0xf0} << 48)) | (uint64_t{0x40} << 48);  // byte 6: version 4
+  c = (c & ~uint64_t{0xc0}) | uint64_t{0x80};                  // byte 8: RFC 4122 variant
+  char* p = out;
+  auto put = [&p](uint64_t byte) {
+    memcpy(p, kHexPairs.pair[byte & 0xff], 2);
+    p += 2;
+  };
+  for (int i = 0; i < 4; ++i) put(a >> (8 * i));
+  *p++ = '-';
+  put(a >> 32);
+  put(a >> 40);
+  *p++ = '-';
+  put(a >> 48);
+  put(a >> 56);
+  *p++ = '-';
+  put(c);
+  put(c >> 8);
+  *p++ = '-';
+  for (int i = 2; i < 8; ++i) put(c >> (8 * i));
 }
 
 }  // namespace portico::gateway

@@ -515,7 +515,7 @@ void RequestExchange::onRequestBody(const char* data, size_t len) {
   if (discardBody_) return;
   requestBodyBytes_ += len;
   uint64_t maxBody = worker_.settings().maxRequestBodyBytes;
-  if (maxBody && requestBodyBytes_ > maxBody) {
+  if (maxBody && requestBodyBytes_ > maxBody && !upgrade_) {  // a tunnel's bytes are no body
     stream_.closeAfterResponse();
     if (responseStarted_) stream_.reset();
     else localReply(413, "request body too large");

@@ -5,8 +5,6 @@
 
 #include "common/log.h"
 #include "gateway/request_exchange.h"
-
-#include "http/grpc.h"
 #include "gateway/host_pool.h"
 #include "gateway/listener.h"
 #include "gateway/proxy_headers.h"

@@ -80,9 +80,7 @@ public:
   }
   void encodeTrailers(const http::HeaderMap& trailers) override {
     if (id_ <= 0 || endSent_ || trailers.size() == 0) return;
-    fields_.clear();
-    for (const http::HeaderEntry& h : trailers) fields_.push_back({h.name, h.value});
-    conn_.session_.sendTrailers(id_, fields_);
+    conn_.session_.sendTrailers(id_, trailers);
     endSent_ = true;
     conn_.scheduleFlush();
   }
@@ -396,11 +394,9 @@ void H2UpstreamConnection::onResponseHead(int32_t id, int status, const http::He
   head.status = status;
   head.headers = &headers;
   if (const std::string* cl = headers.get("content-length")) {
-    uint64_t v = 0;
-    auto r = std::from_chars(cl->data(), cl->data() + cl->size(), v);
-    if (r.ec == std::errc() && r.ptr == cl->data() + cl->size()) {
+    if (auto length = http::parseContentLength(*cl)) {
       head.hasContentLength = true;
-      head.contentLength = v;
+      head.contentLength = *length;
     }
   }
   if (endStream && !head.hasContentLength && !s->headRequest()) {

@@ -417,9 +417,7 @@ void Http1Connection::encodeData(const char* data, size_t len) {
 
 void Http1Connection::encodeTrailers(const http::HeaderMap& trailers) {
   if (!responseChunked_) return;  // a length-delimited or close-delimited body has no trailers
-  out_.append("0\r\n");
-  for (const http::HeaderEntry& h : trailers) appendHeader(out_, h.name, h.value);
-  out_.append("\r\n");
+  appendLastChunk(out_, trailers);
   responseChunked_ = false;  // the last chunk is written
 }
 

@@ -102,9 +102,7 @@ private:
 
 void Http2Connection::Stream::encodeTrailers(const http::HeaderMap& trailers) {
   if (trailers.size() == 0 || ended_) return;
-  fields_.clear();
-  for (const http::HeaderEntry& h : trailers) fields_.push_back({h.name, h.value});
-  conn_.session_.sendTrailers(id_, fields_);
+  conn_.session_.sendTrailers(id_, trailers);
   trailersSent_ = true;
 }
 

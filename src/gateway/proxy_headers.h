@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "common/buffer.h"
+#include "http/header_map.h"
 
 namespace portico::gateway {
 
@@ -26,6 +27,13 @@ inline void appendHeader(Buffer& out, std::string_view name, std::string_view va
   out.append(name);
   out.append(": ");
   out.append(value);
+  out.append("\r\n");
+}
+
+/// The last chunk of a chunked body carrying trailer fields (RFC 9112 §7.1.2).
+inline void appendLastChunk(Buffer& out, const http::HeaderMap& trailers) {
+  out.append("0\r\n");
+  for (const http::HeaderEntry& h : trailers) appendHeader(out, h.name, h.value);
   out.append("\r\n");
 }
 

@@ -112,9 +112,7 @@ void UpstreamConnection::encodeBody(const char* data, size_t len) {
 
 void UpstreamConnection::encodeTrailers(const http::HeaderMap& trailers) {
   if (!requestChunked_) return;  // a length-delimited body has no place for them
-  out_.append("0\r\n");
-  for (const http::HeaderEntry& h : trailers) appendHeader(out_, h.name, h.value);
-  out_.append("\r\n");
+  appendLastChunk(out_, trailers);
   requestChunked_ = false;  // the last chunk is written
 }
 

@@ -76,11 +76,7 @@ void H2ServerSession::requestHeadReceived(Stream& st, bool endStream) {
   }
   if (!st.cookie.empty()) st.headers.add("cookie", st.cookie);
   std::optional<uint64_t> length;
-  if (const std::string* cl = st.headers.get("content-length")) {
-    uint64_t n = 0;
-    auto [end, ec] = std::from_chars(cl->data(), cl->data() + cl->size(), n);
-    if (ec == std::errc() && end == cl->data() + cl->size()) length = n;
-  }
+  if (const std::string* cl = st.headers.get("content-length")) length = parseContentLength(*cl);
   std::string_view authority = st.authoritySeen ? std::string_view(st.authority)
                                : host           ? std::string_view(*host)
                                                 : std::string_view();

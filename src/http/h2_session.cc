@@ -421,12 +421,26 @@ void H2Session::sendData(int32_t stream, const char* data, size_t len, bool endS
   }
 }
 
+namespace {
+/// Trailers carry no pseudo-fields and no connection-specific ones (RFC 9113 §8.1, §8.2.2).
+bool sendableTrailer(std::string_view name) {
+  return !name.empty() && name[0] != ':' && !h2detail::isConnectionSpecific(name);
+}
+}  // namespace
+
 void H2Session::sendTrailers(int32_t stream, std::span<const H2Field> trailers) {
   Stream* st = findStream(stream);
   if (!st || !st->hasProvider || st->endQueued) return;
   for (const H2Field& f : trailers)
-    if (!f.name.empty() && f.name[0] != ':' && !h2detail::isConnectionSpecific(f.name))
-      st->trailersOut.add(f.name, f.value);
+    if (sendableTrailer(f.name)) st->trailersOut.add(f.name, f.value);
+  sendData(stream, nullptr, 0, true);
+}
+
+void H2Session::sendTrailers(int32_t stream, const HeaderMap& trailers) {
+  Stream* st = findStream(stream);
+  if (!st || !st->hasProvider || st->endQueued) return;
+  for (const HeaderEntry& h : trailers)
+    if (sendableTrailer(h.name)) st->trailersOut.add(h.name, h.value);
   sendData(stream, nullptr, 0, true);
 }
 

@@ -122,6 +122,8 @@ public:
   void sendData(int32_t stream, const char* data, size_t len, bool endStream);
   /// Queues trailers (copied) sent after the queued DATA; ends the stream.
   void sendTrailers(int32_t stream, std::span<const H2Field> trailers);
+  /// The same from a header map (what a proxy relays), without an intermediate field list.
+  void sendTrailers(int32_t stream, const HeaderMap& trailers);
   /// RST_STREAM with `errorCode`; onStreamClosed follows (from produceOutput).
   void resetStream(int32_t stream, uint32_t errorCode);
   /// Outbound bytes queued for `stream` and not yet framed (0 for unknown streams).

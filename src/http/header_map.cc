@@ -1,5 +1,7 @@
 #include "http/header_map.h"
 
+#include <charconv>
+
 namespace portico::http {
 
 namespace {
@@ -16,6 +18,13 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   for (size_t i = 0; i < a.size(); ++i)
     if (lower(a[i]) != lower(b[i])) return false;
   return true;
+}
+
+std::optional<uint64_t> parseContentLength(std::string_view value) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+  return n;
 }
 
 bool listContainsToken(std::string_view list, std::string_view token) {

@@ -3,6 +3,8 @@
 // allocation per request.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +64,9 @@ private:
 
 /// ASCII case-insensitive equality.
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
+/// A content-length value: all decimal digits, else nullopt (HTTP/2 peers send it as a regular
+/// field; nghttp2 does not check its syntax).
+std::optional<uint64_t> parseContentLength(std::string_view value);
 /// True when the comma-separated list `list` contains `token` (case-insensitive, trimmed).
 bool listContainsToken(std::string_view list, std::string_view token);
 void toLowerInPlace(std::string& s);

@@ -390,6 +390,17 @@ TEST(H1Parser, FinishBetweenMessagesAndAfterAnUpgrade) {
   }
 }
 
+TEST(HeaderMap, ParseContentLength) {
+  EXPECT_EQ(parseContentLength("0"), 0u);
+  EXPECT_EQ(parseContentLength("1048576"), 1048576u);
+  EXPECT_EQ(parseContentLength("18446744073709551615"), UINT64_MAX);
+  EXPECT_EQ(parseContentLength(""), std::nullopt);
+  EXPECT_EQ(parseContentLength("12a"), std::nullopt);
+  EXPECT_EQ(parseContentLength(" 12"), std::nullopt);
+  EXPECT_EQ(parseContentLength("-1"), std::nullopt);
+  EXPECT_EQ(parseContentLength("18446744073709551616"), std::nullopt);  // overflow
+}
+
 TEST(HeaderMap, ListTokensAndRemoval) {
   EXPECT_TRUE(listContainsToken("keep-alive, X-Foo ,Upgrade", "x-foo"));
   EXPECT_FALSE(listContainsToken("keep-alive, X-Foo-Bar", "x-foo"));

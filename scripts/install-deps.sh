@@ -14,6 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-websockets curl nginx-light haproxy h2o wrk nghttp2-client nghttp2-server valgrind heaptrack procps iproute2
   dnsmasq-base
+  python3-h2  # python3-hpack: header blocks of the hand-built frames in test_h2_smuggling.py
   prometheus  # promtool: checks /metrics in tests/integration/test_metrics.py
   openssl
 )

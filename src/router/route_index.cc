@@ -8,26 +8,33 @@ namespace {
 inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 inline size_t lengthSlot(size_t length) { return length < 255 ? length : 255; }
 
+/// What is left to check of a candidate's path before its conditions.
+enum class PathTest : uint8_t {
+  Passed,  ///< exact and prefix lists, and the regexes the set matched
+  Regex,   ///< a regex to run on its own (no usable set, or the set gave up on this path)
+  Set,     ///< all the regexes: run the set once, when the first of them comes up
+};
+
 /// One ascending list of candidate ranks and what a match through it means.
 struct Cursor {
   const uint32_t* next;
   const uint32_t* end;
   size_t matchedLength;
-  bool regex;  ///< the path test is still to do (exact and prefix lists have passed it)
+  PathTest test;
 };
 
 /// The candidate lists of one lookup: inline for the usual handful (two exact tables, the
 /// regexes, a few nested prefixes), on the heap only for paths that meet many stored prefixes.
 class Cursors {
 public:
-  void add(const uint32_t* begin, const uint32_t* end, size_t matchedLength, bool regex) {
+  void add(const uint32_t* begin, const uint32_t* end, size_t matchedLength, PathTest test) {
     if (begin == end) return;
     if (size_ < kInline) {
-      inline_[size_++] = {begin, end, matchedLength, regex};
+      inline_[size_++] = {begin, end, matchedLength, test};
       return;
     }
     if (heap_.empty()) heap_.assign(inline_, inline_ + kInline);
-    heap_.push_back({begin, end, matchedLength, regex});
+    heap_.push_back({begin, end, matchedLength, test});
   }
   Cursor* begin() { return heap_.empty() ? inline_ : heap_.data(); }
   Cursor* end() { return heap_.empty() ? inline_ + size_ : heap_.data() + heap_.size(); }
@@ -79,12 +86,14 @@ std::shared_ptr<const RouteIndex> RouteIndex::build(const std::vector<RouteEntry
         break;
       case PathMatcher::Type::Regex:
         index->regexes_.push_back(rank);
+        if (m.regex) index->regexSet_.add(*m.regex, rank);  // no regex: never matches
         break;
       }
     }
   }
   index->prefixes_.freeze();
   index->prefixesNoCase_.freeze();
+  if (!index->regexes_.empty()) index->regexSet_.compile();  // refused: match() scans them
   return index;
 }
 
@@ -92,38 +101,51 @@ RouteIndex::Result RouteIndex::match(const std::vector<RouteEntry>& routes,
                                      const RequestView& request) const {
   std::string_view path = request.path;
   Cursors cursors;
-  auto addList = [&](const RankList& ranks, size_t length, bool regex) {
-    cursors.add(ranks.data(), ranks.data() + ranks.size(), length, regex);
+  auto addList = [&](const RankList& ranks, size_t length, PathTest test) {
+    cursors.add(ranks.data(), ranks.data() + ranks.size(), length, test);
   };
   if (exactLengths_.test(lengthSlot(path.size()))) {
     if (!exact_.empty()) {
       auto it = exact_.find(path);
-      if (it != exact_.end()) addList(it->second, path.size(), false);
+      if (it != exact_.end()) addList(it->second, path.size(), PathTest::Passed);
     }
     if (!exactNoCase_.empty()) {
       auto it = exactNoCase_.find(path);
-      if (it != exactNoCase_.end()) addList(it->second, path.size(), false);
+      if (it != exactNoCase_.end()) addList(it->second, path.size(), PathTest::Passed);
     }
   }
   auto onPrefix = [&](std::span<const uint32_t> ranks, size_t length) {
-    cursors.add(ranks.data(), ranks.data() + ranks.size(), length, false);
+    cursors.add(ranks.data(), ranks.data() + ranks.size(), length, PathTest::Passed);
   };
   prefixes_.walk(path, onPrefix);
   prefixesNoCase_.walk(path, onPrefix);
-  addList(regexes_, path.size(), true);
+  addList(regexes_, path.size(), regexSet_.usable() ? PathTest::Set : PathTest::Regex);
 
   // Merge the ascending lists: the candidates come out in written order, so the first one
-  // whose remaining tests hold is the route a linear scan would have found. Regexes ranked
-  // after an unconditional exact/prefix candidate are never evaluated.
+  // whose remaining tests hold is the route a linear scan would have found. The regexes are
+  // not run at all when an unconditional exact/prefix candidate ranks before all of them.
   for (;;) {
     Cursor* best = nullptr;
     for (Cursor& c : cursors)
       if (c.next != c.end && (!best || *c.next < *best->next)) best = &c;
     if (!best) return {};
+    if (best->test == PathTest::Set) {
+      // One pass over the path for every regex; the list becomes the ones that matched (all
+      // ranked at or after this point, since this was the smallest regex rank).
+      std::span<const uint32_t> hits;
+      if (regexSet_.match(path, &hits)) {
+        best->next = hits.data();
+        best->end = hits.data() + hits.size();
+        best->test = PathTest::Passed;
+      } else {
+        best->test = PathTest::Regex;
+      }
+      continue;
+    }
     const Rank& r = ranks_[*best->next++];
-    if (!best->regex && !r.hasConditions) return {r.route, best->matchedLength};
+    if (best->test == PathTest::Passed && !r.hasConditions) return {r.route, best->matchedLength};
     const PathMatcher& m = routes[r.route].matchers[r.matcher];
-    if (best->regex && !pathMatches(m, path)) continue;
+    if (best->test == PathTest::Regex && !pathMatches(m, path)) continue;
     if (r.hasConditions && !conditionsHold(m, request)) continue;
     return {r.route, best->matchedLength};
   }

@@ -1,5 +1,5 @@
 // RouteIndex: a virtual host's matchers compiled so that lookup does not grow with the number
-// of routes — hashes for exact paths, radix tries for prefixes, a list for regexes — while
+// of routes — hashes for exact paths, radix tries for prefixes, RE2 sets for regexes — while
 // keeping first-match-wins: every (route, matcher) has a rank, its order of appearance.
 #pragma once
 
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "router/prefix_trie.h"
+#include "router/regex_set.h"
 #include "router/request_view.h"
 #include "router/route_entry.h"
 
@@ -32,9 +33,11 @@ public:
   };
   /// The same answer as scanning `routes` in order and taking the first matcher that accepts
   /// `request`. `routes` must be the vector this index was built from. Cost: one hash lookup
-  /// per exact table, one trie walk per prefix trie (both bounded by the path length), plus the
-  /// regexes and conditional matchers ranked before the winner. Allocation-free unless the path
-  /// meets more than 13 distinct stored prefixes that carry routes. Thread-safe (read-only).
+  /// per exact table, one trie walk per prefix trie (both bounded by the path length), one RE2
+  /// set pass over the path when a regex ranks before the first unconditional candidate, plus
+  /// the conditions of the candidates ranked before the winner. Allocation-free unless the
+  /// path meets more than 13 distinct stored prefixes that carry routes, or a regex matches
+  /// (RE2::Set::Match allocates scratch then; see RegexSet::match). Thread-safe (read-only).
   Result match(const std::vector<RouteEntry>& routes, const RequestView& request) const;
 
   /// How many routes the index was built from (a cheap staleness check for callers).
@@ -72,6 +75,8 @@ private:
   PrefixTrie prefixes_{false};
   PrefixTrie prefixesNoCase_{true};
   RankList regexes_;
+  /// regexes_ in RE2 sets; when RE2 refuses to build them, match() runs each regex instead.
+  RegexSet regexSet_;
   size_t routeCount_ = 0;
 };
 

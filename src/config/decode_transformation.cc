@@ -123,6 +123,30 @@ void decodeMergeJsonKeys(const Value& v, const std::string& path, std::vector<Me
   }
 }
 
+/// dynamicMetadataValues[]: {metadataNamespace, key, value: {text}, jsonToProto}. The access
+/// log addresses a value as NAMESPACE:KEY, so neither part may contain ':'.
+void decodeDynamicMetadataValues(const Value& v, const std::string& path,
+                                 std::vector<DynamicMetadataValue>& out, Errors& errors) {
+  if (!expectList(v, path, errors)) return;
+  for (size_t i = 0; i < v.list.size(); ++i) {
+    MapReader r(v.list[i], indexPath(path, i), errors);
+    DynamicMetadataValue d;
+    if (r.readString("metadataNamespace", d.metadataNamespace) &&
+        (d.metadataNamespace.empty() || d.metadataNamespace.find(':') != std::string::npos))
+      errors.add(r.pathOf("metadataNamespace"), "expected a non-empty name without ':'");
+    if (r.requireString("key", d.key) && (d.key.empty() || d.key.find(':') != std::string::npos))
+      errors.add(r.pathOf("key"), "expected a non-empty name without ':'");
+    if (const Value* value = r.take("value")) decodeInjaTemplate(*value, r.pathOf("value"), d.value, errors);
+    else errors.add(r.pathOf("value"), "required");
+    bool toProto = false;
+    if (r.readBool("jsonToProto", toProto) && toProto)
+      errors.add(r.pathOf("jsonToProto"),
+                 "not supported by Portico: metadata values are kept as strings (the access "
+                 "log prints them as text)");
+    out.push_back(std::move(d));
+  }
+}
+
 void decodeTransformation(const Value& v, const std::string& path, Transformation& out,
                           Errors& errors) {
   MapReader r(v, path, errors);
@@ -138,21 +162,21 @@ void decodeTransformation(const Value& v, const std::string& path, Transformatio
   if (const Value* hb = r.take("headerBodyTransform")) {
     out.type = Transformation::Type::HeaderBody;
     MapReader h(*hb, r.pathOf("headerBodyTransform"), errors);
-    bool addMetadata = false;
-    if (h.readBool("addRequestMetadata", addMetadata) && addMetadata)
-      errors.add(h.pathOf("addRequestMetadata"), "field not supported by Portico yet");
+    h.readBool("addRequestMetadata", out.addRequestMetadata);
   }
 }
 
 /// clearRouteCache, requestTransformation, responseTransformation: shared by the legacy
 /// `transformations` and each requestTransforms entry.
 void decodeRuleTransformations(MapReader& r, RequestTransformRule& rule) {
-  bool clear = false;
-  if (r.readBool("clearRouteCache", clear) && clear)
-    r.errors().add(r.pathOf("clearRouteCache"),
-                   "re-routing after a transformation is not supported by Portico yet");
+  r.readBool("clearRouteCache", rule.clearRouteCache);
   if (const Value* t = r.take("requestTransformation"))
     decodeTransformation(*t, r.pathOf("requestTransformation"), rule.request.emplace(), r.errors());
+  // The route is chosen again once the request transformation is applied: without one the
+  // flag would do nothing.
+  if (rule.clearRouteCache && !rule.request)
+    r.errors().add(r.pathOf("clearRouteCache"),
+                   "needs a requestTransformation (the route is chosen again after it is applied)");
   if (const Value* t = r.take("responseTransformation"))
     decodeTransformation(*t, r.pathOf("responseTransformation"), rule.response.emplace(),
                          r.errors());
@@ -282,12 +306,9 @@ void decodeTransformationTemplate(const Value& v, const std::string& path,
   }
   r.readBool("ignoreErrorOnParse", out.ignoreErrorOnParse);
   r.readBool("escapeCharacters", out.escapeCharacters);
-  // Envoy's dynamic metadata feeds its access logs and other filters; Portico has no
-  // consumer for it yet, so accepting it would silently do nothing.
-  if (r.take("dynamicMetadataValues"))
-    errors.add(r.pathOf("dynamicMetadataValues"),
-               "not supported by Portico yet: nothing reads dynamic metadata (the access "
-               "log has no %DYNAMIC_METADATA(NAMESPACE:KEY)% operator yet)");
+  if (const Value* values = r.take("dynamicMetadataValues"))
+    decodeDynamicMetadataValues(*values, r.pathOf("dynamicMetadataValues"),
+                                out.dynamicMetadataValues, errors);
 }
 
 void decodeTransformations(const Value& v, const std::string& path, Transformations& out,

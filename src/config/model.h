@@ -180,6 +180,14 @@ struct MergeJsonKey {
   bool overrideEmpty = false;  ///< an empty rendering still replaces the key
 };
 
+/// transformationTemplate.dynamicMetadataValues[]: a (namespace, key) value rendered per request
+/// and kept on it for the access log (%DYNAMIC_METADATA(NAMESPACE:KEY)%).
+struct DynamicMetadataValue {
+  std::string metadataNamespace = "io.solo.transformation";
+  std::string key;
+  TemplateText value;
+};
+
 /// transformationTemplate.
 struct TransformationTemplate {
   bool advancedTemplates = false;
@@ -194,6 +202,7 @@ struct TransformationTemplate {
   bool parseBodyAsJson = true;  ///< parseBodyBehavior ParseAsJson (default) / DontParse
   bool ignoreErrorOnParse = false;
   bool escapeCharacters = false;
+  std::vector<DynamicMetadataValue> dynamicMetadataValues;
   std::string fieldPath;
 };
 
@@ -203,6 +212,9 @@ struct Transformation {
   enum class Type { Template, HeaderBody };
   Type type = Type::Template;
   TransformationTemplate tmpl;
+  /// headerBodyTransform.addRequestMetadata: a request's JSON also gets httpMethod, path,
+  /// queryString, queryStringParameters, multiValueQueryStringParameters, multiValueHeaders.
+  bool addRequestMetadata = false;
   std::string fieldPath;
   bool restFunction = false;  ///< a REST function's template (its variables are parameters)
 };
@@ -212,6 +224,7 @@ struct RequestTransformRule {
   std::optional<Matcher> matcher;  ///< absent = every request
   std::optional<Transformation> request;
   std::optional<Transformation> response;
+  bool clearRouteCache = false;  ///< the route is chosen again after `request` was applied
 };
 
 /// stagedTransformations.<stage>.responseTransforms[]: used when no requestTransform matched.

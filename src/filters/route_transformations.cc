@@ -16,6 +16,7 @@ void compileStage(const config::TransformationStage& stage, RouteTransformations
   for (const config::RequestTransformRule& rule : stage.requestTransforms) {
     RouteTransformations::RequestRule r;
     if (rule.matcher) r.matcher = router::compilePathMatcher(*rule.matcher);
+    r.clearRouteCache = rule.clearRouteCache;
     if (rule.request) r.request = Transformation::compile(*rule.request, errors);
     if (rule.response) {
       r.response = Transformation::compile(*rule.response, errors);
@@ -185,6 +186,7 @@ void RouteTransformations::select(const router::RequestView& request, Selection&
       if (rule.request) out.request[out.requestCount++] = rule.request.get();
       out.response[1 - s] = rule.response.get();
       out.requestRuleMatched[1 - s] = true;
+      out.clearRouteCache |= rule.clearRouteCache;
       break;
     }
   }

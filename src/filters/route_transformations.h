@@ -37,6 +37,9 @@ public:
     const Transformation* response[2] = {};
     bool requestRuleMatched[2] = {};
     bool needsRequestBody = false;
+    /// A matched rule has clearRouteCache: the route is chosen again once the request
+    /// transformations are applied.
+    bool clearRouteCache = false;
   };
   void select(const router::RequestView& request, Selection& out) const;
 
@@ -59,6 +62,7 @@ public:
     std::optional<router::PathMatcher> matcher;
     std::shared_ptr<const Transformation> request;
     std::shared_ptr<const Transformation> response;
+    bool clearRouteCache = false;
   };
   struct ResponseRule {
     std::vector<HeaderCondition> conditions;

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <re2/re2.h>
 
+#include "router/query.h"
+
 namespace portico::filters {
 
 using config::TransformationTemplate;
@@ -158,6 +160,7 @@ std::shared_ptr<const Transformation> Transformation::compile(
   out->restFunction_ = !extraExtractors.empty() || t.restFunction;
   if (t.type == config::Transformation::Type::HeaderBody) {
     out->needsBody_ = true;
+    out->addRequestMetadata_ = t.addRequestMetadata;
     return out;
   }
   const TransformationTemplate& spec = t.tmpl;
@@ -212,6 +215,8 @@ std::shared_ptr<const Transformation> Transformation::compile(
   if (spec.body == Body::Text) out->bodyTemplate_.push_back(compileOne(spec.bodyText));
   for (const config::MergeJsonKey& k : spec.mergeJsonKeys)
     out->mergeJsonKeys_.emplace_back(k, compileOne(k.tmpl));
+  for (const config::DynamicMetadataValue& d : spec.dynamicMetadataValues)
+    out->metadata_.push_back({d.metadataNamespace, d.key, compileOne(d.value)});
   // Variables come from the JSON body unless every one is an extraction that is always set
   // (non-advanced mode merges extractions into the data; REST parameters that are not found
   // fall back to the body, so they do not count).
@@ -351,6 +356,12 @@ Status Transformation::applyTemplate(Message& msg, const Message* request) const
     newBody = dumpJson(data);
     replaceBody = true;
   }
+  // Metadata values see the same message as the headers (rendered before any is applied).
+  std::vector<std::string> metadataValues(metadata_.size());
+  for (size_t i = 0; i < metadata_.size(); ++i) {
+    Status st = render(metadata_[i].value, metadataValues[i]);
+    if (!st.ok()) return st;
+  }
 
   for (size_t i = 0; i < headers_.size(); ++i) {
     const std::string& name = headers_[i].first;
@@ -382,18 +393,72 @@ Status Transformation::applyTemplate(Message& msg, const Message* request) const
     msg.body = std::move(newBody);
     msg.bodyChanged = true;
   }
+  if (msg.metadata)
+    for (size_t i = 0; i < metadata_.size(); ++i)
+      msg.metadata->set(metadata_[i].ns, metadata_[i].key, metadataValues[i]);
   return Status();
 }
 
+namespace {
+
+/// addRequestMetadata's view of a repeated name (header or query parameter), as envoy-gloo
+/// builds it: `single[name]` holds the last value, `multi[name]` every value, but only for
+/// names that occur more than once.
+void addValue(json& single, json& multi, const std::string& name, std::string_view value) {
+  auto it = single.find(name);
+  if (it == single.end()) {
+    single[name] = value;
+    return;
+  }
+  json& all = multi[name];
+  if (all.is_null()) all.push_back(it->get<std::string>());
+  all.push_back(value);
+  *it = value;
+}
+
+/// The request metadata envoy-gloo's headerBodyTransform adds for addRequestMetadata.
+void addRequestMetadata(const Message& msg, json& out) {
+  std::string_view target = msg.path;
+  size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  out["httpMethod"] = msg.method;
+  out["path"] = path;
+  out["queryString"] = query;
+  json params = json::object(), multiParams = json::object();
+  router::DecodeBuffer nameScratch, valueScratch;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string name(nameScratch.decode(pair.substr(0, eq)));
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : valueScratch.decode(pair.substr(eq + 1));
+    addValue(params, multiParams, name, value);
+  }
+  out["queryStringParameters"] = std::move(params);
+  out["multiValueQueryStringParameters"] = std::move(multiParams);
+}
+
+}  // namespace
+
 void Transformation::applyHeaderBody(Message& msg) const {
   json headers = json::object();
+  const bool requestMetadata = addRequestMetadata_ && !msg.method.empty() && !msg.status;
   if (!msg.method.empty()) {
     headers[":method"] = msg.method;
     headers[":path"] = msg.path;
     if (!msg.authority.empty()) headers[":authority"] = msg.authority;
   }
   if (msg.status) headers[":status"] = std::to_string(msg.status);
+  json multiHeaders = json::object();
   for (const http::HeaderEntry& h : msg.headers) {
+    if (requestMetadata) {  // envoy-gloo: the last value, and all of them in multiValueHeaders
+      addValue(headers, multiHeaders, h.name, h.value);
+      continue;
+    }
     auto it = headers.find(h.name);
     if (it == headers.end()) headers[h.name] = h.value;
     else *it = it->get<std::string>() + "," + h.value;
@@ -401,6 +466,10 @@ void Transformation::applyHeaderBody(Message& msg) const {
   json out = json::object();
   out["headers"] = std::move(headers);
   out["body"] = msg.body;
+  if (requestMetadata) {
+    out["multiValueHeaders"] = std::move(multiHeaders);
+    addRequestMetadata(msg, out);
+  }
   msg.body = dumpJson(out);
   msg.bodyChanged = true;
   msg.headers.set("content-type", "application/json");

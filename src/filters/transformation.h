@@ -10,6 +10,7 @@
 #include "common/status.h"
 #include "config/errors.h"
 #include "config/model.h"
+#include "filters/dynamic_metadata.h"
 #include "http/header_map.h"
 #include "template/template.h"
 
@@ -30,6 +31,9 @@ struct Message {
   http::HeaderMap headers;
   std::string body;
   bool bodyChanged = false;  ///< set by apply() when `body` replaces the original
+  /// Where apply() stores dynamicMetadataValues (the request's store, shared by its request and
+  /// response messages); nullptr: they are rendered and dropped.
+  DynamicMetadata* metadata = nullptr;
 };
 
 /// A rewrite step that is not a Gloo template (an AWS Lambda call, its response mapping): the
@@ -79,7 +83,8 @@ private:
   bool parseJson_ = false;  ///< parse the body as JSON before rendering
   bool ignoreErrorOnParse_ = false;
   bool needsBody_ = false;
-  bool restFunction_ = false;  ///< errors name the missing parameter
+  bool restFunction_ = false;
+  bool addRequestMetadata_ = false;  ///< headerBodyTransform.addRequestMetadata  ///< errors name the missing parameter
   config::TransformationTemplate::Body bodyMode_ = config::TransformationTemplate::Body::Keep;
   std::vector<CompiledExtractor> extractors_;
   std::vector<std::pair<std::string, CompiledTemplate>> headers_;
@@ -87,6 +92,11 @@ private:
   std::vector<std::string> headersToRemove_;
   std::vector<CompiledTemplate> bodyTemplate_;  ///< one entry for Body::Text
   std::vector<std::pair<config::MergeJsonKey, CompiledTemplate>> mergeJsonKeys_;
+  struct MetadataTemplate {
+    std::string ns, key;
+    CompiledTemplate value;
+  };
+  std::vector<MetadataTemplate> metadata_;  ///< dynamicMetadataValues
   std::shared_ptr<const MessageStage> stage_;                ///< set: apply() runs it
   std::vector<std::shared_ptr<const Transformation>> chain_;  ///< non-empty: apply() runs them
 };

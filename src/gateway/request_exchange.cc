@@ -61,6 +61,8 @@ void RequestExchange::begin(const RequestHead& head) {
   requestChunked_ = head.bodyLengthUnknown;
   retried_ = freshConnection_ = false;
   xformActive_ = xformBuffering_ = xformRespBuffering_ = false;
+  rerouted_ = false;
+  if (xform_) xform_->metadata.clear();  // a route without transformations logs none
   attempts_ = 0;
   replayable_ = true;
   keepBodyCopy_ = false;
@@ -142,52 +144,7 @@ void RequestExchange::route(std::string_view host, std::string_view path,
       }
     }
   }
-  switch (route_->action) {
-  case router::RouteEntry::Action::Redirect: {
-    Buffer extra;
-    appendHeader(extra, "location",
-                 redirectLocation(route_->redirect, host_, path_, query_, matchedLength_));
-    respond(static_cast<int>(route_->redirect.responseCode), extra.view(), {});
-    return;
-  }
-  case router::RouteEntry::Action::DirectResponse:
-    respond(static_cast<int>(route_->directStatus), {}, route_->directBody);
-    return;
-  case router::RouteEntry::Action::Cluster:
-    clusterIndex_ = route_->clusterIndex;
-    break;
-  case router::RouteEntry::Action::WeightedClusters: {
-    uint64_t pick = worker_.random() % route_->totalWeight;
-    for (const auto& wc : route_->weightedClusters) {
-      if (pick < wc.weight) {
-        clusterIndex_ = wc.clusterIndex;
-        if (wc.transformations) xformConfig_ = wc.transformations.get();
-        break;
-      }
-      pick -= wc.weight;
-    }
-    break;
-  }
-  }
-  cluster_ = snap.clusters[clusterIndex_].get();
-  upstreamStats_ = snapshot_->upstreamStats[clusterIndex_];
-  if (upgrade_ && cluster_->http2) {
-    localReply(501, "websocket to an HTTP/2 upstream is not supported");
-    return;
-  }
-  if (snapshot_->pools[clusterIndex_].empty()) {
-    responseFlags_ |= observability::kNoHealthyUpstream;
-    localReply(503, "no healthy upstream");
-    return;
-  }
-  if (cluster_->breakers && worker_.index() < cluster_->breakers->perWorker.size()) {
-    breaker_ = cluster_->breakers->perWorker[worker_.index()].get();
-    if (!breaker_->tryAcquireRequest()) {
-      overloadedReply("maxRequests");
-      return;
-    }
-    requestSlot_ = true;
-  }
+  if (!takeRouteAction()) return;
   if (xformConfig_ && !prepareRequestTransform(request)) return;
   if (!route_->hashPolicies.empty()) computeRequestHash();
   if (route_->faults) {
@@ -212,6 +169,58 @@ void RequestExchange::route(std::string_view host, std::string_view path,
     if (aborted_) return;
   }
   startAttempt();
+}
+
+bool RequestExchange::takeRouteAction() {
+  switch (route_->action) {
+  case router::RouteEntry::Action::Redirect: {
+    Buffer extra;
+    appendHeader(extra, "location",
+                 redirectLocation(route_->redirect, host_, path_, query_, matchedLength_));
+    respond(static_cast<int>(route_->redirect.responseCode), extra.view(), {});
+    return false;
+  }
+  case router::RouteEntry::Action::DirectResponse:
+    respond(static_cast<int>(route_->directStatus), {}, route_->directBody);
+    return false;
+  case router::RouteEntry::Action::Cluster:
+    clusterIndex_ = route_->clusterIndex;
+    break;
+  case router::RouteEntry::Action::WeightedClusters: {
+    uint64_t pick = worker_.random() % route_->totalWeight;
+    for (const auto& wc : route_->weightedClusters) {
+      if (pick < wc.weight) {
+        clusterIndex_ = wc.clusterIndex;
+        // After a re-route the request's transformations were chosen already (see
+        // rerouteAfterTransform): the new destination's are not applied.
+        if (wc.transformations && !rerouted_) xformConfig_ = wc.transformations.get();
+        break;
+      }
+      pick -= wc.weight;
+    }
+    break;
+  }
+  }
+  cluster_ = snapshot_->snapshot->clusters[clusterIndex_].get();
+  upstreamStats_ = snapshot_->upstreamStats[clusterIndex_];
+  if (upgrade_ && cluster_->http2) {
+    localReply(501, "websocket to an HTTP/2 upstream is not supported");
+    return false;
+  }
+  if (snapshot_->pools[clusterIndex_].empty()) {
+    responseFlags_ |= observability::kNoHealthyUpstream;
+    localReply(503, "no healthy upstream");
+    return false;
+  }
+  if (cluster_->breakers && worker_.index() < cluster_->breakers->perWorker.size()) {
+    breaker_ = cluster_->breakers->perWorker[worker_.index()].get();
+    if (!breaker_->tryAcquireRequest()) {
+      overloadedReply("maxRequests");
+      return false;
+    }
+    requestSlot_ = true;
+  }
+  return true;
 }
 
 void RequestExchange::onDelayDone() {

@@ -104,6 +104,9 @@ private:
   void bufferTransformBody(const char* data, size_t len);
   /// The whole body is in: applies the transformations; false when it answered (400).
   bool finishRequestTransform();
+  /// clearRouteCache: chooses the route again from the transformed request and takes its
+  /// action (once per request); false when it answered.
+  bool rerouteAfterTransform();
   /// A response head arrived: true when a response transformation applies (the response is
   /// then buffered until complete instead of relayed).
   bool prepareResponseTransform(const UpstreamResponseHead& response);
@@ -117,6 +120,9 @@ private:
   void writeTransformedResponse();
 
   // Request side (request_exchange.cc).
+  /// route_'s action: answers a redirect or direct response, or picks the cluster and takes
+  /// its breaker slot; false when it answered.
+  bool takeRouteAction();
   void onDelayDone();
   bool startAttempt();
   void armAttemptTimers();
@@ -219,6 +225,7 @@ private:
   bool xformActive_ = false;       // xform_->request is what goes upstream
   bool xformBuffering_ = false;    // collecting the request body for a transformation
   bool xformRespBuffering_ = false;  // collecting the response for a transformation
+  bool rerouted_ = false;          // clearRouteCache chose the route again (once per request)
   HostPool* hostPool_ = nullptr;
   UpstreamStream* upstream_ = nullptr;
   std::optional<uint64_t> requestHash_;  // from the route's hash policies (ring hash, Maglev)

@@ -2,10 +2,13 @@
 // request head, applying header-only ones at once (the body streams through), collecting the
 // body only for transformations that read it, and transforming buffered responses.
 #include "common/log.h"
+#include "gateway/listener.h"
 #include "gateway/request_exchange.h"
+#include "gateway/route_actions.h"
 #include "gateway/transform_state.h"
 #include "gateway/worker.h"
 #include "http/local_reply.h"
+#include "observability/access_log_format.h"
 
 namespace portico::gateway {
 
@@ -49,6 +52,7 @@ bool RequestExchange::prepareRequestTransform(const router::RequestView& request
   }
   x.pathChanged = targetChanged(m.path, path_, query_);
   x.authorityChanged = m.authority != host_;
+  if (x.selection.clearRouteCache && !rerouted_) return rerouteAfterTransform();
   return true;
 }
 
@@ -85,7 +89,55 @@ bool RequestExchange::finishRequestTransform() {
   replayBody_.clear();
   replayBody_.append(m.body.data(), m.body.size());
   replayable_ = true;
+  if (x.selection.clearRouteCache && !rerouted_) {
+    if (!rerouteAfterTransform()) return false;
+    // route() hashed the request for the first route's policies.
+    requestHash_.reset();
+    setCookie_.clear();
+    if (!route_->hashPolicies.empty()) computeRequestHash();
+  }
   return true;
+}
+
+bool RequestExchange::rerouteAfterTransform() {
+  // Envoy: the transformation filter clears the route cache and the router reads the route
+  // again from the transformed headers. The transformation filter has run by then, so the
+  // new route's (and its destination's) transformations are not applied; the response side
+  // keeps the rules chosen on the first route. When the body was read first, route() has run
+  // the first route's faults already; the new route's hash policies are applied (the caller).
+  // One re-route per request: no loop.
+  rerouted_ = true;
+  TransformState& x = *xform_;
+  const filters::Message& m = x.request;
+  std::string_view target = m.path;
+  size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q);
+  router::RequestView request{path, query.empty() ? query : query.substr(1), m.method,
+                              &m.headers, m.authority, conn_.secure ? "https" : "http"};
+  const Snapshot& snap = *snapshot_->snapshot;
+  int li = conn_.listener->listenerIndex();
+  const router::VirtualHost* vhost = snap.listeners[li].routes.findVirtualHost(m.authority);
+  auto match = vhost ? router::RouteTable::matchRoute(*vhost, request) : router::RouteTable::Match{};
+  releaseSlots();  // the first route's cluster slot
+  cluster_ = nullptr;  // set again by a cluster action; else the access log shows none
+  upstreamStats_ = nullptr;
+  corsOrigin_ = {};
+  if (!match.route) {
+    responseFlags_ |= observability::kNoRouteFound;
+    localReply(404, "route not found");
+    return false;
+  }
+  route_ = match.route;
+  recordRoute(snap, li, *vhost);
+  matchedLength_ = match.matchedLength;
+  // The new route matched the transformed path: its rewrite applies to that path.
+  path_ = path;
+  query_ = query;
+  x.pathChanged = false;
+  const std::string* origin = route_->cors ? headers().get("origin") : nullptr;
+  if (origin && corsOriginAllowed(*route_->cors, *origin)) corsOrigin_ = *origin;
+  return takeRouteAction();
 }
 
 bool RequestExchange::prepareResponseTransform(const UpstreamResponseHead& response) {

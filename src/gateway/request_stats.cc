@@ -7,6 +7,7 @@
 #include "gateway/request_exchange.h"
 #include "gateway/host_pool.h"
 #include "gateway/listener.h"
+#include "gateway/transform_state.h"
 #include "gateway/worker.h"
 #include "observability/access_log.h"
 #include "observability/metrics_registry.h"
@@ -160,6 +161,7 @@ void RequestExchange::endRequestStats() {
   if (!clientRequestId_.empty()) e.requestId = clientRequestId_;
   else if (requestId_[0]) e.requestId = std::string_view(requestId_, sizeof(requestId_));
   else if (const std::string* clientId = headers().get("x-request-id")) e.requestId = *clientId;
+  if (xform_) e.dynamicMetadata = &xform_->metadata;
   thread_local std::string line;
   for (const auto& log : logs->logs) {
     line.clear();

@@ -8,6 +8,10 @@
 namespace portico::gateway {
 
 struct TransformState {
+  TransformState() { request.metadata = response.metadata = &metadata; }
+  TransformState(const TransformState&) = delete;  // the messages point at `metadata`
+  TransformState& operator=(const TransformState&) = delete;
+
   filters::RouteTransformations::Selection selection;
   filters::Message request;   ///< the request as it goes upstream (head; body once buffered)
   filters::Message response;  ///< the buffered response, when a response transformation applies
@@ -16,6 +20,9 @@ struct TransformState {
   bool pathChanged = false;       ///< a template set :path: no route rewrite applies
   bool authorityChanged = false;  ///< a template set :authority: it is the upstream Host
   bool bodyBuffered = false;      ///< request.body is the whole (maybe rewritten) body
+  /// dynamicMetadataValues set by the request's transformations (request and response side),
+  /// for the access log. Cleared when the next request begins.
+  filters::DynamicMetadata metadata;
 
   void clear() {
     selection = {};
@@ -27,6 +34,7 @@ struct TransformState {
     response.bodyChanged = false;
     responseCount = 0;
     pathChanged = authorityChanged = bodyBuffered = false;
+    metadata.clear();
   }
 };
 

@@ -168,6 +168,12 @@ private:
   }
 }
 
+/// The value a transformation set for the token's (namespace, key); empty when none.
+inline std::string_view dynamicMetadataValue(const Token& t, const AccessLogEntry& e) {
+  const std::string* v = e.dynamicMetadata ? e.dynamicMetadata->find(t.text, t.alternative) : nullptr;
+  return v ? std::string_view(*v) : std::string_view();
+}
+
 /// A string value of the token; empty when absent (an empty value counts as absent).
 [[gnu::always_inline]] inline std::string_view stringValue(const Token& t, const AccessLogEntry& e) {
   switch (t.op) {
@@ -180,6 +186,7 @@ private:
   case Op::DownstreamRemoteAddress: return e.downstreamRemoteAddress;
   case Op::RouteName: return e.routeName;
   case Op::RequestId: return e.requestId;
+  case Op::DynamicMetadata: return dynamicMetadataValue(t, e);
   case Op::RequestHeader: {
     if (!e.requestHeaders) return {};
     const std::string* v = e.requestHeaders->get(t.text);
@@ -227,6 +234,39 @@ private:
   if (t.maxLength && v.size() > t.maxLength) v = v.substr(0, t.maxLength);
   json ? putJsonEscaped(w, v) : w.put(v);
   return true;
+}
+
+/// The N of an operator's ":N" suffix (`length`; empty: 0, no truncation).
+Status parseMaxLength(std::string_view length, const std::string& text, size_t& out) {
+  uint64_t n = 0;
+  for (char d : length) {
+    if (d < '0' || d > '9' || n > 1000000)
+      return Status::error("command operator " + text + ": \"" + std::string(length) +
+                           "\" is not a length");
+    n = n * 10 + static_cast<uint64_t>(d - '0');
+  }
+  out = n;
+  return Status();
+}
+
+/// %DYNAMIC_METADATA(NAMESPACE:KEY):Z% (Envoy's syntax) into `t`. Transformation metadata
+/// values are strings, so there is no nested key to look into and no whole namespace to print
+/// as an object: both are rejected rather than always printing "-".
+Status parseDynamicMetadata(bool hasArg, std::string_view arg, std::string_view length,
+                            const std::string& text, Token& t) {
+  size_t colon = arg.find(':');
+  if (!hasArg || colon == std::string_view::npos || colon == 0 || colon + 1 == arg.size())
+    return Status::error("command operator " + text +
+                         ": expected %DYNAMIC_METADATA(NAMESPACE:KEY)%, e.g. "
+                         "%DYNAMIC_METADATA(io.solo.transformation:user)%");
+  if (arg.find(':', colon + 1) != std::string_view::npos)
+    return Status::error("command operator " + text +
+                         ": nested keys are not supported (transformation metadata values are "
+                         "strings); to truncate, write %DYNAMIC_METADATA(NAMESPACE:KEY):LENGTH%");
+  t.op = Op::DynamicMetadata;
+  t.text = std::string(arg.substr(0, colon));
+  t.alternative = std::string(arg.substr(colon + 1));
+  return parseMaxLength(length, text, t.maxLength);
 }
 
 }  // namespace
@@ -331,16 +371,8 @@ Result<std::vector<Token>> AccessLogFormat::parse(std::string_view format,
       size_t q = arg.find('?');
       std::string main = lower(arg.substr(0, q));
       std::string alt = q == std::string_view::npos ? "" : lower(arg.substr(q + 1));
-      if (!length.empty()) {
-        uint64_t n = 0;
-        for (char d : length) {
-          if (d < '0' || d > '9' || n > 1000000)
-            return Status::error("command operator " + text + ": \"" + std::string(length) +
-                                 "\" is not a length");
-          n = n * 10 + static_cast<uint64_t>(d - '0');
-        }
-        t.maxLength = n;
-      }
+      Status st = parseMaxLength(length, text, t.maxLength);
+      if (!st.ok()) return st;
       if (name == "REQ") {
         t.op = Op::RequestHeader;
         if (main == ":method") t.op = Op::Method;
@@ -370,6 +402,12 @@ Result<std::vector<Token>> AccessLogFormat::parse(std::string_view format,
         t.responseIndex = responseIndex(responseHeaders, main);
         if (!alt.empty()) t.alternativeIndex = responseIndex(responseHeaders, alt);
       }
+      pushOperator(std::move(t));
+      continue;
+    }
+    if (name == "DYNAMIC_METADATA") {
+      Status st = parseDynamicMetadata(hasArg, arg, length, text, t);
+      if (!st.ok()) return st;
       pushOperator(std::move(t));
       continue;
     }

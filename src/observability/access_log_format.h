@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "filters/dynamic_metadata.h"
 #include "http/header_map.h"
 
 namespace portico::observability {
@@ -45,6 +46,8 @@ struct AccessLogEntry {
   uint32_t responseFlags = 0;
   uint64_t bytesReceived = 0, bytesSent = 0;  ///< request / response body bytes
   std::string_view upstreamHost, upstreamCluster, downstreamRemoteAddress, routeName, requestId;
+  /// What the request's transformations set (dynamicMetadataValues); null: nothing.
+  const filters::DynamicMetadata* dynamicMetadata = nullptr;
 };
 
 class AccessLogFormat {
@@ -66,7 +69,8 @@ public:
   enum class Op : uint8_t {
     Literal, StartTime, RequestHeader, Method, Path, Authority, Protocol, ResponseCode,
     ResponseFlags, BytesReceived, BytesSent, Duration, ResponseHeader, UpstreamHost,
-    UpstreamCluster, DownstreamRemoteAddress, RouteName, RequestId
+    UpstreamCluster, DownstreamRemoteAddress, RouteName, RequestId,
+    DynamicMetadata  ///< %DYNAMIC_METADATA(NS:KEY)%: text = NS, alternative = KEY
   };
   /// %REQ(X?Y)% when X is absent: Y is a header, or one of the pseudo-headers.
   enum class Fallback : uint8_t { None, Header, Path, Authority, Method };

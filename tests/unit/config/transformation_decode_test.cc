@@ -81,7 +81,7 @@ TEST(TransformationDecodeTest, ErrorsNameTheField) {
                 "              body: {text: x}\n"
                 "              passthrough: {}\n"
                 "              parseBodyBehavior: Maybe\n"
-                "              dynamicMetadataValues: []\n")),
+                "              dynamicMetadataValues: [{key: k, value: {text: v}, jsonToProto: true}]\n")),
             (Strings{tt + "extractors.e.regex: invalid regex: missing ): (",
                      tt + "headers[\"bad name\"]: invalid header name \"bad name\": expected a "
                           "token (letters, digits and !#$%&'*+-.^_`|~) or one of :path, :method, "
@@ -93,16 +93,16 @@ TEST(TransformationDecodeTest, ErrorsNameTheField) {
                          "may be set",
                      tt + "parseBodyBehavior: unknown value \"Maybe\": expected ParseAsJson or "
                           "DontParse",
-                     tt + "dynamicMetadataValues: not supported by Portico yet: nothing reads "
-                          "dynamic metadata (the access log has no "
-                          "%DYNAMIC_METADATA(NAMESPACE:KEY)% operator yet)"}));
+                     tt + "dynamicMetadataValues[0].jsonToProto: not supported by Portico: "
+                          "metadata values are kept as strings (the access log prints them as "
+                          "text)"}));
   EXPECT_EQ(vsErrors(vsWithRoute("      options:\n"
                                  "        transformations: {clearRouteCache: true}\n"
                                  "        stagedTransformations: {postRouting: {}}\n")),
             (Strings{p.substr(0, p.size() - 1) +
                          ": only one of transformations, stagedTransformations may be set",
-                     p + "transformations.clearRouteCache: re-routing after a transformation is "
-                         "not supported by Portico yet",
+                     p + "transformations.clearRouteCache: needs a requestTransformation (the "
+                         "route is chosen again after it is applied)",
                      p + "stagedTransformations.postRouting: field not supported by Portico yet"}));
   EXPECT_EQ(vsErrors(vsWithRoute(
                 "      options:\n"

@@ -186,6 +186,40 @@ TEST(TransformationTest, HeaderBodyTransformSurvivesInvalidUtf8) {
   EXPECT_EQ(*m.headers.get("content-type"), "application/json");
 }
 
+TEST(TransformationTest, HeaderBodyTransformAddsRequestMetadata) {
+  // envoy-gloo's addRequestMetadata: last value wins in headers / queryStringParameters, every
+  // value of a repeated name in the multiValue maps, names and values percent-decoded.
+  config::Transformation tr;
+  tr.type = config::Transformation::Type::HeaderBody;
+  tr.addRequestMetadata = true;
+  config::Errors errors;
+  auto t = Transformation::compile(tr, errors);
+  Message m = request("/pets/1?a=1&b=x%20y&a=2&flag", "{}");
+  m.headers.add("x-dup", "one");
+  m.headers.add("x-dup", "two");
+  ASSERT_TRUE(t->apply(m, nullptr).ok());
+  auto has = [&](const char* part) {
+    EXPECT_NE(m.body.find(part), std::string::npos) << part << " in " << m.body;
+  };
+  has(R"("httpMethod":"GET")");
+  has(R"("path":"/pets/1")");
+  has(R"("queryString":"a=1&b=x%20y&a=2&flag")");
+  has(R"("queryStringParameters":{"a":"2","b":"x y","flag":""})");
+  has(R"("multiValueQueryStringParameters":{"a":["1","2"]})");
+  has(R"("multiValueHeaders":{"x-dup":["one","two"]})");
+  has(R"("x-dup":"two")");
+
+  // Without it: no metadata, repeated headers joined as before.
+  config::Transformation plain;
+  plain.type = config::Transformation::Type::HeaderBody;
+  Message m2 = request("/pets/1?a=1", "{}");
+  m2.headers.add("x-dup", "one");
+  m2.headers.add("x-dup", "two");
+  ASSERT_TRUE(Transformation::compile(plain, errors)->apply(m2, nullptr).ok());
+  EXPECT_EQ(m2.body.find("httpMethod"), std::string::npos) << m2.body;
+  EXPECT_NE(m2.body.find(R"("x-dup":"one,two")"), std::string::npos) << m2.body;
+}
+
 TEST(TransformationTest, CompileErrorsNameTheTemplateField) {
   config::Transformation tr;
   tr.tmpl.headers.push_back({"x", {"{{ unknown_fn(1) }}", "spec.h.x.text"}});

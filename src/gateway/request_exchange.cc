@@ -24,6 +24,16 @@
 namespace portico::gateway {
 
 namespace {
+
+/// autoHostRewrite's Host: the host's name as configured; for a host configured as an IP, the
+/// address as written without its port ("127.0.0.1", "[::1]"), as Envoy does with Gloo's
+/// endpoints (their hostname is the addr).
+std::string_view autoHostOf(const upstream::Host& host) {
+  if (!host.hostname.empty()) return host.hostname;
+  std::string_view key = host.key;
+  return key.substr(0, key.rfind(':'));
+}
+
 /// Above this many queued bytes a side is written at once instead of after the event batch.
 constexpr size_t kFlushNowBytes = 64 * 1024;
 /// A request body up to this size is kept for retries and shadowing; a longer one streams
@@ -473,7 +483,7 @@ void RequestExchange::encodeRequestHead(UpstreamStream& upstream, const upstream
   }
   if (x && x->authorityChanged) hostValue = x->request.authority;
   else if (!route_->hostRewrite.empty()) hostValue = route_->hostRewrite;
-  else if (route_->autoHostRewrite) hostValue = host.hostname.empty() ? std::string_view(host.key) : std::string_view(host.hostname);
+  else if (route_->autoHostRewrite) hostValue = autoHostOf(host);
   else if (hostValue.empty()) hostValue = host.key;  // HTTP/1.0 without Host
   if (upgrade_) {
     out.append("connection: upgrade\r\nupgrade: ");

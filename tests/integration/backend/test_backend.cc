@@ -469,6 +469,28 @@ void drainUntilClosed(Connection& c) {
 std::mutex g_stateMutex;
 std::map<std::string, long> g_flakyCounts;
 std::vector<std::string> g_requestLog;
+std::vector<int64_t> g_requestTimesUs;  // steady-clock arrival of each g_requestLog entry
+
+int64_t steadyUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// ?code=C on /flaky: the failure status instead of 503 (a valid code 200..599), else 0.
+int flakyFailureCode(std::string_view query) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view item = query.substr(0, amp);
+    int code = 0;
+    if (item.starts_with("code=") && parseDecimal(item.substr(5), code) && code >= 200 &&
+        code <= 599)
+      return code;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return 0;
+}
 
 std::string headerValue(const Connection& c, std::string_view name) {
   for (const auto& [k, v] : c.headers)
@@ -485,14 +507,17 @@ int onMessageComplete(llhttp_t* p) {
   bool ok = true;
   if (path != "/__log") {
     std::lock_guard<std::mutex> lock(g_stateMutex);
-    if (g_requestLog.size() < 10000)
+    if (g_requestLog.size() < 10000) {
       g_requestLog.push_back(std::string(method) + " " + c.url + " " + headerValue(c, "host"));
+      g_requestTimesUs.push_back(steadyUs());
+    }
   }
 
   if (g_failStatus != 0 && path != "/__log") {
     ok = sendSimple(c, g_failStatus, "text/plain", "forced failure\n", keep_alive);
   } else if (path.starts_with("/flaky/")) {
-    // /flaky/N/KEY: 503 for the first N requests naming KEY, then 200 (retry tests).
+    // /flaky/N/KEY: 503 (or ?code=C) for the first N requests naming KEY, then 200 (retry
+    // tests); with ?echo the 200 is /echo's JSON, to check the body a retry replayed.
     std::string_view rest = path.substr(7);
     size_t slash = rest.find('/');
     long n = 0;
@@ -504,15 +529,27 @@ int onMessageComplete(llhttp_t* p) {
         std::lock_guard<std::mutex> lock(g_stateMutex);
         seen = ++g_flakyCounts[std::string(rest.substr(slash + 1))];
       }
-      ok = seen <= n ? sendSimple(c, 503, "text/plain", "failure " + std::to_string(seen) + "\n", keep_alive)
-                     : sendSimple(c, 200, "text/plain", "success after " + std::to_string(seen - 1) + " failures\n", keep_alive);
+      int code = flakyFailureCode(query);
+      if (seen <= n)
+        ok = sendSimple(c, code != 0 ? code : 503, "text/plain",
+                        "failure " + std::to_string(seen) + "\n", keep_alive);
+      else if (queryHas(query, "echo"))
+        ok = sendSimple(c, 200, "application/json", echoJson(c, method), keep_alive);
+      else
+        ok = sendSimple(c, 200, "text/plain",
+                        "success after " + std::to_string(seen - 1) + " failures\n", keep_alive);
     }
   } else if (path == "/__log") {
-    // Every request seen so far, one "METHOD target host" per line (shadowing tests).
+    // Every request seen so far, one "METHOD target host" per line (shadowing tests); with
+    // ?times each line starts with its arrival in steady-clock microseconds (back-off tests).
+    bool times = queryHas(query, "times");
     std::string body;
     {
       std::lock_guard<std::mutex> lock(g_stateMutex);
-      for (const auto& line : g_requestLog) body += line + "\n";
+      for (size_t i = 0; i < g_requestLog.size(); ++i) {
+        if (times) body += std::to_string(g_requestTimesUs[i]) + " ";
+        body += g_requestLog[i] + "\n";
+      }
     }
     ok = sendSimple(c, 200, "text/plain", body, keep_alive);
   } else if (path.starts_with("/echo")) {

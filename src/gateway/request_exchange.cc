@@ -317,7 +317,7 @@ bool RequestExchange::startAttempt() {
   ++attempts_;
   beginClientSpan();
   if (upstreamStats_) upstreamStats_->requests.add();
-  attemptStartUs_ = observability::monotonicUs();
+  attemptStartUs_ = worker_.loop().nowUs();
   bool overloaded = false;
   auto conn = hostPool_->acquire(*cluster_, freshConnection_, overloaded, upstreamStats_);
   freshConnection_ = false;

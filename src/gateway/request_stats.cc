@@ -2,8 +2,8 @@
 // histograms (plain per-worker cells, no lock), and the access log lines of each request.
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 
+#include "common/clock.h"
 #include "gateway/request_exchange.h"
 #include "gateway/host_pool.h"
 #include "gateway/listener.h"
@@ -17,12 +17,6 @@
 namespace portico::gateway {
 
 namespace {
-
-int64_t unixUs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
 
 /// The access logs of the listener a request arrived on, in the snapshot it uses.
 const observability::ListenerAccessLogs* accessLogsOf(const WorkerSnapshot* ws, int listener) {
@@ -51,8 +45,9 @@ void RequestExchange::beginRequestStats() {
   routeStats_ = nullptr;
   upstreamStats_ = nullptr;
   host_ = {};  // set by dispatch(); a request refused before it logs no authority
-  startUs_ = observability::monotonicUs();
-  startUnixUs_ = accessLogsOf(worker_.currentSnapshot(), conn_.listener->listenerIndex()) ? unixUs() : 0;
+  // The loop's wake-up time: when the bytes arrived, and no clock read per request.
+  startUs_ = worker_.loop().nowUs();
+  startUnixUs_ = worker_.loop().wallUs();
   trace_.active = trace_.clientOpen = false;
   for (std::string& v : capturedResponseHeaders_) v.clear();
 }
@@ -73,7 +68,7 @@ void RequestExchange::recordRoute(const Snapshot& snap, int listener,
 void RequestExchange::recordUpstreamResponse(int status, const http::HeaderMap& headers) {
   trace_.clientStatus = static_cast<uint16_t>(status);  // its span ends with the response
   if (upstreamStats_) {
-    upstreamStats_->latency.recordUs(observability::monotonicUs() - attemptStartUs_);
+    upstreamStats_->latency.recordUs(worker_.loop().nowUs() - attemptStartUs_);
     if (status >= 500) upstreamStats_->error(observability::UpstreamError::Status5xx);
   }
   const observability::ListenerAccessLogs* logs =
@@ -96,7 +91,7 @@ void RequestExchange::recordUpstreamFailure(UpstreamFailure failure) {
   responseFlags_ |= connect ? observability::kUpstreamConnectionFailure
                             : observability::kUpstreamConnectionTermination;
   if (!upstreamStats_) return;
-  upstreamStats_->latency.recordUs(observability::monotonicUs() - attemptStartUs_);
+  upstreamStats_->latency.recordUs(worker_.loop().nowUs() - attemptStartUs_);
   if (connect) {
     upstreamStats_->connectFailures.add();
     upstreamStats_->error(observability::UpstreamError::ConnectFailure);
@@ -115,7 +110,7 @@ void RequestExchange::recordUpstreamTimeout() {
 void RequestExchange::endRequestStats() {
   if (!statsOpen_) return;
   statsOpen_ = false;
-  const uint64_t durationUs = observability::monotonicUs() - startUs_;
+  const uint64_t durationUs = worker_.loop().nowUs() - startUs_;
   if (responseStatus_ == 0) responseFlags_ |= observability::kDownstreamConnectionTermination;
   endTrace();
   const size_t codeClass = observability::codeClassIndex(responseStatus_);
@@ -139,7 +134,7 @@ void RequestExchange::endRequestStats() {
   const observability::ListenerAccessLogs* logs = accessLogsOf(snap, conn_.listener->listenerIndex());
   if (!logs) return;
   observability::AccessLogEntry e;
-  e.startUnixUs = startUnixUs_ ? startUnixUs_ : unixUs();
+  e.startUnixUs = startUnixUs_;
   e.durationUs = durationUs;
   e.method = head_.method;
   e.target = head_.target;

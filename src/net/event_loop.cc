@@ -54,7 +54,19 @@ Result<std::unique_ptr<EventLoop>> EventLoop::create() {
 }
 
 EventLoop::EventLoop(int epollFd, int wakeFd)
-    : epollFd_(epollFd), wakeFd_(wakeFd), now_(monotonicMs()) {}
+    : epollFd_(epollFd), wakeFd_(wakeFd), now_(0) {
+  refreshNow();
+}
+
+void EventLoop::refreshNow() {
+  nowUs_ = monotonicUs();
+  now_ = static_cast<MonoMs>(nowUs_ / 1000);
+  // A wall-clock step (NTP, an operator) reaches log times within a second.
+  if (nowUs_ >= wallCheckDueUs_) {
+    wallOffsetUs_ = unixUs() - static_cast<int64_t>(nowUs_);
+    wallCheckDueUs_ = nowUs_ + 1000000;
+  }
+}
 
 EventLoop::~EventLoop() {
   for (Timer* t : heap_) t->heapIndex_ = Timer::kNotArmed;
@@ -125,7 +137,7 @@ void EventLoop::run() {
       LOG_ERROR("epoll_wait: %s", strerror(errno));
       break;
     }
-    now_ = monotonicMs();
+    refreshNow();
     if (iterationHook_) iterationHook_();
     for (int i = 0; i < n; ++i) {
       auto* handler = static_cast<EventHandler*>(events[i].data.ptr);

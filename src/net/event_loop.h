@@ -98,6 +98,13 @@ public:
 
   /// Monotonic ms, refreshed once per wake-up (cheap to call on the hot path).
   MonoMs now() const { return now_; }
+  /// The same instant in monotonic µs, and as wall-clock µs since the epoch. Request latencies
+  /// and log times are taken from these, like nginx's cached time: the moment the loop woke up
+  /// for the event, with no clock read per request.
+  uint64_t nowUs() const { return nowUs_; }
+  int64_t wallUs() const { return static_cast<int64_t>(nowUs_) + wallOffsetUs_; }
+  /// Reads the clocks again (the loop does it after each wait; tests may call it).
+  void refreshNow();
 
 private:
   friend class Timer;
@@ -114,6 +121,9 @@ private:
   int wakeFd_;
   bool stopping_ = false;
   MonoMs now_;
+  uint64_t nowUs_ = 0;
+  int64_t wallOffsetUs_ = 0;     ///< wall clock minus monotonic, read again every second
+  uint64_t wallCheckDueUs_ = 0;
   std::vector<Timer*> heap_;  // min-heap on deadline_
   void runReady();
 

@@ -6,8 +6,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <ctime>
 #include <string_view>
+
+#include "common/clock.h"
 
 namespace portico::observability {
 
@@ -116,11 +117,6 @@ struct alignas(64) DownstreamStats {
   std::array<std::array<Counter, kCodeClasses>, kMethods> requests;  ///< [method][code class]
 };
 
-/// Monotonic microseconds (latency measurement; the loop's cached ms clock is too coarse).
-inline uint64_t monotonicUs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
-}
+using portico::monotonicUs;
 
 }  // namespace portico::observability

@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <chrono>
+#include <cstdlib>
 #include <thread>
 #include <unistd.h>
 
@@ -27,6 +29,20 @@ TEST(EventLoop, TimersFireInOrderAndCancel) {
   loop->run();
   EXPECT_EQ(fired, (std::vector<int>{1, 2}));
   EXPECT_FALSE(c.armed());
+}
+
+TEST(EventLoop, CachedClocksFollowTheRealOnes) {
+  auto loop = EventLoop::create().value();
+  // The cached instant moves only when the loop refreshes it (once per wake-up).
+  uint64_t before = loop->nowUs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  EXPECT_EQ(loop->nowUs(), before);
+  loop->refreshNow();
+  EXPECT_GE(loop->nowUs(), before + 3000);
+  EXPECT_EQ(loop->now(), static_cast<MonoMs>(loop->nowUs() / 1000));
+  // Wall-clock µs derived from it stay within a few ms of a real read.
+  int64_t wall = unixUs();
+  EXPECT_LT(std::llabs(loop->wallUs() - wall), 5000) << loop->wallUs() << " vs " << wall;
 }
 
 TEST(EventLoop, PostFromAnotherThread) {

@@ -254,7 +254,7 @@ bool UpstreamConnection::parse(const char* data, size_t len) {
       return false;
     }
     if (tunnel_) {
-      // The 101 head ended the HTTP part (llhttp stops there): the rest is the tunnel's.
+      // The 101 head ended the HTTP part (the parser stops there): the rest is the tunnel's.
       if (off < len) callbacks_->onUpstreamBody(data + off, len - off);
       return !closed_;
     }
@@ -343,8 +343,8 @@ http::ParserAction UpstreamConnection::onHeadersComplete() {
   head.hasContentLength = parser_.hasContentLength();
   head.contentLength = parser_.contentLength();
   if (!callbacks_->onUpstreamHeaders(head)) return http::ParserAction::Pause;  // given up
-  // No body after HEAD, 204 or 304, whatever Content-Length says (RFC 9112 §6.3); llhttp 8
-  // would read one for 204/304 and swallow the next response.
+  // No body after HEAD, 204 or 304, whatever Content-Length says (RFC 9112 §6.3). The parser
+  // knows 204/304 too; HEAD only the exchange knows.
   if (headRequest_ || status == 204 || status == 304) return http::ParserAction::SkipBody;
   return http::ParserAction::Continue;
 }

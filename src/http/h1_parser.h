@@ -1,9 +1,10 @@
-// H1Parser: incremental HTTP/1.1 request or response parser on llhttp. Collects the message
-// head (method, target, status, headers) and streams body bytes to its callbacks.
+// H1Parser: Portico's own incremental HTTP/1.0/1.1 request or response parser (RFC 9112). Collects
+// the message head (method, target, status, headers) and streams body bytes to its callbacks.
+// Head lines are parsed whole: in place when a read holds the line, else from a copy kept across
+// reads (reused, so no allocation per message once warm).
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -88,26 +89,68 @@ public:
   HeaderMap& headers() { return headers_; }
 
 private:
-  struct Impl;
-  friend struct Impl;
-  std::unique_ptr<Impl> impl_;
+  enum class State : uint8_t {
+    Idle,           ///< between messages: CR/LF skipped until a message starts
+    Closed,         ///< after a message without keep-alive: the rest is consumed unread
+    StartLine,      ///< request line or status line
+    HeaderLine,
+    AfterHead,      ///< onHeadersComplete returned; the body framing is chosen next
+    BodyLength,     ///< Content-Length body, remaining_ bytes left
+    BodyEof,        ///< response body until the connection closes
+    ChunkSize,      ///< a chunk-size line (with extensions)
+    ChunkData,      ///< remaining_ bytes of chunk data
+    ChunkDataEnd,   ///< the CRLF after chunk data
+    Trailers,       ///< trailer lines after the last chunk
+    BodyDone,       ///< the body ended; onMessageComplete is next
+    UpgradePending, ///< the head ended an upgrade: execute() stops here until resume()
+    Error,
+  };
+  /// What a line-taking step got.
+  enum class Line { Whole, Partial, Failed };
+
+  Line takeLine(const char*& p, const char* end, std::string_view& line, size_t maxRaw);
+  bool fail(ParseError kind, const char* reason);
+  void beginMessage();
+  bool parseRequestLine(std::string_view line);
+  bool parseStatusLine(std::string_view line);
+  bool parseVersion(std::string_view v);
+  bool parseHeaderLine(std::string_view line, bool trailer);
+  bool noteSpecialHeader(const HeaderEntry& e);
+  bool checkFraming();
+  bool parseChunkSize(std::string_view line);
+  bool hasBody() const;
+  bool needsEof() const;
+  size_t maxLine() const;
+
   Type type_;
   H1ParserCallbacks& callbacks_;
   ParserLimits limits_;
   HeaderMap headers_;
   std::string target_;
+  std::string line_;  ///< the start of a line a read ended in (capacity reused)
   size_t headBytes_ = 0;
   uint64_t contentLength_ = 0;
+  uint64_t remaining_ = 0;  ///< body or chunk bytes still to come
+  State state_ = State::Idle;
+  bool paused_ = false;           ///< a callback asked to pause; resume() clears it
+  bool upgradeReported_ = false;  ///< execute() stopped at the upgrade; resume() goes on as HTTP/1.1
   bool inMessage_ = false;
-  bool inHeaderField_ = false;
-  // obs-fold detection: where the current header value's last piece ended (kEndedBuffer: at
-  // the end of the previous buffer), and the bounds of the buffer being parsed.
-  static inline const char* const kEndedBuffer = reinterpret_cast<const char*>(1);
-  const char* valuePieceEnd_ = nullptr;
-  const char* bufferStart_ = nullptr;
-  const char* bufferEnd_ = nullptr;
+  // The current message's head, valid until the next message begins.
+  uint8_t method_ = 0;  ///< index into the method table
+  uint8_t major_ = 0, minor_ = 0;
+  int status_ = 0;
+  bool hasContentLength_ = false;
+  bool chunked_ = false;       ///< the last Transfer-Encoding coding is chunked
+  bool teNonEmpty_ = false;    ///< a Transfer-Encoding field with a non-empty value
+  bool tePresent_ = false;     ///< any Transfer-Encoding field, empty ones included
+  bool teOnlyChunked_ = true;  ///< all Transfer-Encoding lines together list one "chunked" only
+  uint8_t teChunkedTokens_ = 0;
+  bool connClose_ = false, connKeepAlive_ = false, connUpgrade_ = false;
+  bool upgradeHeader_ = false;
+  bool upgrade_ = false;
+  bool skipBody_ = false;
   ParseError error_ = ParseError::None;
-  const char* customReason_ = nullptr;
+  const char* reason_ = nullptr;
 };
 
 }  // namespace portico::http

@@ -390,6 +390,152 @@ TEST(H1Parser, FinishBetweenMessagesAndAfterAnUpgrade) {
   }
 }
 
+// Strictness of Portico's own parser (RFC 9112), each case at every split of its input.
+TEST(H1Parser, RejectsMoreMalformedInputAtEverySplit) {
+  std::vector<BadCase> cases = {
+      {"bare LF after the request line", "GET / HTTP/1.1\nHost: a\r\n\r\n", ParseError::Malformed},
+      {"bare LF after a header", "GET / HTTP/1.1\r\nHost: a\n\r\n", ParseError::Malformed},
+      {"bare LF ending the head", "GET / HTTP/1.1\r\nHost: a\r\n\n", ParseError::Malformed},
+      {"bare CR in a value", "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", ParseError::Malformed},
+      {"control byte in a value", "GET / HTTP/1.1\r\nHost: a\x01" "b\r\n\r\n", ParseError::Malformed},
+      {"DEL in a value", "GET / HTTP/1.1\r\nHost: a\x7f\r\n\r\n", ParseError::Malformed},
+      {"two spaces after the method", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", ParseError::Malformed},
+      {"two spaces before the version", "GET /  HTTP/1.1\r\nHost: a\r\n\r\n", ParseError::Malformed},
+      {"no version (HTTP/0.9)", "GET /\r\n\r\n", ParseError::Malformed},
+      {"unknown version", "GET / HTTP/1.7\r\nHost: a\r\n\r\n", ParseError::Malformed},
+      {"not HTTP", "GET / RTSP/1.0\r\nHost: a\r\n\r\n", ParseError::Malformed},
+      {"unknown method", "FETCH / HTTP/1.1\r\nHost: a\r\n\r\n", ParseError::Malformed},
+      {"lowercase method", "get / HTTP/1.1\r\nHost: a\r\n\r\n", ParseError::Malformed},
+      {"tab in the target", "GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n", ParseError::Malformed},
+      {"whitespace before the first header", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", ParseError::Malformed},
+      {"no colon", "GET / HTTP/1.1\r\nHost a\r\n\r\n", ParseError::Malformed},
+      {"tab before the colon", "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", ParseError::Malformed},
+      {"equal duplicate content-length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", ParseError::Malformed},
+      {"empty content-length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n", ParseError::Malformed},
+      {"chunk size overflow", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n", ParseError::Malformed},
+      {"bare CR in a chunk extension", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a\rb\r\nx\r\n0\r\n\r\n", ParseError::Malformed},
+      {"chunk extension without a name", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;\r\nx\r\n0\r\n\r\n", ParseError::Malformed},
+      {"no CRLF after chunk data", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n", ParseError::Malformed},
+      {"obs-fold in a trailer", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: a\r\n b\r\n\r\n", ParseError::Malformed},
+      {"long partial line", "GET / HTTP/1.1\r\nX: " + std::string(70 * 1024, ' '), ParseError::HeadersTooLarge},
+  };
+  for (const auto& bc : cases) {
+    for (size_t cut = 0; cut < bc.input.size(); cut += (bc.input.size() > 1000 ? 997 : 1)) {
+      Collector c(H1Parser::Type::Request);
+      bool ok = c.feed(bc.input, cut ? std::vector<size_t>{cut} : std::vector<size_t>{});
+      if (bc.error == ParseError::HeadersTooLarge) {
+        EXPECT_EQ(c.parser.error(), bc.error) << bc.name << ", cut at " << cut;
+        continue;
+      }
+      EXPECT_FALSE(ok) << bc.name << ", cut at " << cut;
+      EXPECT_EQ(c.parser.error(), bc.error) << bc.name << ", cut at " << cut;
+      EXPECT_STRNE(c.parser.errorReason(), "") << bc.name;
+    }
+  }
+}
+
+TEST(H1Parser, AcceptedRequestDetails) {
+  Collector c(H1Parser::Type::Request);
+  std::string in = "\r\nHEAD /x HTTP/1.0\r\nConnection: Keep-Alive\r\nX-Pad:  \tv a l \t \r\nEmpty:\r\n\r\n"
+                   "GET / HTTP/2.0\r\n\r\n";
+  ASSERT_TRUE(c.feed(in, {}));
+  ASSERT_EQ(c.messages.size(), 2u);
+  EXPECT_EQ(c.messages[0].method, "HEAD");
+  EXPECT_TRUE(c.messages[0].keepAlive);  // 1.0 + keep-alive
+  ASSERT_EQ(c.messages[0].headers.size(), 3u);
+  EXPECT_EQ(c.messages[0].headers[1].second, "v a l");  // OWS around the value is not part of it
+  EXPECT_EQ(c.messages[0].headers[2].second, "");
+  EXPECT_EQ(c.parser.versionMajor(), 2);  // the gateway answers 505
+  EXPECT_FALSE(c.messages[1].keepAlive);  // 2.0 read with 1.0 rules, as llhttp did
+}
+
+TEST(H1Parser, ResponsesWithoutBodiesAndStatusLines) {
+  Collector c(H1Parser::Type::Response);
+  // RFC 9112 §6.3: 1xx, 204 and 304 end at their head whatever Content-Length says.
+  std::string in = "HTTP/1.1 103 Early Hints\r\nContent-Length: 3\r\n\r\n"
+                   "HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n"
+                   "HTTP/1.1 304\r\nContent-Length: 3\r\n\r\n"
+                   "HTTP/1.1 200 \r\nContent-Length: 3\r\n\r\nabc";
+  ASSERT_TRUE(c.feed(in, {}));
+  ASSERT_EQ(c.messages.size(), 4u);
+  EXPECT_EQ(c.messages[0].status, 103);
+  EXPECT_EQ(c.messages[1].status, 204);
+  EXPECT_EQ(c.messages[2].status, 304);
+  EXPECT_EQ(c.messages[2].body, "");
+  EXPECT_EQ(c.messages[3].body, "abc");
+  for (std::string bad : {"HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 099 X\r\n\r\n", "HTTP/1.1 200OK\r\n\r\n",
+                          "HTTP/1.1  200 OK\r\n\r\n", "HTTP/1.1 200 O\x01K\r\n\r\n", "HTTP/3.0 200 OK\r\n\r\n"}) {
+    Collector b(H1Parser::Type::Response);
+    EXPECT_FALSE(b.feed(bad, {})) << bad;
+  }
+}
+
+TEST(H1Parser, UpgradeThenResumeAsHttp11) {
+  for (std::string head : {"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+                           "CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n"}) {
+    Collector c(H1Parser::Type::Request);
+    std::string in = head + "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
+    auto r = c.parser.execute(in.data(), in.size());
+    ASSERT_TRUE(r.paused) << head;
+    EXPECT_EQ(r.consumed, head.size());
+    EXPECT_TRUE(c.parser.upgrade());
+    ASSERT_EQ(c.messages.size(), 1u);
+    c.parser.resume();
+    r = c.parser.execute(in.data() + head.size(), in.size() - head.size());
+    EXPECT_FALSE(r.error);
+    EXPECT_EQ(r.consumed, in.size() - head.size());
+    ASSERT_EQ(c.messages.size(), 2u);
+    EXPECT_EQ(c.messages[1].target, "/next");
+  }
+  // A 101 with Upgrade and Connection: upgrade ends the HTTP/1 part of a response stream.
+  Collector c(H1Parser::Type::Response);
+  std::string in = "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n\x81" "x";
+  auto r = c.parser.execute(in.data(), in.size());
+  EXPECT_TRUE(r.paused);
+  EXPECT_EQ(r.consumed, in.size() - 2);
+  EXPECT_TRUE(c.parser.finish());
+}
+
+TEST(H1Parser, ChunkExtensionsAndTrailers) {
+  Collector c(H1Parser::Type::Request);
+  std::string in = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "3 ; a = b ;c=\"q \\\" ;\"\r\nabc\r\n0;last\r\nT1: x\r\nT2: y\r\n\r\n";
+  for (size_t cut = 0; cut < in.size(); ++cut) {
+    Collector s(H1Parser::Type::Request);
+    ASSERT_TRUE(s.feed(in, cut ? std::vector<size_t>{cut} : std::vector<size_t>{})) << cut;
+    ASSERT_EQ(s.messages.size(), 1u);
+    EXPECT_EQ(s.messages[0].body, "abc");
+    // Trailer fields are appended to headers() after the body, as llhttp reported them.
+    ASSERT_EQ(s.parser.headers().size(), 4u);
+    EXPECT_EQ(s.parser.headers()[3].name, "t2");
+  }
+}
+
+TEST(H1Parser, HeadsSplitAcrossReads) {
+  // Cuts inside the method, a header name, and the second request line.
+  Collector c(H1Parser::Type::Request);
+  std::string req = "GET /a HTTP/1.1\r\nHost: example\r\nUser-Agent: x\r\nAccept: */*\r\n\r\n";
+  ASSERT_TRUE(c.feed(req + req, {5, 40, req.size() + 7}));
+  EXPECT_EQ(c.messages.size(), 2u);
+  EXPECT_EQ(c.parser.method(), "GET");
+  EXPECT_FALSE(c.parser.isHead());
+}
+
+TEST(H1Parser, LongHeaderNamesAreLowercasedAndChecked) {
+  Collector c(H1Parser::Type::Request);
+  ASSERT_TRUE(c.feed("GET / HTTP/1.1\r\nX-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789: 1\r\n"
+                     "Some_Name.With~Tchars-AndMore: 2\r\n\r\n", {}));
+  ASSERT_EQ(c.messages.size(), 1u);
+  EXPECT_EQ(c.messages[0].headers[0].first, "x-abcdefghijklmnopqrstuvwxyz-0123456789");
+  EXPECT_EQ(c.messages[0].headers[1].first, "some_name.with~tchars-andmore");
+  // Bytes the eight-at-a-time path must not let through (each also breaks OR-ing 0x20).
+  for (std::string name : {"Content-Leng@th", "Content-Len\x0dgth", "Content-Len\x10gth",
+                           "Content-Len[gth", "Content-Len\xc4gth", "Content-Le gth", "ABCDEFGH{"}) {
+    Collector b(H1Parser::Type::Request);
+    EXPECT_FALSE(b.feed("GET / HTTP/1.1\r\n" + name + ": 1\r\n\r\n", {})) << name;
+  }
+}
+
 TEST(HeaderMap, ParseContentLength) {
   EXPECT_EQ(parseContentLength("0"), 0u);
   EXPECT_EQ(parseContentLength("1048576"), 1048576u);

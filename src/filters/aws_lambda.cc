@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "router/query.h"
 #include "template/text_util.h"
 
 namespace portico::filters {
@@ -68,15 +69,11 @@ std::string apiGatewayEvent(const Message& request) {
   if (q != std::string_view::npos && q + 1 < target.size()) {
     query = json::object();
     multiQuery = json::object();
-    std::string_view rest = target.substr(q + 1);
-    while (!rest.empty()) {
-      size_t amp = rest.find('&');
-      std::string_view item = rest.substr(0, amp);
-      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-      if (item.empty()) continue;
-      size_t eq = item.find('=');
-      std::string name = percentDecode(item.substr(0, eq), true);
-      std::string value = eq == std::string_view::npos ? "" : percentDecode(item.substr(eq + 1), true);
+    router::QueryItems items(target.substr(q + 1));
+    std::string_view rawName, rawValue;
+    while (items.next(rawName, rawValue)) {
+      std::string name = percentDecode(rawName, true);
+      std::string value = percentDecode(rawValue, true);
       query[name] = text(value);
       multiQuery[name].push_back(text(value));
     }

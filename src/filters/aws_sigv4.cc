@@ -7,6 +7,8 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "router/query.h"
+
 namespace portico::filters {
 
 namespace {
@@ -63,17 +65,12 @@ std::string normalizePath(std::string_view path) {
 
 std::string canonicalQuery(std::string_view query) {
   std::vector<std::pair<std::string, std::string>> params;
-  size_t i = 0;
-  while (i < query.size()) {
-    size_t amp = query.find('&', i);
-    if (amp == std::string_view::npos) amp = query.size();
-    std::string_view item = query.substr(i, amp - i);
-    i = amp + 1;
-    if (item.empty()) continue;
-    size_t eq = item.find('=');
+  router::QueryItems items(query);
+  std::string_view rawName, rawValue;
+  while (items.next(rawName, rawValue)) {
     std::string name, value;
-    awsUriEncode(percentDecode(item.substr(0, eq)), name);
-    if (eq != std::string_view::npos) awsUriEncode(percentDecode(item.substr(eq + 1)), value);
+    awsUriEncode(percentDecode(rawName), name);
+    awsUriEncode(percentDecode(rawValue), value);
     params.emplace_back(std::move(name), std::move(value));
   }
   std::sort(params.begin(), params.end());

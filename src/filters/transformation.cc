@@ -427,17 +427,11 @@ void addRequestMetadata(const Message& msg, json& out) {
   out["queryString"] = query;
   json params = json::object(), multiParams = json::object();
   router::DecodeBuffer nameScratch, valueScratch;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string name(nameScratch.decode(pair.substr(0, eq)));
-    std::string_view value =
-        eq == std::string_view::npos ? std::string_view() : valueScratch.decode(pair.substr(eq + 1));
-    addValue(params, multiParams, name, value);
-  }
+  router::QueryItems items(query);
+  std::string_view rawName, rawValue;
+  while (items.next(rawName, rawValue))
+    addValue(params, multiParams, std::string(nameScratch.decode(rawName)),
+             valueScratch.decode(rawValue));
   out["queryStringParameters"] = std::move(params);
   out["multiValueQueryStringParameters"] = std::move(multiParams);
 }

@@ -127,19 +127,9 @@ void RequestExchange::route(std::string_view host, std::string_view path,
     localReply(404, "route not found");
     return;
   }
-  const Snapshot& snap = *snapshot_->snapshot;
-  const router::VirtualHost* vhost = snap.listeners[li].routes.findVirtualHost(host_);
   router::RequestView request{path_, query_.empty() ? query_ : query_.substr(1), head_.method,
                               head_.headers, host_, conn_.secure ? "https" : "http"};
-  auto match = vhost ? router::RouteTable::matchRoute(*vhost, request) : router::RouteTable::Match{};
-  if (!match.route) {
-    responseFlags_ |= observability::kNoRouteFound;
-    localReply(404, "route not found");
-    return;
-  }
-  route_ = match.route;
-  recordRoute(snap, li, *vhost);
-  matchedLength_ = match.matchedLength;
+  if (!findRoute(li, request)) return;
   xformConfig_ = route_->transformations.get();  // a weighted destination may have its own
 
   if (route_->cors) {
@@ -179,6 +169,22 @@ void RequestExchange::route(std::string_view host, std::string_view path,
     if (aborted_) return;
   }
   startAttempt();
+}
+
+bool RequestExchange::findRoute(int listener, const router::RequestView& request) {
+  const Snapshot& snap = *snapshot_->snapshot;
+  const router::VirtualHost* vhost =
+      snap.listeners[listener].routes.findVirtualHost(request.authority);
+  auto match = vhost ? router::RouteTable::matchRoute(*vhost, request) : router::RouteTable::Match{};
+  if (!match.route) {
+    responseFlags_ |= observability::kNoRouteFound;
+    localReply(404, "route not found");
+    return false;
+  }
+  route_ = match.route;
+  recordRoute(snap, listener, *vhost);
+  matchedLength_ = match.matchedLength;
+  return true;
 }
 
 bool RequestExchange::takeRouteAction() {

@@ -120,6 +120,9 @@ private:
   void writeTransformedResponse();
 
   // Request side (request_exchange.cc).
+  /// The route for `request` on `listener` (virtual host by request.authority) into route_,
+  /// matchedLength_ and its stats; answers 404 and returns false when none matches.
+  bool findRoute(int listener, const router::RequestView& request);
   /// route_'s action: answers a redirect or direct response, or picks the cluster and takes
   /// its breaker slot; false when it answered.
   bool takeRouteAction();

@@ -8,7 +8,6 @@
 #include "gateway/transform_state.h"
 #include "gateway/worker.h"
 #include "http/local_reply.h"
-#include "observability/access_log_format.h"
 
 namespace portico::gateway {
 
@@ -115,22 +114,11 @@ bool RequestExchange::rerouteAfterTransform() {
   std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q);
   router::RequestView request{path, query.empty() ? query : query.substr(1), m.method,
                               &m.headers, m.authority, conn_.secure ? "https" : "http"};
-  const Snapshot& snap = *snapshot_->snapshot;
-  int li = conn_.listener->listenerIndex();
-  const router::VirtualHost* vhost = snap.listeners[li].routes.findVirtualHost(m.authority);
-  auto match = vhost ? router::RouteTable::matchRoute(*vhost, request) : router::RouteTable::Match{};
   releaseSlots();  // the first route's cluster slot
   cluster_ = nullptr;  // set again by a cluster action; else the access log shows none
   upstreamStats_ = nullptr;
   corsOrigin_ = {};
-  if (!match.route) {
-    responseFlags_ |= observability::kNoRouteFound;
-    localReply(404, "route not found");
-    return false;
-  }
-  route_ = match.route;
-  recordRoute(snap, li, *vhost);
-  matchedLength_ = match.matchedLength;
+  if (!findRoute(conn_.listener->listenerIndex(), request)) return false;
   // The new route matched the transformed path: its rewrite applies to that path.
   path_ = path;
   query_ = query;

@@ -49,20 +49,27 @@ bool decodedEquals(std::string_view raw, std::string_view decoded) {
   return j == decoded.size();
 }
 
+bool QueryItems::next(std::string_view& name, std::string_view& value) {
+  while (!rest_.empty()) {
+    size_t amp = rest_.find('&');
+    std::string_view item = rest_.substr(0, amp);
+    rest_ = amp == std::string_view::npos ? std::string_view() : rest_.substr(amp + 1);
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    name = item.substr(0, eq);
+    value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+    return true;
+  }
+  return false;
+}
+
 bool findQueryParameter(std::string_view query, std::string_view name, DecodeBuffer& scratch,
                         std::string_view* value) {
-  size_t pos = 0;
-  while (pos < query.size()) {
-    size_t amp = query.find('&', pos);
-    if (amp == std::string_view::npos) amp = query.size();
-    std::string_view pair = query.substr(pos, amp - pos);
-    pos = amp + 1;
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string_view rawName = eq == std::string_view::npos ? pair : pair.substr(0, eq);
+  QueryItems items(query);
+  std::string_view rawName, rawValue;
+  while (items.next(rawName, rawValue)) {
     if (!decodedEquals(rawName, name)) continue;
-    *value =
-        eq == std::string_view::npos ? std::string_view() : scratch.decode(pair.substr(eq + 1));
+    *value = scratch.decode(rawValue);
     return true;
   }
   return false;

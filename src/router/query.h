@@ -24,6 +24,19 @@ private:
   std::string heap_;
 };
 
+/// The items of a raw query string (no leading '?') in order, each split at its first '=';
+/// empty items ("a=1&&b") are skipped. Names and values stay as written (not decoded); the
+/// value is empty for "a" and "a=".
+class QueryItems {
+public:
+  explicit QueryItems(std::string_view query) : rest_(query) {}
+  /// The next item; false when none is left.
+  bool next(std::string_view& name, std::string_view& value);
+
+private:
+  std::string_view rest_;
+};
+
 /// True when the percent-decoded form of `raw` equals `decoded` (no copy is made).
 bool decodedEquals(std::string_view raw, std::string_view decoded);
 

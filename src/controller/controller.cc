@@ -711,6 +711,12 @@ void Controller::rebuild() {
   updateChecks(st, *snap);
 
   // ---- statuses and what is in effect ----
+  // An object gone since the last build takes its status with it (the soak's ever-new names
+  // grew the file store's status map by one entry each).
+  for (const StatusEntry& e : st.statuses) {
+    ObjectKey key{e.kind, e.ns, e.name};
+    if (e.kind != "File" && !statuses.count(key)) store_.forgetStatus(key);
+  }
   st.statuses = fileErrors;
   for (auto& [key, status] : statuses) {
     if (status.state != ObjectStatus::State::Accepted) LOG_WARN("%s", status.reason.c_str());

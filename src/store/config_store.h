@@ -43,6 +43,9 @@ public:
   virtual Status remove(const config::ObjectKey& key) = 0;
   /// Records the object's status (the file store keeps it in memory; etcd will write it back).
   virtual void writeStatus(const config::ObjectKey& key, const config::ObjectStatus& status) = 0;
+  /// Drops the status of an object that left the store (its status goes with it: the file
+  /// store's memory must not grow with every name ever used).
+  virtual void forgetStatus(const config::ObjectKey& key) = 0;
 };
 
 using ConfigStorePtr = std::unique_ptr<ConfigStore>;

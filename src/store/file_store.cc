@@ -371,6 +371,11 @@ void FileStore::writeStatus(const ObjectKey& key, const config::ObjectStatus& st
   statuses_[key] = status;
 }
 
+void FileStore::forgetStatus(const ObjectKey& key) {
+  std::lock_guard<std::mutex> lock(statusMutex_);
+  statuses_.erase(key);
+}
+
 config::ObjectStatus FileStore::status(const ObjectKey& key) const {
   std::lock_guard<std::mutex> lock(statusMutex_);
   auto it = statuses_.find(key);

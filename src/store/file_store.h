@@ -41,6 +41,7 @@ public:
   /// Removes the object's document, or its file when it was the file's only document.
   Status remove(const config::ObjectKey& key) override;
   void writeStatus(const config::ObjectKey& key, const config::ObjectStatus& status) override;
+  void forgetStatus(const config::ObjectKey& key) override;
 
   /// The last status written for `key`; Pending when none. Thread-safe.
   config::ObjectStatus status(const config::ObjectKey& key) const;

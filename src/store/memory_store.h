@@ -21,6 +21,7 @@ public:
   Status put(const config::RawObject& object) override;
   Status remove(const config::ObjectKey& key) override;
   void writeStatus(const config::ObjectKey&, const config::ObjectStatus&) override {}
+  void forgetStatus(const config::ObjectKey&) override {}
 
 private:
   std::mutex mutex_;

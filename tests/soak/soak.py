@@ -18,11 +18,16 @@ Asserts: 0 failed requests (non-2xx, socket errors, timeouts) on stable.example;
 the gateway's RSS or open descriptors across the run (/proc sampled every second: the last
 tenth of the run against the second tenth, after warm-up); at the end every object is Accepted,
 /config_dump holds exactly the objects in the directory, and both routes answer. Exit 0 = pass.
+
+--heaptrack OUT runs the gateway under heaptrack's preload library (same pid, so the RSS samples
+and signals still reach it) and writes OUT.zst for heaptrack_print; the assertions may fail
+under it, it is for finding what grows.
 """
 
 import argparse
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -33,6 +38,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+import harness  # noqa: E402
 from harness import (LOCALHOST, Backend, Portico, http_request, remove_yaml, route,  # noqa: E402
                      upstream_yaml, virtual_service_yaml, wait_until, write_yaml)
 
@@ -192,16 +198,37 @@ class BackendKiller(threading.Thread):
         raise RuntimeError(f"backend {old.name} did not restart on {old.port}")
 
 
+def heaptrack_wrapper(work, out):
+    """A script that execs the gateway with heaptrack's preload library, its data piped to
+    heaptrack_interpret (what the heaptrack script does, minus the child process in between)."""
+    lib = Path(shutil.which("heaptrack") or "/usr/bin/heaptrack").resolve().parent.parent / "lib/heaptrack"
+    compress = "zstd -q -c" if shutil.which("zstd") else "gzip -c"
+    suffix = "zst" if shutil.which("zstd") else "gz"
+    script = work / "portico-heaptrack.sh"
+    script.write_text(f"""#!/bin/sh
+pipe={work}/heaptrack.fifo
+rm -f "$pipe"; mkfifo "$pipe"
+{lib}/libexec/heaptrack_interpret < "$pipe" | {compress} > {out}.{suffix} &
+exec env LD_PRELOAD={lib}/libheaptrack_preload.so DUMP_HEAPTRACK_OUTPUT="$pipe" {harness.PORTICO_BIN} "$@"
+""")
+    script.chmod(0o755)
+    return script, f"{out}.{suffix}"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=int, default=int(os.environ.get("SOAK_SECONDS", 600)))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--heaptrack", metavar="OUT", help="run the gateway under heaptrack (OUT.zst)")
     args = ap.parse_args()
     seconds = max(args.seconds, 20)
     failures = []
 
     work = Path(tempfile.mkdtemp(prefix="portico-soak-"))
+    if args.heaptrack:
+        harness.PORTICO_BIN, heaptrack_out = heaptrack_wrapper(work, Path(args.heaptrack).resolve())
+        print(f"soak: gateway under heaptrack, data in {heaptrack_out}", flush=True)
     cfg = work / "config"
     a = Backend("a").start()
     b = [Backend("b").start()]
@@ -273,9 +300,10 @@ def main():
             rss_early = statistics.median(s[1] for s in early)
             rss_late = statistics.median(s[1] for s in late)
             fd_early, fd_late = max(s[2] for s in early), max(s[2] for s in late)
+            minutes = (statistics.median(s[0] for s in late) - statistics.median(s[0] for s in early)) / 60
             print(f"soak: RSS median {rss_early:.0f} KiB (second tenth) -> {rss_late:.0f} KiB "
-                  f"(last tenth), max {max(s[1] for s in samples)} KiB; fds max {fd_early} -> "
-                  f"{fd_late}")
+                  f"(last tenth), {(rss_late - rss_early) / minutes:+.1f} KiB/min, max "
+                  f"{max(s[1] for s in samples)} KiB; fds max {fd_early} -> {fd_late}")
             if rss_late - rss_early > RSS_GROWTH_KIB:
                 failures.append(f"RSS grew by {rss_late - rss_early:.0f} KiB")
             if fd_late - fd_early > FD_GROWTH:

@@ -1,10 +1,14 @@
 // Controller: statuses, references, last-accepted fallback and snapshot publication; Settings
 // objects; Gloo 0.x routes to Lambda functions.
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
 
 #include "config/decode.h"
 #include "controller/controller.h"
 #include "controller/host_resolvers.h"
+#include "store/file_store.h"
 #include "store/memory_store.h"
 
 namespace portico::controller {
@@ -308,6 +312,33 @@ spec:
   EXPECT_EQ(modern->status.state, config::ObjectStatus::State::Rejected);
   EXPECT_NE(modern->status.reason.find("(it has no REST functions)"), std::string::npos)
       << modern->status.reason;
+}
+
+// Issue 10: the soak adds and removes virtual services with ever-new names; each left its
+// status behind in the file store (one map entry, ~170 bytes, per name ever used).
+TEST_F(ControllerTest, RemovedObjectTakesItsStatusOutOfTheStore) {
+  char tmpl[] = "/tmp/portico-controller-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  auto created = store::FileStore::create(tmpl);
+  ASSERT_TRUE(created.ok()) << created.error();
+  store::FileStore& store = **created;
+  ASSERT_TRUE(store.put(load(kUpstream).objects[0]).ok());
+  Controller c(store, plugins, &holder, {1, false}, resolver);
+  const config::ObjectKey upstreamKey{"Upstream", "gloo-system", "petstore"};
+  for (int n = 0; n < 3; ++n) {
+    std::string vs = virtualService("petstore");
+    vs.replace(vs.find("name: default"), 13, "name: extra-" + std::to_string(n));
+    config::RawObject obj = load(vs).objects[0];
+    ASSERT_TRUE(store.put(obj).ok());
+    c.rebuild();
+    EXPECT_EQ(store.status(obj.key()).state, config::ObjectStatus::State::Accepted);
+    ASSERT_TRUE(store.remove(obj.key()).ok());
+    c.rebuild();
+    EXPECT_EQ(store.status(obj.key()).state, config::ObjectStatus::State::Pending)
+        << obj.key().display() << " was removed but its status stayed";
+    EXPECT_EQ(store.status(upstreamKey).state, config::ObjectStatus::State::Accepted);
+  }
+  std::filesystem::remove_all(tmpl);
 }
 
 TEST_F(ControllerTest, StatusesJsonEscapes) {

@@ -254,6 +254,9 @@ TEST(FileStoreTest, StatusesAreKeptInMemory) {
   store->writeStatus(key, {config::ObjectStatus::State::Rejected, "upstream x.gloo-system: bad"});
   EXPECT_EQ(store->status(key).state, config::ObjectStatus::State::Rejected);
   EXPECT_EQ(store->status(key).reason, "upstream x.gloo-system: bad");
+  store->forgetStatus(key);
+  EXPECT_EQ(store->status(key).state, config::ObjectStatus::State::Pending);
+  store->forgetStatus(key);  // an unknown key is not an error
 }
 
 // Counts onChange calls and lets a test wait for the next one.

@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git clang libclang-rt-14-dev
   # libraries
   node-llhttp libyaml-cpp-dev libre2-dev libssl-dev libc-ares-dev nlohmann-json3-dev libnghttp2-dev
+  liburing-dev
   libcli11-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler  # the gRPC test peer
   # tests and benchmarks

@@ -284,7 +284,8 @@ void H2UpstreamConnection::onConnected() {
 
 void H2UpstreamConnection::readLoop() {
   while (!closed_) {
-    ssize_t n = clientRead(fd_, tls_.get(), worker_.scratch(), worker_.scratchSize());
+    ssize_t n =
+        clientRead(worker_.loop(), fd_, tls_.get(), worker_.scratch(), worker_.scratchSize());
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -344,7 +345,7 @@ void H2UpstreamConnection::flush() {
       if (out_.empty()) break;
     }
     bool wrote = false;
-    if (!writeOut(fd_, tls_.get(), out_, wrote)) {
+    if (!writeOut(worker_.loop(), fd_, tls_.get(), out_, wrote)) {
       close(UpstreamFailure::Reset);
       return;
     }

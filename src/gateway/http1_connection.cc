@@ -42,7 +42,7 @@ void DownstreamConnection::create(Worker& worker, std::shared_ptr<ListenerHandle
     // The handshake counts as part of the first request head (--request-headers-timeout).
     c->headStart_ = worker.loop().now();
   }
-  if (!worker.loop().add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, c).ok()) {
+  if (!worker.loop().add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, c, /*stream=*/!c->tls_).ok()) {
     c->close();
     return;
   }
@@ -145,7 +145,8 @@ void Http1Connection::processInput() {
       len = pendingIn_.size();
     } else {
       if (peerClosed_ || socketDrained_) return;
-      ssize_t n = clientRead(fd_, tls_.get(), worker_.scratch(), worker_.scratchSize());
+      ssize_t n =
+          clientRead(worker_.loop(), fd_, tls_.get(), worker_.scratch(), worker_.scratchSize());
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -455,7 +456,7 @@ void Http1Connection::onExchangeComplete() {
 
 void Http1Connection::flush() {
   bool wrote = false;
-  bool ok = writeOut(fd_, tls_.get(), out_, wrote);
+  bool ok = writeOut(worker_.loop(), fd_, tls_.get(), out_, wrote);
   if (wrote) lastActivity_ = worker_.loop().now();
   if (!ok) {
     close();
@@ -490,7 +491,7 @@ void Http1Connection::closeGracefully() {
   // Shut the write side and read until the peer closes (briefly), so that unread request bytes
   // don't make the kernel reset the connection before the client read our answer.
   if (tls_) tls_->shutdown();
-  ::shutdown(fd_, SHUT_WR);
+  worker_.loop().shutdownWrite(fd_);
   lingering_ = true;
   pendingIn_.clear();
   idleTimer_.arm(kLingerMs);
@@ -499,7 +500,7 @@ void Http1Connection::closeGracefully() {
 
 void Http1Connection::drainLingering() {
   while (!closed_) {
-    ssize_t n = ::recv(fd_, worker_.scratch(), worker_.scratchSize(), 0);
+    ssize_t n = worker_.loop().recv(fd_, worker_.scratch(), worker_.scratchSize());
     if (n > 0) continue;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
@@ -553,10 +554,9 @@ void Http1Connection::close() {
   idleTimer_.cancel();
   if (out_.capacity()) worker_.giveBuffer(out_);  // a new connection reuses them
   if (pendingIn_.capacity()) worker_.giveBuffer(pendingIn_);
-  worker_.loop().remove(fd_);
   if (worker_.stats()) worker_.stats()->downstream.connectionsClosed.add();
   tls_.reset();
-  ::close(fd_);
+  worker_.loop().close(fd_);
   fd_ = -1;
   worker_.removeConnection(this);
   worker_.loop().deferDelete(std::unique_ptr<net::Deferred>(this));

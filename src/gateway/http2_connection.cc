@@ -178,7 +178,7 @@ void Http2Connection::create(Worker& worker, ConnectionInfo conn, int fd,
   worker.addConnection(c);
   // The bytes are the worker's read buffer: copied before anything can read into it again.
   std::string first(received);
-  if (!worker.loop().add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, c).ok()) {
+  if (!worker.loop().add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, c, /*stream=*/!c->tls_).ok()) {
     c->close();
     return;
   }
@@ -221,7 +221,8 @@ void Http2Connection::onEvents(uint32_t events) {
 
 void Http2Connection::readLoop() {
   while (!closed_ && !fatal_) {
-    ssize_t n = clientRead(fd_, tls_.get(), worker_.scratch(), worker_.scratchSize());
+    ssize_t n =
+        clientRead(worker_.loop(), fd_, tls_.get(), worker_.scratch(), worker_.scratchSize());
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -270,7 +271,7 @@ void Http2Connection::flush() {
       if (out_.empty()) break;
     }
     bool wrote = false;
-    bool ok = writeOut(fd_, tls_.get(), out_, wrote);
+    bool ok = writeOut(worker_.loop(), fd_, tls_.get(), out_, wrote);
     if (wrote) lastActivity_ = worker_.loop().now();
     if (!ok) {
       close();
@@ -370,11 +371,10 @@ void Http2Connection::close() {
   streams_.clear();
   idleTimer_.cancel();
   if (out_.capacity()) worker_.giveBuffer(out_);
-  worker_.loop().remove(fd_);
   if (worker_.stats()) worker_.stats()->downstream.connectionsClosed.add();
   if (tls_) tls_->shutdown();
   tls_.reset();
-  ::close(fd_);
+  worker_.loop().close(fd_);
   fd_ = -1;
   worker_.removeConnection(this);
   worker_.loop().deferDelete(std::unique_ptr<net::Deferred>(this));

@@ -65,8 +65,7 @@ void UpstreamConnection::closeSocket() {
     tls_.reset();
   }
   if (fd_ >= 0) {
-    worker_.loop().remove(fd_);
-    ::close(fd_);
+    worker_.loop().close(fd_);
     fd_ = -1;
   }
 }
@@ -164,6 +163,10 @@ void UpstreamConnection::onEvents(uint32_t events) {
     case ConnectStep::Failed: fail(UpstreamFailure::ConnectFailed); return;
     case ConnectStep::Connected: break;
     }
+    if (!tls_ && !worker_.loop().makeStream(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this).ok()) {
+      fail(UpstreamFailure::ConnectFailed);
+      return;
+    }
     onConnected();
     if (closed_ || tls_) return;  // TLS: application data comes with the next edge
   } else if ((events & EPOLLOUT) || (tls_ && (events & EPOLLIN) && tls_->writeWantsRead())) {
@@ -192,7 +195,7 @@ void UpstreamConnection::flush() {
   if (!connected_ || closed_) return;
   while (!out_.empty()) {
     ssize_t n = tls_ ? tls_->write(out_.data(), out_.size())
-                     : ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+                     : worker_.loop().send(fd_, out_.data(), out_.size());
     if (n > 0) {
       out_.consume(static_cast<size_t>(n));
       continue;
@@ -283,7 +286,7 @@ void UpstreamConnection::readLoop() {
       if (n < 0 && errno != EAGAIN)
         LOG_DEBUG("upstream %s: TLS: %s", pool_.key().c_str(), tls_->lastError().c_str());
     } else {
-      n = ::recv(fd_, worker_.scratch(), worker_.scratchSize(), 0);
+      n = worker_.loop().recv(fd_, worker_.scratch(), worker_.scratchSize());
       // Short read: the socket is empty until the next edge (see DownstreamConnection).
       if (n > 0 && static_cast<size_t>(n) < worker_.scratchSize() && !peerFinSeen_)
         socketDrained_ = true;

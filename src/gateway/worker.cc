@@ -54,8 +54,8 @@ Worker::~Worker() {
 }
 
 Status Worker::start() {
-  auto loop = net::EventLoop::create();
-  if (!loop.ok()) return loop.status();
+  auto loop = net::EventLoop::create(settings_.ioEngine);
+  if (!loop.ok()) return Status::error("--io-engine: " + loop.status().message());
   loop_ = std::move(*loop);
   loop_->setIterationHook([this] {
     if (holder_.version() != adoptedVersion_) adoptSnapshot();

@@ -46,6 +46,7 @@ struct WorkerSettings {
   size_t maxConnections = 10000;
   size_t highWatermark = 1 << 20;  ///< pause the other side above this many queued bytes
   size_t lowWatermark = 256 << 10;
+  net::IoEngine ioEngine = net::IoEngine::Epoll;  ///< --io-engine
   /// Where workers report hosts whose failure streak reached the threshold (the controller's;
   /// null: outlier detection only counts).
   upstream::OutlierDetector* outlierDetector = nullptr;

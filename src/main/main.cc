@@ -64,6 +64,8 @@ constexpr const char* kUsage =
     "                            (SETTINGS_MAX_CONCURRENT_STREAMS, default 100)\n"
     "  --max-connections N       client connections per worker; at N the worker stops accepting until\n"
     "                            one closes (default 10000, lowered to fit the open-file limit; 0 = none)\n"
+    "  --io-engine ENGINE        epoll (default) or io_uring: plain client and upstream sockets read\n"
+    "                            and write through io_uring, one system call per loop wake-up\n"
     "  --access-log PATH         access log in Envoy's default format for every gateway without\n"
     "                            options.accessLoggingService (/dev/stdout works; SIGUSR1 reopens)\n"
     "  --statsd ADDR             send metrics to a statsd server over UDP (IP:PORT)\n"
@@ -350,6 +352,14 @@ int runServe(const std::vector<std::string>& args) {
       if (!parseUnsigned(v, n) || n == 0 || n > 100000)
         return usageError("--max-concurrent-streams: \"" + v + "\" is not a number between 1 and 100000");
       flags.settings.maxConcurrentStreams = static_cast<uint32_t>(n);
+    } else if (takeValue(args, i, "--io-engine", v, error)) {
+      if (v == "epoll") {
+        flags.settings.ioEngine = net::IoEngine::Epoll;
+      } else if (v == "io_uring") {
+        flags.settings.ioEngine = net::IoEngine::IoUring;
+      } else {
+        return usageError("--io-engine: \"" + v + "\" is not epoll or io_uring");
+      }
     } else if (takeValue(args, i, "--max-connections", v, error)) {
       uint64_t n;
       if (!parseUnsigned(v, n) || n > 10000000)

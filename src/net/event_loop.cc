@@ -34,27 +34,41 @@ void Timer::cancel() {
 
 // ---- EventLoop ----------------------------------------------------------------------------------
 
-Result<std::unique_ptr<EventLoop>> EventLoop::create() {
-  int ep = epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0) return Status::error(std::string("epoll_create1: ") + strerror(errno));
+Result<std::unique_ptr<EventLoop>> EventLoop::create(IoEngine engine) {
+  std::unique_ptr<UringIo> uring;
+  if (engine == IoEngine::IoUring) {
+    auto u = UringIo::create();
+    if (!u.ok()) return u.status();
+    uring = std::move(u.value());
+  }
   int wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake < 0) {
-    close(ep);
-    return Status::error(std::string("eventfd: ") + strerror(errno));
+  if (wake < 0) return Status::error(std::string("eventfd: ") + strerror(errno));
+  int ep = -1;
+  if (!uring) {
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) {
+      ::close(wake);
+      return Status::error(std::string("epoll_create1: ") + strerror(errno));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;  // nullptr marks the wake-up eventfd
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, wake, &ev) < 0) {
+      ::close(ep);
+      ::close(wake);
+      return Status::error(std::string("epoll_ctl: ") + strerror(errno));
+    }
   }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = nullptr;  // nullptr marks the wake-up eventfd
-  if (epoll_ctl(ep, EPOLL_CTL_ADD, wake, &ev) < 0) {
-    close(ep);
-    close(wake);
-    return Status::error(std::string("epoll_ctl: ") + strerror(errno));
+  std::unique_ptr<EventLoop> loop(new EventLoop(ep, wake, std::move(uring)));
+  if (loop->uring_) {
+    Status s = loop->uring_->add(wake, EPOLLIN, &loop->wakeHandler_, false);
+    if (!s.ok()) return s;
   }
-  return std::unique_ptr<EventLoop>(new EventLoop(ep, wake));
+  return loop;
 }
 
-EventLoop::EventLoop(int epollFd, int wakeFd)
-    : epollFd_(epollFd), wakeFd_(wakeFd), now_(0) {
+EventLoop::EventLoop(int epollFd, int wakeFd, std::unique_ptr<UringIo> uring)
+    : epollFd_(epollFd), wakeFd_(wakeFd), uring_(std::move(uring)), now_(0) {
   refreshNow();
 }
 
@@ -71,11 +85,13 @@ void EventLoop::refreshNow() {
 EventLoop::~EventLoop() {
   for (Timer* t : heap_) t->heapIndex_ = Timer::kNotArmed;
   deferred_.clear();
-  close(epollFd_);
-  close(wakeFd_);
+  uring_.reset();
+  if (epollFd_ >= 0) ::close(epollFd_);
+  ::close(wakeFd_);
 }
 
-Status EventLoop::add(int fd, uint32_t events, EventHandler* handler) {
+Status EventLoop::add(int fd, uint32_t events, EventHandler* handler, bool stream) {
+  if (uring_) return uring_->add(fd, events, handler, stream);
   epoll_event ev{};
   ev.events = events | EPOLLET;
   ev.data.ptr = handler;
@@ -85,6 +101,7 @@ Status EventLoop::add(int fd, uint32_t events, EventHandler* handler) {
 }
 
 Status EventLoop::modify(int fd, uint32_t events, EventHandler* handler) {
+  if (uring_) return uring_->modify(fd, events, handler);
   epoll_event ev{};
   ev.events = events | EPOLLET;
   ev.data.ptr = handler;
@@ -93,7 +110,10 @@ Status EventLoop::modify(int fd, uint32_t events, EventHandler* handler) {
   return {};
 }
 
-void EventLoop::remove(int fd) { epoll_ctl(epollFd_, EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::remove(int fd) {
+  if (uring_) return uring_->remove(fd);
+  epoll_ctl(epollFd_, EPOLL_CTL_DEL, fd, nullptr);
+}
 
 void EventLoop::stop() {
   post([this] { stopping_ = true; });
@@ -131,14 +151,21 @@ int EventLoop::pollTimeoutMs() const {
 void EventLoop::run() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
+  stopping_ = false;  // run() again after a stop() (a stop posted before run() is still pending)
   while (!stopping_) {
-    int n = epoll_wait(epollFd_, events, kMaxEvents, pollTimeoutMs());
-    if (n < 0 && errno != EINTR) {
-      LOG_ERROR("epoll_wait: %s", strerror(errno));
-      break;
+    int n = 0;
+    if (uring_) {
+      uring_->wait(pollTimeoutMs());
+    } else {
+      n = epoll_wait(epollFd_, events, kMaxEvents, pollTimeoutMs());
+      if (n < 0 && errno != EINTR) {
+        LOG_ERROR("epoll_wait: %s", strerror(errno));
+        break;
+      }
     }
     refreshNow();
     if (iterationHook_) iterationHook_();
+    if (uring_) uring_->dispatch();
     for (int i = 0; i < n; ++i) {
       auto* handler = static_cast<EventHandler*>(events[i].data.ptr);
       if (handler == nullptr) {

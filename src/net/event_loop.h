@@ -1,15 +1,19 @@
-// EventLoop: one epoll loop per worker thread (edge-triggered), with timers, deferred deletion
-// and a thread-safe post() for the few cross-thread messages (new snapshot, drain, stop).
+// EventLoop: one loop per worker thread, epoll (edge-triggered) or io_uring (net/uring_io.h),
+// with timers, deferred deletion and a thread-safe post() for the few cross-thread messages
+// (new snapshot, drain, stop).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "net/uring_io.h"
 
 namespace portico::net {
 
@@ -66,15 +70,53 @@ private:
   size_t heapIndex_ = kNotArmed;
 };
 
+enum class IoEngine { Epoll, IoUring };
+
 class EventLoop {
 public:
-  static Result<std::unique_ptr<EventLoop>> create();
+  static Result<std::unique_ptr<EventLoop>> create(IoEngine engine = IoEngine::Epoll);
   ~EventLoop();
 
+  IoEngine engine() const { return uring_ ? IoEngine::IoUring : IoEngine::Epoll; }
+
   /// Registers `fd` edge-triggered for `events` (EPOLLIN|EPOLLOUT|EPOLLRDHUP usually).
-  Status add(int fd, uint32_t events, EventHandler* handler);
+  /// `stream`: a connected plain socket whose owner reads, writes, shuts down and closes it
+  /// through recv()/send()/shutdownWrite()/close() below (with io_uring they are queued).
+  Status add(int fd, uint32_t events, EventHandler* handler, bool stream = false);
   Status modify(int fd, uint32_t events, EventHandler* handler);
+  /// Stops events for `fd` (a stream keeps what it read for the next add() of it).
   void remove(int fd);
+  /// Turns a registered socket into a stream once it is connected (for an upstream socket,
+  /// which is polled while its connect is in progress). Nothing to do with epoll.
+  Status makeStream(int fd, uint32_t events, EventHandler* handler) {
+    if (!uring_) return {};
+    uring_->remove(fd);
+    return uring_->add(fd, events, handler, true);
+  }
+
+  // recv(2)/send(2) semantics (errno EAGAIN when nothing to read / no room) for any socket.
+  ssize_t recv(int fd, char* buf, size_t len) {
+    if (uring_) [[unlikely]]
+      return uring_->recv(fd, buf, len);
+    return ::recv(fd, buf, len, 0);
+  }
+  ssize_t send(int fd, const char* buf, size_t len) {
+    if (uring_) [[unlikely]]
+      return uring_->send(fd, buf, len);
+    return ::send(fd, buf, len, MSG_NOSIGNAL);
+  }
+  /// shutdown(SHUT_WR) after what was sent before it.
+  void shutdownWrite(int fd) {
+    if (uring_) [[unlikely]]
+      return uring_->shutdownWrite(fd);
+    ::shutdown(fd, SHUT_WR);
+  }
+  /// Unregisters and closes `fd` (queued output still goes out first).
+  void close(int fd) {
+    if (uring_) [[unlikely]]
+      return uring_->close(fd);
+    ::close(fd);  // closing removes it from the epoll set
+  }
 
   /// Runs until stop(). `onIteration` (optional) runs once per wake-up, before events.
   void run();
@@ -108,7 +150,7 @@ public:
 
 private:
   friend class Timer;
-  EventLoop(int epollFd, int wakeFd);
+  EventLoop(int epollFd, int wakeFd, std::unique_ptr<UringIo> uring);
   void addTimer(Timer* t);
   void removeTimer(Timer* t);
   void siftUp(size_t i);
@@ -117,8 +159,17 @@ private:
   void runPosted();
   int pollTimeoutMs() const;
 
-  int epollFd_;
+  /// The wake-up eventfd's handler when io_uring polls it (epoll marks it with nullptr).
+  struct WakeHandler final : EventHandler {
+    EventLoop* loop;
+    explicit WakeHandler(EventLoop* l) : loop(l) {}
+    void onEvents(uint32_t) override { loop->runPosted(); }
+  };
+
+  int epollFd_;  // -1 with io_uring
   int wakeFd_;
+  std::unique_ptr<UringIo> uring_;
+  WakeHandler wakeHandler_{this};
   bool stopping_ = false;
   MonoMs now_;
   uint64_t nowUs_ = 0;

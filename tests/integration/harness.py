@@ -9,6 +9,8 @@ Binaries come from the environment that ctest sets (tests/CMakeLists.txt), falli
 <repo>/build/:
   PORTICO_BIN            the gateway
   PORTICO_TEST_BACKEND   the test origin server (tests/integration/backend/test_backend.cc)
+  PORTICO_IO_ENGINE      if set, every gateway runs with --io-engine VALUE (the ctest entries
+                         named *.io_uring run suites again that way)
 
 Run one file by hand:
   cd tests/integration && PORTICO_BIN=../../build/portico \\
@@ -600,9 +602,11 @@ class Portico:
         write_yaml(self.config_dir, "gateway.yaml", gateway_yaml("gateway-proxy", self.port))
 
     def command(self):
+        engine = os.environ.get("PORTICO_IO_ENGINE")
         return [str(PORTICO_BIN), "run", "--config-dir", str(self.config_dir),
                 "--admin-address", f"{LOCALHOST}:{self.admin_port}",
-                "--workers", str(self.workers), *self.extra_args]
+                "--workers", str(self.workers), *(["--io-engine", engine] if engine else []),
+                *self.extra_args]
 
     def start(self):
         _require_executable(PORTICO_BIN, "portico (PORTICO_BIN)")

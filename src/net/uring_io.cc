@@ -1,0 +1,529 @@
+#include "net/uring_io.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <liburing.h>
+#include <string>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "net/event_loop.h"
+
+namespace portico::net {
+
+namespace {
+
+constexpr unsigned kEntries = 1024;
+constexpr unsigned kBufCount = 128;           // provided receive buffers per worker
+constexpr size_t kBufSize = 16 * 1024;
+constexpr unsigned kBufGroup = 0;
+constexpr size_t kMaxQueued = 256 * 1024;     // per stream: input not read yet / output not sent
+constexpr MonoMs kCloseLingerMs = 30000;      // queued output of a closed stream, at most
+constexpr size_t kSpareBuffers = 64;
+constexpr size_t kSpareBufferMax = 64 * 1024;
+
+// The low bits of a completion's user_data say which operation of its Reg it ends.
+constexpr uint64_t kOpIgnore = 0;  // cancellations and poll removals: nothing to do
+constexpr uint64_t kOpPoll = 1;
+constexpr uint64_t kOpRecv = 2;
+constexpr uint64_t kOpSend = 3;
+constexpr uint64_t kOpMask = 7;
+
+}  // namespace
+
+struct alignas(8) UringIo::Reg {
+  int fd = -1;
+  EventHandler* handler = nullptr;
+  uint32_t mask = 0;       // poll: the events asked for
+  uint32_t pending = 0;    // events for the next dispatch
+  int ops = 0;             // submitted operations whose last completion has not arrived
+  int recvOps = 0;
+  int recvErr = 0;
+  int sendErr = 0;
+  bool stream = false;
+  bool queued = false;     // in dispatch_
+  bool sendQueued = false; // in sendQueue_
+  bool sending = false;    // a send is in flight (inflight must not move)
+  bool wantWritable = false;
+  bool eof = false;
+  bool recvCancelled = false;
+  bool sendCancelled = false;
+  bool shutdownPending = false;
+  bool closing = false;
+  bool retired = false;
+  MonoMs closeDeadline = 0;
+  Buffer in;               // received, not read by the handler yet
+  Buffer out;              // written by the handler, not submitted yet
+  Buffer inflight;         // being sent
+  size_t inflightSent = 0;
+
+  size_t queuedOut() const { return out.size() + inflight.size() - inflightSent; }
+  bool mayRead() const { return !closing && !eof && recvErr == 0 && in.size() < kMaxQueued; }
+};
+
+Result<std::unique_ptr<UringIo>> UringIo::create() {
+  std::unique_ptr<UringIo> u(new UringIo);
+  auto ring = std::make_unique<io_uring>();
+  io_uring_params p{};
+  // Completions run when the loop enters the kernel anyway, not by interrupting it.
+  p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+  int rc = io_uring_queue_init_params(kEntries, ring.get(), &p);
+  if (rc == -EINVAL) {
+    p = io_uring_params{};
+    rc = io_uring_queue_init_params(kEntries, ring.get(), &p);
+  }
+  if (rc < 0) return Status::error(std::string("io_uring_queue_init: ") + strerror(-rc));
+  u->ring_ = std::move(ring);
+  if (!(p.features & IORING_FEAT_EXT_ARG) || !(p.features & IORING_FEAT_FAST_POLL))
+    return Status::error("io_uring: the kernel is too old (needs Linux 6.0 or later)");
+
+  size_t ringBytes = kBufCount * sizeof(io_uring_buf);
+  void* ringMem = mmap(nullptr, ringBytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
+                       -1, 0);
+  void* bufMem = mmap(nullptr, kBufCount * kBufSize, PROT_READ | PROT_WRITE,
+                      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (ringMem == MAP_FAILED || bufMem == MAP_FAILED) {
+    if (ringMem != MAP_FAILED) munmap(ringMem, ringBytes);
+    if (bufMem != MAP_FAILED) munmap(bufMem, kBufCount * kBufSize);
+    return Status::error(std::string("io_uring: mmap: ") + strerror(errno));
+  }
+  u->bufRing_ = static_cast<io_uring_buf_ring*>(ringMem);
+  u->bufMemory_ = static_cast<char*>(bufMem);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(ringMem);
+  reg.ring_entries = kBufCount;
+  reg.bgid = kBufGroup;
+  rc = io_uring_register_buf_ring(u->ring_.get(), &reg, 0);
+  if (rc < 0)
+    return Status::error(std::string("io_uring: provided buffer ring (Linux 5.19+): ") +
+                         strerror(-rc));
+  io_uring_buf_ring_init(u->bufRing_);
+  for (unsigned i = 0; i < kBufCount; ++i)
+    io_uring_buf_ring_add(u->bufRing_, u->bufMemory_ + i * kBufSize, kBufSize,
+                          static_cast<unsigned short>(i), io_uring_buf_ring_mask(kBufCount),
+                          static_cast<int>(i));
+  io_uring_buf_ring_advance(u->bufRing_, kBufCount);
+  return u;
+}
+
+UringIo::~UringIo() {
+  if (ring_) io_uring_queue_exit(ring_.get());  // cancels what is still in flight
+  if (bufRing_) munmap(bufRing_, kBufCount * sizeof(io_uring_buf));
+  if (bufMemory_) munmap(bufMemory_, kBufCount * kBufSize);
+  std::vector<Reg*> all;
+  for (Reg* r : byFd_)
+    if (r) all.push_back(r);
+  for (Reg* r : retired_)
+    if (std::find(all.begin(), all.end(), r) == all.end()) all.push_back(r);
+  for (Reg* r : all) {
+    if (r->closing && r->fd >= 0) ::close(r->fd);  // output still queued at shutdown
+    delete r;
+  }
+}
+
+// ---- submissions --------------------------------------------------------------------------------
+
+io_uring_sqe* UringIo::nextSqe() {
+  io_uring_sqe* s = io_uring_get_sqe(ring_.get());
+  if (s == nullptr) {
+    io_uring_submit(ring_.get());  // the queue is full: send what is there first
+    s = io_uring_get_sqe(ring_.get());
+  }
+  return s;  // the caller preps it (which clears it), then tags it
+}
+
+namespace {
+void tag(io_uring_sqe* s, void* r, uint64_t op) {
+  io_uring_sqe_set_data64(s, r ? reinterpret_cast<uint64_t>(r) | op : kOpIgnore);
+}
+}  // namespace
+
+void UringIo::armPoll(Reg* r) {
+  io_uring_sqe* s = nextSqe();
+  io_uring_prep_poll_multishot(s, r->fd, r->mask);
+  tag(s, r, kOpPoll);
+  ++r->ops;
+}
+
+void UringIo::armRecv(Reg* r) {
+  io_uring_sqe* s = nextSqe();
+  io_uring_prep_recv_multishot(s, r->fd, nullptr, 0, 0);
+  s->flags |= IOSQE_BUFFER_SELECT;
+  s->buf_group = kBufGroup;
+  tag(s, r, kOpRecv);
+  ++r->ops;
+  ++r->recvOps;
+  r->recvCancelled = false;
+}
+
+void UringIo::submitSend(Reg* r) {
+  if (r->inflightSent == r->inflight.size()) {  // nothing in flight: the queued output goes
+    r->inflight.clear();
+    r->inflightSent = 0;
+    std::swap(r->inflight, r->out);
+  }
+  if (r->inflight.size() == r->inflightSent) return;
+  io_uring_sqe* s = nextSqe();
+  io_uring_prep_send(s, r->fd, r->inflight.data() + r->inflightSent,
+                     r->inflight.size() - r->inflightSent, MSG_NOSIGNAL);
+  tag(s, r, kOpSend);
+  ++r->ops;
+  r->sending = true;
+}
+
+void UringIo::queueSend(Reg* r) {
+  if (!r->sendQueued && !r->sending) {
+    r->sendQueued = true;
+    sendQueue_.push_back(r);
+  }
+}
+
+// ---- registrations --------------------------------------------------------------------------------
+
+Status UringIo::add(int fd, uint32_t events, EventHandler* handler, bool stream) {
+  if (fd < 0) return Status::error("io_uring: invalid descriptor");
+  if (static_cast<size_t>(fd) >= byFd_.size()) byFd_.resize(static_cast<size_t>(fd) + 64, nullptr);
+  if (Reg* r = byFd_[fd]) {
+    if (!stream || !r->stream || r->handler != nullptr || r->closing)
+      return Status::error("io_uring: descriptor " + std::to_string(fd) + " already registered");
+    // A stream handed to a new owner (HTTP/1 to HTTP/2) with what it has read so far.
+    r->handler = handler;
+    notify(r, EPOLLOUT | (r->in.empty() && !r->eof && r->recvErr == 0 ? 0u : EPOLLIN));
+    return {};
+  }
+  Reg* r = new Reg;
+  r->fd = fd;
+  r->handler = handler;
+  r->mask = events & ~static_cast<uint32_t>(EPOLLET);
+  r->stream = stream;
+  byFd_[fd] = r;
+  if (stream) {
+    armRecv(r);
+    notify(r, EPOLLOUT);  // writable from the start, as epoll reports it
+  } else {
+    armPoll(r);
+  }
+  return {};
+}
+
+Status UringIo::modify(int fd, uint32_t events, EventHandler* handler) {
+  Reg* r = find(fd);
+  if (r == nullptr) return Status::error("io_uring: descriptor " + std::to_string(fd) + " not registered");
+  if (r->stream) {
+    r->handler = handler;
+    return {};
+  }
+  remove(fd);
+  return add(fd, events, handler, false);
+}
+
+void UringIo::remove(int fd) {
+  Reg* r = find(fd);
+  if (r == nullptr) return;
+  r->handler = nullptr;
+  if (r->stream) return;  // it keeps reading into `in` (bounded) until add() or close()
+  io_uring_sqe* s = nextSqe();
+  io_uring_prep_poll_remove(s, reinterpret_cast<uint64_t>(r) | kOpPoll);
+  tag(s, nullptr, kOpIgnore);
+  byFd_[fd] = nullptr;
+  retire(r);
+}
+
+void UringIo::close(int fd) {
+  Reg* r = find(fd);
+  if (r == nullptr) {
+    ::close(fd);
+    return;
+  }
+  if (!r->stream) {
+    remove(fd);
+    ::close(fd);
+    return;
+  }
+  r->handler = nullptr;
+  r->closing = true;
+  giveBuffer(r->in);
+  if (r->recvOps > 0 && !r->recvCancelled) {
+    io_uring_sqe* s = nextSqe();
+    io_uring_prep_cancel64(s, reinterpret_cast<uint64_t>(r) | kOpRecv, 0);
+    tag(s, nullptr, kOpIgnore);
+    r->recvCancelled = true;
+  }
+  if (r->sendErr == 0 && (r->sending || !r->out.empty())) {
+    // Like close(2) on a socket with unsent bytes: they still go out, but not forever.
+    r->closeDeadline = monotonicMs() + kCloseLingerMs;
+    lingering_.push_back(r);
+    return;
+  }
+  finishClose(r);
+}
+
+void UringIo::finishClose(Reg* r) {
+  if (r->fd < 0) return;
+  byFd_[r->fd] = nullptr;
+  ::close(r->fd);
+  r->fd = -1;
+  if (r->closeDeadline) {
+    lingering_.erase(std::remove(lingering_.begin(), lingering_.end(), r), lingering_.end());
+    r->closeDeadline = 0;
+  }
+  giveBuffer(r->out);
+  if (!r->sending) giveBuffer(r->inflight);
+  retire(r);
+}
+
+void UringIo::retire(Reg* r) {
+  r->retired = true;
+  r->handler = nullptr;
+  retired_.push_back(r);
+}
+
+void UringIo::sweep() {
+  size_t keep = 0;
+  for (Reg* r : retired_) {
+    if (r->ops == 0 && !r->queued && !r->sendQueued) {
+      delete r;
+    } else {
+      retired_[keep++] = r;
+    }
+  }
+  retired_.resize(keep);
+}
+
+// ---- reads and writes ------------------------------------------------------------------------------
+
+ssize_t UringIo::recv(int fd, char* buf, size_t len) {
+  Reg* r = find(fd);
+  if (r == nullptr || !r->stream) return ::recv(fd, buf, len, 0);
+  if (!r->in.empty()) {
+    size_t n = std::min(len, r->in.size());
+    memcpy(buf, r->in.data(), n);
+    r->in.consume(n);
+    if (r->in.empty()) giveBuffer(r->in);
+    if (r->recvOps == 0 && r->mayRead() && r->in.size() < kMaxQueued / 2) armRecv(r);
+    return static_cast<ssize_t>(n);
+  }
+  if (r->recvErr) {
+    errno = r->recvErr;
+    return -1;
+  }
+  if (r->eof) return 0;
+  if (r->recvOps == 0 && r->mayRead()) armRecv(r);  // was stopped while the input was full
+  errno = EAGAIN;
+  return -1;
+}
+
+ssize_t UringIo::send(int fd, const char* buf, size_t len) {
+  Reg* r = find(fd);
+  if (r == nullptr || !r->stream) return ::send(fd, buf, len, MSG_NOSIGNAL);
+  if (r->sendErr) {
+    errno = r->sendErr;
+    return -1;
+  }
+  size_t queued = r->queuedOut();
+  if (queued >= kMaxQueued) {
+    r->wantWritable = true;
+    errno = EAGAIN;
+    return -1;
+  }
+  size_t n = std::min(len, kMaxQueued - queued);
+  if (r->out.capacity() == 0) r->out = takeBuffer();
+  r->out.append(buf, n);
+  queueSend(r);
+  if (n < len) r->wantWritable = true;
+  return static_cast<ssize_t>(n);
+}
+
+void UringIo::shutdownWrite(int fd) {
+  Reg* r = find(fd);
+  if (r != nullptr && r->stream && (r->sending || !r->out.empty())) {
+    r->shutdownPending = true;
+    return;
+  }
+  ::shutdown(fd, SHUT_WR);
+}
+
+// ---- completions ----------------------------------------------------------------------------------
+
+void UringIo::notify(Reg* r, uint32_t events) {
+  if (r->handler == nullptr) return;
+  r->pending |= events;
+  if (!r->queued) {
+    r->queued = true;
+    dispatch_.push_back(r);
+  }
+}
+
+void UringIo::recycle(unsigned bid) {
+  io_uring_buf_ring_add(bufRing_, bufMemory_ + bid * kBufSize, kBufSize,
+                        static_cast<unsigned short>(bid), io_uring_buf_ring_mask(kBufCount), 0);
+  io_uring_buf_ring_advance(bufRing_, 1);
+}
+
+void UringIo::onRecv(Reg* r, const io_uring_cqe* cqe) {
+  int res = cqe->res;
+  if (cqe->flags & IORING_CQE_F_BUFFER) {
+    unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+    if (res > 0 && !r->closing) {
+      if (r->in.capacity() == 0) r->in = takeBuffer();
+      r->in.append(bufMemory_ + bid * kBufSize, static_cast<size_t>(res));
+      notify(r, EPOLLIN);
+    }
+    recycle(bid);
+  }
+  if (res == 0) {
+    r->eof = true;
+    notify(r, EPOLLIN | EPOLLRDHUP);
+  } else if (res < 0 && res != -ECANCELED && res != -ENOBUFS) {
+    r->recvErr = -res;
+    notify(r, EPOLLIN | EPOLLERR | EPOLLHUP);
+  }
+  if (!(cqe->flags & IORING_CQE_F_MORE)) {
+    --r->ops;
+    --r->recvOps;
+    // Ended by us (input full), by running out of buffers (they are back now), or by the
+    // kernel for its own reasons: read on unless the stream is done.
+    if (r->recvOps == 0 && r->mayRead() && !r->retired) armRecv(r);
+  } else if (r->in.size() >= kMaxQueued && !r->recvCancelled) {
+    // The owner does not read (backpressure): stop, and let TCP push back on the peer.
+    io_uring_sqe* s = nextSqe();
+    io_uring_prep_cancel64(s, reinterpret_cast<uint64_t>(r) | kOpRecv, 0);
+    tag(s, nullptr, kOpIgnore);
+    r->recvCancelled = true;
+  }
+}
+
+void UringIo::onSend(Reg* r, int res) {
+  --r->ops;
+  r->sending = false;
+  if (res < 0) {
+    r->sendErr = -res;
+    r->out.clear();
+    r->inflight.clear();
+    r->inflightSent = 0;
+    notify(r, EPOLLOUT | EPOLLERR | EPOLLHUP);
+    if (r->closing) finishClose(r);
+    return;
+  }
+  r->inflightSent += static_cast<size_t>(res);
+  if (r->inflightSent < r->inflight.size() || !r->out.empty()) {
+    submitSend(r);  // the rest of a short send, or what was queued meanwhile
+  } else {
+    giveBuffer(r->inflight);
+    r->inflightSent = 0;
+    if (r->out.empty() && r->out.capacity()) giveBuffer(r->out);
+  }
+  if (r->wantWritable && r->queuedOut() < kMaxQueued / 2) {
+    r->wantWritable = false;
+    notify(r, EPOLLOUT);
+  }
+  if (!r->sending) {
+    if (r->shutdownPending) {
+      r->shutdownPending = false;
+      ::shutdown(r->fd, SHUT_WR);
+    }
+    if (r->closing) finishClose(r);
+  }
+}
+
+void UringIo::onCompletion(const io_uring_cqe* cqe) {
+  uint64_t data = cqe->user_data;
+  auto* r = reinterpret_cast<Reg*>(data & ~kOpMask);
+  switch (data & kOpMask) {
+  case kOpPoll:
+    if (cqe->res >= 0) {
+      notify(r, static_cast<uint32_t>(cqe->res));
+    } else if (cqe->res != -ECANCELED) {
+      LOG_DEBUG("io_uring: poll on descriptor %d: %s", r->fd, strerror(-cqe->res));
+      notify(r, EPOLLERR);
+    }
+    if (!(cqe->flags & IORING_CQE_F_MORE)) {
+      --r->ops;
+      if (!r->retired && cqe->res >= 0) armPoll(r);  // ended by the kernel (CQ overflow)
+    }
+    break;
+  case kOpRecv: onRecv(r, cqe); break;
+  case kOpSend: onSend(r, cqe->res); break;
+  default: break;
+  }
+}
+
+void UringIo::wait(int timeoutMs) {
+  for (Reg* r : sendQueue_) {
+    r->sendQueued = false;
+    if (!r->sending && r->fd >= 0 && r->sendErr == 0) submitSend(r);
+  }
+  sendQueue_.clear();
+  if (!lingering_.empty()) {
+    MonoMs now = monotonicMs();
+    for (Reg* r : lingering_) {
+      if (r->sending && !r->sendCancelled && now >= r->closeDeadline) {
+        io_uring_sqe* s = nextSqe();
+        io_uring_prep_cancel64(s, reinterpret_cast<uint64_t>(r) | kOpSend, 0);
+        tag(s, nullptr, kOpIgnore);
+        r->sendCancelled = true;
+      }
+    }
+    if (timeoutMs < 0 || timeoutMs > 1000) timeoutMs = 1000;  // to check the deadline again
+  }
+  if (!dispatch_.empty()) timeoutMs = 0;
+  io_uring* ring = ring_.get();
+  int rc;
+  if (timeoutMs == 0) {
+    rc = io_uring_submit(ring);
+  } else if (timeoutMs < 0) {
+    rc = io_uring_submit_and_wait(ring, 1);
+  } else {
+    __kernel_timespec ts{timeoutMs / 1000, static_cast<long long>(timeoutMs % 1000) * 1000000};
+    io_uring_cqe* first = nullptr;
+    rc = io_uring_submit_and_wait_timeout(ring, &first, 1, &ts, nullptr);
+  }
+  if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
+    LOG_ERROR("io_uring_enter: %s", strerror(-rc));
+  unsigned head;
+  unsigned seen = 0;
+  io_uring_cqe* cqe;
+  io_uring_for_each_cqe(ring, head, cqe) {
+    onCompletion(cqe);
+    ++seen;
+  }
+  io_uring_cq_advance(ring, seen);
+}
+
+void UringIo::dispatch() {
+  dispatching_.swap(dispatch_);
+  for (Reg* r : dispatching_) {
+    r->queued = false;
+    uint32_t events = r->pending;
+    r->pending = 0;
+    if (r->handler && events) r->handler->onEvents(events);
+  }
+  dispatching_.clear();
+  sweep();
+}
+
+// ---- buffers ----------------------------------------------------------------------------------------
+
+Buffer UringIo::takeBuffer() {
+  if (spare_.empty()) return Buffer();
+  Buffer b = std::move(spare_.back());
+  spare_.pop_back();
+  return b;
+}
+
+void UringIo::giveBuffer(Buffer& b) {
+  b.clear();
+  if (b.capacity() == 0) return;
+  if (b.capacity() > kSpareBufferMax || spare_.size() >= kSpareBuffers) {
+    b.shrinkTo(0);
+    return;
+  }
+  spare_.push_back(std::move(b));
+}
+
+}  // namespace portico::net

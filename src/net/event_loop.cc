@@ -182,6 +182,8 @@ void EventLoop::run() {
   // Run what was posted before stop() so that no posted cleanup is lost.
   runPosted();
   deferred_.clear();
+  // Responses already written by connections that closed (a drain's last answers) still go out.
+  if (uring_) uring_->flushClosed();
 }
 
 void EventLoop::runReady() {

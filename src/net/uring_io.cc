@@ -22,8 +22,12 @@ constexpr unsigned kEntries = 1024;
 constexpr unsigned kBufCount = 128;           // provided receive buffers per worker
 constexpr size_t kBufSize = 16 * 1024;
 constexpr unsigned kBufGroup = 0;
-constexpr size_t kMaxQueued = 256 * 1024;     // per stream: input not read yet / output not sent
-constexpr MonoMs kCloseLingerMs = 30000;      // queued output of a closed stream, at most
+// Per stream: input not read yet / output not sent. Bytes held here are out of the kernel's
+// socket-memory accounting, so the bound is small; the socket buffers below it still fill.
+constexpr size_t kMaxQueued = 64 * 1024;
+constexpr MonoMs kCloseLingerMs = 10000;  // a closed stream's queued output: at most this long
+                                          // without progress
+constexpr MonoMs kShutdownFlushMs = 2000; // the loop ending: queued output gets this long
 constexpr size_t kSpareBuffers = 64;
 constexpr size_t kSpareBufferMax = 64 * 1024;
 
@@ -54,6 +58,7 @@ struct alignas(8) UringIo::Reg {
   bool recvCancelled = false;
   bool sendCancelled = false;
   bool shutdownPending = false;
+  bool writeShut = false;  // shutdownWrite() called: send() fails with EPIPE, as the kernel's
   bool closing = false;
   bool retired = false;
   MonoMs closeDeadline = 0;
@@ -115,15 +120,13 @@ UringIo::~UringIo() {
   if (ring_) io_uring_queue_exit(ring_.get());  // cancels what is still in flight
   if (bufRing_) munmap(bufRing_, kBufCount * sizeof(io_uring_buf));
   if (bufMemory_) munmap(bufMemory_, kBufCount * kBufSize);
-  std::vector<Reg*> all;
-  for (Reg* r : byFd_)
-    if (r) all.push_back(r);
-  for (Reg* r : retired_)
-    if (std::find(all.begin(), all.end(), r) == all.end()) all.push_back(r);
-  for (Reg* r : all) {
+  // A Reg is in byFd_ until it retires, never in both.
+  for (Reg* r : byFd_) {
+    if (r == nullptr) continue;
     if (r->closing && r->fd >= 0) ::close(r->fd);  // output still queued at shutdown
     delete r;
   }
+  for (Reg* r : retired_) delete r;
 }
 
 // ---- submissions --------------------------------------------------------------------------------
@@ -133,6 +136,11 @@ io_uring_sqe* UringIo::nextSqe() {
   if (s == nullptr) {
     io_uring_submit(ring_.get());  // the queue is full: send what is there first
     s = io_uring_get_sqe(ring_.get());
+  }
+  if (s == nullptr) {
+    // The kernel took none of 1024 queued entries (out of memory): nothing sane is left to do.
+    LOG_ERROR("io_uring: the kernel accepts no more submissions");
+    abort();
   }
   return s;  // the caller preps it (which clears it), then tags it
 }
@@ -174,6 +182,7 @@ void UringIo::submitSend(Reg* r) {
   tag(s, r, kOpSend);
   ++r->ops;
   r->sending = true;
+  r->sendCancelled = false;
 }
 
 void UringIo::queueSend(Reg* r) {
@@ -254,6 +263,11 @@ void UringIo::close(int fd) {
     tag(s, nullptr, kOpIgnore);
     r->recvCancelled = true;
   }
+  if (r->sendErr == 0 && !r->sending && !r->out.empty()) {
+    // Usually the socket buffer takes the rest at once: then the stream closes now.
+    ssize_t n = ::send(fd, r->out.data(), r->out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) r->out.consume(static_cast<size_t>(n));
+  }
   if (r->sendErr == 0 && (r->sending || !r->out.empty())) {
     // Like close(2) on a socket with unsent bytes: they still go out, but not forever.
     r->closeDeadline = monotonicMs() + kCloseLingerMs;
@@ -321,8 +335,8 @@ ssize_t UringIo::recv(int fd, char* buf, size_t len) {
 ssize_t UringIo::send(int fd, const char* buf, size_t len) {
   Reg* r = find(fd);
   if (r == nullptr || !r->stream) return ::send(fd, buf, len, MSG_NOSIGNAL);
-  if (r->sendErr) {
-    errno = r->sendErr;
+  if (r->sendErr || r->writeShut) {
+    errno = r->sendErr ? r->sendErr : EPIPE;
     return -1;
   }
   size_t queued = r->queuedOut();
@@ -341,9 +355,12 @@ ssize_t UringIo::send(int fd, const char* buf, size_t len) {
 
 void UringIo::shutdownWrite(int fd) {
   Reg* r = find(fd);
-  if (r != nullptr && r->stream && (r->sending || !r->out.empty())) {
-    r->shutdownPending = true;
-    return;
+  if (r != nullptr && r->stream) {
+    r->writeShut = true;
+    if (r->sending || !r->out.empty()) {
+      r->shutdownPending = true;
+      return;
+    }
   }
   ::shutdown(fd, SHUT_WR);
 }
@@ -411,6 +428,14 @@ void UringIo::onSend(Reg* r, int res) {
     return;
   }
   r->inflightSent += static_cast<size_t>(res);
+  if (r->closing && res > 0) {
+    MonoMs now = monotonicMs();
+    if (r->sendCancelled && now >= r->closeDeadline) {  // the deadline passed meanwhile
+      finishClose(r);
+      return;
+    }
+    r->closeDeadline = now + kCloseLingerMs;  // progress: the bound counts from here
+  }
   if (r->inflightSent < r->inflight.size() || !r->out.empty()) {
     submitSend(r);  // the rest of a short send, or what was queued meanwhile
   } else {
@@ -485,14 +510,28 @@ void UringIo::wait(int timeoutMs) {
   }
   if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
     LOG_ERROR("io_uring_enter: %s", strerror(-rc));
-  unsigned head;
-  unsigned seen = 0;
+  // Each completion is copied and released before it is handled, so that a submission made
+  // while handling (a re-arm, a full queue) finds room for the kernel's overflowed entries.
   io_uring_cqe* cqe;
-  io_uring_for_each_cqe(ring, head, cqe) {
-    onCompletion(cqe);
-    ++seen;
+  while (io_uring_peek_cqe(ring, &cqe) == 0 && cqe != nullptr) {
+    io_uring_cqe copy = *cqe;
+    io_uring_cqe_seen(ring, cqe);
+    onCompletion(&copy);
   }
-  io_uring_cq_advance(ring, seen);
+}
+
+void UringIo::flushClosed() {
+  MonoMs deadline = monotonicMs() + kShutdownFlushMs;
+  for (MonoMs now = monotonicMs(); !lingering_.empty() && now < deadline; now = monotonicMs()) {
+    wait(static_cast<int>(std::min<MonoMs>(deadline - now, 100)));
+    // The loop is over: completions are applied, but no handler runs any more.
+    for (Reg* r : dispatch_) {
+      r->queued = false;
+      r->pending = 0;
+    }
+    dispatch_.clear();
+    sweep();
+  }
 }
 
 void UringIo::dispatch() {

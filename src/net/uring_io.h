@@ -48,13 +48,16 @@ public:
   ssize_t send(int fd, const char* buf, size_t len);
   /// shutdown(SHUT_WR) once what was sent before is out.
   void shutdownWrite(int fd);
-  /// Closes `fd`; a stream's queued output is still sent first (for at most kCloseLingerMs).
+  /// Closes `fd`; a stream's queued output is still sent first (at most kCloseLingerMs without
+  /// progress).
   void close(int fd);
 
   /// Submits what is queued, waits up to `timeoutMs` (-1: no limit, 0: not at all) for
   /// completions and applies them; handlers run in dispatch().
   void wait(int timeoutMs);
   void dispatch();
+  /// When the loop ends: lets closed streams' queued output go out (bounded).
+  void flushClosed();
 
 private:
   struct Reg;
@@ -88,7 +91,6 @@ private:
   std::vector<Reg*> retired_;      // freed once their last completion arrived
   std::vector<Reg*> lingering_;    // closed with output still going out
   std::vector<Buffer> spare_;
-  uint64_t nowMs_ = 0;
 };
 
 }  // namespace portico::net

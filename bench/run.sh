@@ -27,7 +27,7 @@
 #                 portico-xform: the same gateway on a route with a header transformation;
 #                 portico-obs: a second gateway with access log + Zipkin export + 1% sampling +
 #                 statsd, see observability_flags in bench/lib.sh;
-#                 portico-uring: a second gateway with --io-engine io_uring)
+#                 portico-epoll: a second gateway with --io-engine epoll)
 #        PORTICO_BIN=BUILD_DIR/portico  PORTICO_ARGS="--access-log FILE" (extra portico run flags)
 # See bench/README.md for what the numbers mean (and do not mean) on a 2-core machine.
 set -uo pipefail
@@ -85,15 +85,15 @@ HAPROXY_MAXCONN=$(( ($(ulimit -n) - 200) / 2 ))
 build_tools "$BUILD_DIR" || exit 1
 
 read -r PORT_BACKEND PORT_PORTICO PORT_NGINX PORT_HAPROXY PORT_H2O PORT_ADMIN PORT_OBS PORT_OBS_ADMIN \
-  PORT_PORTICO_TLS PORT_NGINX_TLS PORT_HAPROXY_TLS PORT_H2O_TLS PORT_NGINX_H2C PORT_URING \
-  PORT_URING_ADMIN < <(free_ports 15)
+  PORT_PORTICO_TLS PORT_NGINX_TLS PORT_HAPROXY_TLS PORT_H2O_TLS PORT_NGINX_H2C PORT_EPOLL \
+  PORT_EPOLL_ADMIN < <(free_ports 15)
 start_origin "$PORT_BACKEND" || exit 1
 if [ -n "$WANT_TLS" ]; then tls_setup || exit 1; fi
 case " $PROXIES " in *" portico-obs "*) observability_setup || exit 1 ;; esac
 
 declare -A TARGET_PORT TARGET_PID TARGET_PATH DEAD
 declare -A TARGET_LOG=([direct]=backend [portico]=portico [portico-xform]=portico [portico-obs]=portico-obs
-                       [portico-uring]=portico-uring
+                       [portico-epoll]=portico-epoll
                        [nginx]=nginx-proxy [haproxy]=haproxy [h2o]=h2o)
 AVAILABLE=()
 # Per target, with WANT_TLS: its TLS listener (https, handshake), whether HTTP/2 over it works, and
@@ -246,9 +246,9 @@ start_proxies() {  # start_proxies WORKERS: fills AVAILABLE, TARGET_PORT, TARGET
         read -ra obs < <(observability_flags all "$WORK/portico-obs.access.log")
         start_portico "$w" portico-obs "$PORT_OBS" "$PORT_OBS_ADMIN" "${obs[@]}" &&
           { TARGET_PORT[portico-obs]=$PORT_OBS; TARGET_PID[portico-obs]=$PID_portico_obs; AVAILABLE+=(portico-obs); } ;;
-      portico-uring)  # a second gateway on the io_uring engine
-        start_portico "$w" portico-uring "$PORT_URING" "$PORT_URING_ADMIN" --io-engine io_uring &&
-          { TARGET_PORT[portico-uring]=$PORT_URING; TARGET_PID[portico-uring]=$PID_portico_uring; AVAILABLE+=(portico-uring); } ;;
+      portico-epoll)  # a second gateway on the epoll engine (portico: io_uring where it works)
+        start_portico "$w" portico-epoll "$PORT_EPOLL" "$PORT_EPOLL_ADMIN" --io-engine epoll &&
+          { TARGET_PORT[portico-epoll]=$PORT_EPOLL; TARGET_PID[portico-epoll]=$PID_portico_epoll; AVAILABLE+=(portico-epoll); } ;;
       nginx) if start_nginx_proxy "$w"; then TARGET_PORT[nginx]=$PORT_NGINX; TARGET_PID[nginx]=$PID_nginx_proxy; AVAILABLE+=(nginx)
              else log "nginx proxy failed: $(cat "$WORK/nginx-proxy.out" "$WORK/nginx-proxy.error.log" 2>/dev/null | tail -5)"; fi ;;
       haproxy) if start_haproxy "$w"; then TARGET_PORT[haproxy]=$PORT_HAPROXY; TARGET_PID[haproxy]=$PID_haproxy; AVAILABLE+=(haproxy)

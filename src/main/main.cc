@@ -64,8 +64,9 @@ constexpr const char* kUsage =
     "                            (SETTINGS_MAX_CONCURRENT_STREAMS, default 100)\n"
     "  --max-connections N       client connections per worker; at N the worker stops accepting until\n"
     "                            one closes (default 10000, lowered to fit the open-file limit; 0 = none)\n"
-    "  --io-engine ENGINE        epoll (default) or io_uring: plain client and upstream sockets read\n"
-    "                            and write through io_uring, one system call per loop wake-up\n"
+    "  --io-engine ENGINE        io_uring or epoll (default: io_uring where the kernel allows it):\n"
+    "                            with io_uring, plain client and upstream sockets read and write\n"
+    "                            through one system call per loop wake-up\n"
     "  --access-log PATH         access log in Envoy's default format for every gateway without\n"
     "                            options.accessLoggingService (/dev/stdout works; SIGUSR1 reopens)\n"
     "  --statsd ADDR             send metrics to a statsd server over UDP (IP:PORT)\n"
@@ -109,6 +110,7 @@ struct RunFlags {
   observability::TracerOptions tracing;  ///< --zipkin-endpoint, --otlp-endpoint, --trace-sampling
   bool traceSamplingSet = false;
   bool maxConnectionsSet = false;  ///< --max-connections given (else fitted to RLIMIT_NOFILE)
+  bool ioEngineSet = false;        ///< --io-engine given (else io_uring if it works here)
   discovery::FunctionDiscoveryOptions discovery;  ///< --discovery-mode, --discovery-refresh
   net::DnsResolverOptions dns;  ///< --dns-servers
   bool upstreamTlsSystemCa = false;  ///< --upstream-tls-system-ca
@@ -360,6 +362,7 @@ int runServe(const std::vector<std::string>& args) {
       } else {
         return usageError("--io-engine: \"" + v + "\" is not epoll or io_uring");
       }
+      flags.ioEngineSet = true;
     } else if (takeValue(args, i, "--max-connections", v, error)) {
       uint64_t n;
       if (!parseUnsigned(v, n) || n > 10000000)
@@ -386,6 +389,15 @@ int runServe(const std::vector<std::string>& args) {
 
   auto store = store::FileStore::create(flags.configDir);
   if (!store.ok()) return usageError("--config-dir: " + store.error());
+
+  if (!flags.ioEngineSet) {
+    // io_uring where the kernel (and any seccomp policy, e.g. a container's) allows it.
+    auto probe = net::EventLoop::create(net::IoEngine::IoUring);
+    if (probe.ok())
+      flags.settings.ioEngine = net::IoEngine::IoUring;
+    else
+      LOG_INFO("io_uring unavailable (%s): using epoll", probe.error().c_str());
+  }
 
   // Descriptors: 256 kept for upstream connections, files and the admin API; the default
   // --max-connections shares the rest between the workers.
@@ -480,7 +492,8 @@ int runServe(const std::vector<std::string>& args) {
   }
   s = (*store)->watch([&controller] { controller.requestRebuild(); });
   if (!s.ok()) LOG_WARN("--config-dir: not watching for changes: %s", s.message().c_str());
-  LOG_INFO("portico %s: %zu workers, config %s, admin http://%s", PORTICO_VERSION, flags.workers,
+  LOG_INFO("portico %s: %zu workers (%s), config %s, admin http://%s", PORTICO_VERSION,
+           flags.workers, flags.settings.ioEngine == net::IoEngine::IoUring ? "io_uring" : "epoll",
            flags.configDir.c_str(), adminServer.address().toString().c_str());
 
   for (;;) {

@@ -10,7 +10,7 @@ Binaries come from the environment that ctest sets (tests/CMakeLists.txt), falli
   PORTICO_BIN            the gateway
   PORTICO_TEST_BACKEND   the test origin server (tests/integration/backend/test_backend.cc)
   PORTICO_IO_ENGINE      if set, every gateway runs with --io-engine VALUE (the ctest entries
-                         named *.io_uring run suites again that way)
+                         named *.epoll run suites again on the epoll engine)
 
 Run one file by hand:
   cd tests/integration && PORTICO_BIN=../../build/portico \\

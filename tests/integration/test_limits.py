@@ -115,7 +115,7 @@ class Limits(unittest.TestCase):
 
     def test_flag_errors_name_the_flag(self):
         for flag, value in (("--max-connections", "many"), ("--max-request-headers", "0"),
-                            ("--max-request-headers-size", "12")):
+                            ("--max-request-headers-size", "12"), ("--io-engine", "kqueue")):
             with self.subTest(flag):
                 p = subprocess.run([str(PORTICO_BIN), "run", "--config-dir", "/nonexistent",
                                     flag, value], capture_output=True, text=True, timeout=10)

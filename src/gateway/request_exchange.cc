@@ -563,7 +563,8 @@ void RequestExchange::onRequestBody(const char* data, size_t len) {
   }
   upstream_->encodeBody(data, len);
   if (upstream_->pendingOutput() >= kFlushNowBytes) upstream_->flush();
-  if (upstream_ && upstream_->pendingOutput() > worker_.settings().highWatermark) pauseRequestBody();
+  // The connection's own watermark: it calls onUpstreamDrained when it falls below its low one.
+  if (upstream_ && upstream_->pendingOutput() > upstream_->highWatermark()) pauseRequestBody();
 }
 
 void RequestExchange::pauseRequestBody() {

@@ -192,8 +192,10 @@ void UpstreamConnection::onConnected() {
 }
 
 void UpstreamConnection::flush() {
-  if (!connected_ || closed_) return;
-  while (!out_.empty()) {
+  if (closed_) return;
+  // While connecting nothing is sent, but the watermark still counts: a body that piles up
+  // before the connection is up pauses the client, and only the drain below resumes it.
+  while (connected_ && !out_.empty()) {
     ssize_t n = tls_ ? tls_->write(out_.data(), out_.size())
                      : worker_.loop().send(fd_, out_.data(), out_.size());
     if (n > 0) {

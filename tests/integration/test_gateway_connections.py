@@ -252,5 +252,80 @@ class Connections(unittest.TestCase):
         self.assertEqual(errors, [])
 
 
+class SlowUpstreamConnect(unittest.TestCase):
+    """A request body above the 1 MiB high watermark that arrives before the upstream
+    connection is up: the client is paused while connecting and must be resumed once the
+    connection drains (it used to stay paused until the idle timeout cut the upload)."""
+
+    def test_big_body_before_the_upstream_connects_is_not_stuck(self):
+        # A listener whose accept backlog is full: the kernel drops the gateway's SYN and
+        # retransmits it after ~1 s, so the connect takes that long.
+        lst = socket.socket()
+        lst.bind((LOCALHOST, 0))
+        lst.listen(0)
+        port = lst.getsockname()[1]
+        fillers = []
+        for _ in range(3):  # backlog 0 still queues one; the others wait in SYN state
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex((LOCALHOST, port))
+            fillers.append(f)
+        time.sleep(0.2)
+        total = 3 * MiB
+        with tempfile.TemporaryDirectory(prefix="portico-slowconn-") as cfg:
+            write_yaml(cfg, "upstream.yaml", upstream_yaml("slow", [(LOCALHOST, port)]))
+            write_yaml(cfg, "vs.yaml", virtual_service_yaml("default", [route("slow", prefix="/")]))
+            with Portico(cfg, workers=1, extra_args=["--idle-timeout", "5s"]) as gw:
+                got = {}
+
+                def origin():
+                    # Free the backlog after the upload has piled up, then serve one request.
+                    time.sleep(1.5)
+                    for f in fillers:
+                        f.close()
+                    deadline = time.monotonic() + 20
+                    lst.settimeout(1.0)
+                    while time.monotonic() < deadline:
+                        try:
+                            c, _ = lst.accept()
+                        except socket.timeout:
+                            continue
+                        c.settimeout(10)
+                        data = b""
+                        while b"\r\n\r\n" not in data:
+                            chunk = c.recv(65536)
+                            if not chunk:
+                                break
+                            data += chunk
+                        if b"POST /up" not in data:
+                            c.close()  # a filler the kernel completed late
+                            continue
+                        head, _, body = data.partition(b"\r\n\r\n")
+                        while len(body) < total:
+                            chunk = c.recv(1 << 20)
+                            if not chunk:
+                                break
+                            body += chunk
+                        got["length"] = len(body)
+                        got["same"] = body == harness.bytes_pattern(total)
+                        c.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        c.close()
+                        return
+
+                t = threading.Thread(target=origin, daemon=True)
+                t.start()
+                start = time.monotonic()
+                status, _, body = http_request(gw.port, "POST", "/up",
+                                               headers={"Content-Length": str(total)},
+                                               body=pattern_chunks(total), timeout=30)
+                took = time.monotonic() - start
+                t.join(timeout=25)
+        lst.close()
+        self.assertEqual(status, 200, body)
+        self.assertEqual(got.get("length"), total)
+        self.assertTrue(got.get("same"), "the body arrived changed")
+        self.assertLess(took, 5.0, "the upload waited for the idle timeout")
+
+
 if __name__ == "__main__":
     unittest.main()

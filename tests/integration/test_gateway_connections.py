@@ -279,8 +279,9 @@ class SlowUpstreamConnect(unittest.TestCase):
                 got = {}
 
                 def origin():
-                    # Free the backlog after the upload has piled up, then serve one request.
-                    time.sleep(1.5)
+                    # Free the backlog once the upload has piled up (the gateway's first SYN
+                    # retransmit, ~1 s after its connect, then gets through); serve one request.
+                    time.sleep(0.5)
                     for f in fillers:
                         f.close()
                     deadline = time.monotonic() + 20

@@ -363,8 +363,7 @@ void H2UpstreamConnection::close(UpstreamFailure failure) {
     tls_.reset();
   }
   if (fd_ >= 0) {
-    worker_.loop().remove(fd_);
-    ::close(fd_);
+    worker_.loop().close(fd_);
     fd_ = -1;
   }
   if (breakers_) breakers_->perWorker[worker_.index()]->releaseConnection();

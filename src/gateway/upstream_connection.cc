@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "gateway/client_io.h"
 #include "gateway/host_pool.h"
 #include "gateway/proxy_headers.h"
 #include "gateway/upstream_connect.h"
@@ -196,8 +197,7 @@ void UpstreamConnection::flush() {
   // While connecting nothing is sent, but the watermark still counts: a body that piles up
   // before the connection is up pauses the client, and only the drain below resumes it.
   while (connected_ && !out_.empty()) {
-    ssize_t n = tls_ ? tls_->write(out_.data(), out_.size())
-                     : worker_.loop().send(fd_, out_.data(), out_.size());
+    ssize_t n = clientWrite(worker_.loop(), fd_, tls_.get(), out_.data(), out_.size());
     if (n > 0) {
       out_.consume(static_cast<size_t>(n));
       continue;

@@ -248,7 +248,7 @@ void H2UpstreamConnection::updateIdle() {
 void H2UpstreamConnection::onEvents(uint32_t events) {
   if (closed_) return;
   if (!connected_) {
-    switch (advanceConnect(fd_, tls_.get(), events, handshaking_, pool_)) {
+    switch (advanceConnect(worker_.loop(), this, fd_, tls_.get(), events, handshaking_, pool_)) {
     case ConnectStep::Pending: return;
     case ConnectStep::Failed: close(UpstreamFailure::ConnectFailed); return;
     case ConnectStep::Connected: break;

@@ -92,7 +92,8 @@ Result<int> HostPool::connectNew(const upstream::Cluster& cluster, bool& overloa
                                               cluster.tcpKeepalive->timeMs,
                                               cluster.tcpKeepalive->intervalMs);
   if (cluster.tls) [[unlikely]] {
-    tls = net::TlsTransport::connect(cluster.tls->context, *fd, cluster.tls->sniFor(key_), &sessions_);
+    tls = net::TlsTransport::connect(cluster.tls->context, *fd, cluster.tls->sniFor(key_), &sessions_,
+                                     &worker_.loop());
     if (!tls) {
       ::close(*fd);
       if (breaker) breaker->releaseConnection();

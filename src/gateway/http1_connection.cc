@@ -31,7 +31,7 @@ void DownstreamConnection::create(Worker& worker, std::shared_ptr<ListenerHandle
   auto* c = new Http1Connection(worker, std::move(listener), fd, peer);
   worker.addConnection(c);
   if (tls) {
-    c->tls_ = net::TlsTransport::accept(std::move(tls), fd);
+    c->tls_ = net::TlsTransport::accept(std::move(tls), fd, &worker.loop());
     c->conn_.secure = true;
     if (!c->tls_) {
       // An ssl gateway without certificates (or OpenSSL out of memory): refuse the client.
@@ -42,7 +42,7 @@ void DownstreamConnection::create(Worker& worker, std::shared_ptr<ListenerHandle
     // The handshake counts as part of the first request head (--request-headers-timeout).
     c->headStart_ = worker.loop().now();
   }
-  if (!worker.loop().add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, c, /*stream=*/!c->tls_).ok()) {
+  if (!worker.loop().add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, c, /*stream=*/true).ok()) {
     c->close();
     return;
   }

@@ -178,7 +178,7 @@ void Http2Connection::create(Worker& worker, ConnectionInfo conn, int fd,
   worker.addConnection(c);
   // The bytes are the worker's read buffer: copied before anything can read into it again.
   std::string first(received);
-  if (!worker.loop().add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, c, /*stream=*/!c->tls_).ok()) {
+  if (!worker.loop().add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, c, /*stream=*/true).ok()) {
     c->close();
     return;
   }

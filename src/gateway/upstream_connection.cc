@@ -159,14 +159,10 @@ void UpstreamConnection::fail(UpstreamFailure failure) {
 void UpstreamConnection::onEvents(uint32_t events) {
   if (closed_) return;
   if (!connected_) {
-    switch (advanceConnect(fd_, tls_.get(), events, handshaking_, pool_)) {
+    switch (advanceConnect(worker_.loop(), this, fd_, tls_.get(), events, handshaking_, pool_)) {
     case ConnectStep::Pending: return;
     case ConnectStep::Failed: fail(UpstreamFailure::ConnectFailed); return;
     case ConnectStep::Connected: break;
-    }
-    if (!tls_ && !worker_.loop().makeStream(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this).ok()) {
-      fail(UpstreamFailure::ConnectFailed);
-      return;
     }
     onConnected();
     if (closed_ || tls_) return;  // TLS: application data comes with the next edge

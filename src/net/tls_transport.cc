@@ -3,16 +3,85 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "net/event_loop.h"
+
 namespace portico::net {
 
-std::unique_ptr<TlsTransport> TlsTransport::accept(TlsServerConfigConstSharedPtr config, int fd) {
+// ---- the loop BIO: OpenSSL reads and writes records through EventLoop::recv/send ---------------
+
+struct LoopBio {
+  static int read(BIO* b, char* buf, int len) {
+    auto* t = static_cast<TlsTransport*>(BIO_get_data(b));
+    BIO_clear_retry_flags(b);
+    ssize_t n = t->loop_->recv(t->fd_, buf, static_cast<size_t>(len));
+    if (n == 0) t->loopEof_ = true;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_read(b);
+    return static_cast<int>(n);
+  }
+  static int write(BIO* b, const char* buf, int len) {
+    auto* t = static_cast<TlsTransport*>(BIO_get_data(b));
+    BIO_clear_retry_flags(b);
+    ssize_t n = t->loop_->send(t->fd_, buf, static_cast<size_t>(len));
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(b);
+    return static_cast<int>(n);
+  }
+  static long ctrl(BIO* b, int cmd, long, void*) {
+    switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1;  // writes are queued by the loop: nothing held here
+    // OpenSSL asks after a read of 0: a bare FIN is then "unexpected EOF" (SSL_OP_IGNORE_...).
+    case BIO_CTRL_EOF: return static_cast<TlsTransport*>(BIO_get_data(b))->loopEof_ ? 1 : 0;
+    default: return 0;  // no fd, no kTLS, no other controls
+    }
+  }
+  static int create(BIO* b) {
+    BIO_set_init(b, 1);
+    return 1;
+  }
+  static int destroy(BIO*) { return 1; }
+
+  static BIO_METHOD* method() {
+    static BIO_METHOD* const m = [] {
+      BIO_METHOD* meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "portico loop");
+      if (meth) {
+        BIO_meth_set_read(meth, read);
+        BIO_meth_set_write(meth, write);
+        BIO_meth_set_ctrl(meth, ctrl);
+        BIO_meth_set_create(meth, create);
+        BIO_meth_set_destroy(meth, destroy);
+      }
+      return meth;
+    }();
+    return m;
+  }
+};
+
+bool TlsTransport::useLoop(EventLoop* loop, int fd) {
+  if (!loop) return true;
+  BIO_METHOD* meth = LoopBio::method();
+  BIO* bio = meth ? BIO_new(meth) : nullptr;
+  if (!bio) {
+    ERR_clear_error();
+    return false;
+  }
+  loop_ = loop;
+  fd_ = fd;
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl_, bio, bio);  // one reference for both directions; frees a socket BIO set before
+  return true;
+}
+
+std::unique_ptr<TlsTransport> TlsTransport::accept(TlsServerConfigConstSharedPtr config, int fd,
+                                                   EventLoop* loop) {
   if (!config) return nullptr;
   SSL* ssl = config->newSession(fd);
   if (!ssl) return nullptr;
-  return std::unique_ptr<TlsTransport>(new TlsTransport(std::move(config), ssl));
+  auto t = std::unique_ptr<TlsTransport>(new TlsTransport(std::move(config), ssl));
+  if (!t->useLoop(loop, fd)) return nullptr;
+  return t;
 }
 
 TlsTransport::TlsTransport(TlsServerConfigConstSharedPtr config, SSL* ssl)
@@ -36,7 +105,8 @@ int tlsClientNewSession(SSL* ssl, SSL_SESSION* session) {
 }
 
 std::unique_ptr<TlsTransport> TlsTransport::connect(TlsClientContextConstSharedPtr context, int fd,
-                                                    std::string_view sni, TlsSessionCache* sessions) {
+                                                    std::string_view sni, TlsSessionCache* sessions,
+                                                    EventLoop* loop) {
   if (!context) return nullptr;
   ERR_clear_error();
   SSL* ssl = SSL_new(context->ctx());
@@ -56,6 +126,7 @@ std::unique_ptr<TlsTransport> TlsTransport::connect(TlsClientContextConstSharedP
   auto t = std::unique_ptr<TlsTransport>(new TlsTransport(std::move(context), ssl, sessions));
   t->sni_ = std::move(name);
   SSL_set_ex_data(ssl, transportIndex(), t.get());
+  if (!t->useLoop(loop, fd)) return nullptr;
   return t;
 }
 

@@ -1,6 +1,8 @@
 // TlsTransport: a non-blocking TLS session over a socket — server side on accepted sockets, client
 // side for upstream TLS — with recv()/send() semantics so that an edge-triggered connection reads
-// and writes it like the plain socket.
+// and writes it like the plain socket. Given an EventLoop, the records travel through the loop's
+// recv()/send() (a BIO of our own), so that on io_uring a TLS socket is a stream like a plain one:
+// its ciphertext rides on the loop's batched submissions instead of a syscall per read and write.
 #pragma once
 
 #include <memory>
@@ -12,17 +14,24 @@
 
 namespace portico::net {
 
+class EventLoop;
+
 class TlsTransport {
 public:
   /// A session for `fd` (not owned: the caller closes it) with the certificates of `config`,
-  /// which the transport keeps alive. Null when OpenSSL cannot allocate.
-  static std::unique_ptr<TlsTransport> accept(TlsServerConfigConstSharedPtr config, int fd);
+  /// which the transport keeps alive. With `loop`, socket I/O goes through loop->recv()/send()
+  /// (register `fd` with the loop as a stream); without, through the socket itself. Null when
+  /// OpenSSL cannot allocate.
+  static std::unique_ptr<TlsTransport> accept(TlsServerConfigConstSharedPtr config, int fd,
+                                              EventLoop* loop = nullptr);
   /// A client session for the connected (or connecting) socket `fd` (not owned), sending `sni`
   /// (none when empty) and offering the session `sessions` holds for (context, sni); new
   /// sessions the server issues go to `sessions` (null: no reuse; it must outlive the
-  /// transport). Null when OpenSSL cannot allocate. Drive handshake() before read()/write().
+  /// transport). `loop` as for accept(). Null when OpenSSL cannot allocate. Drive handshake()
+  /// before read()/write().
   static std::unique_ptr<TlsTransport> connect(TlsClientContextConstSharedPtr context, int fd,
-                                               std::string_view sni, TlsSessionCache* sessions);
+                                               std::string_view sni, TlsSessionCache* sessions,
+                                               EventLoop* loop = nullptr);
   ~TlsTransport();
   TlsTransport(const TlsTransport&) = delete;
   TlsTransport& operator=(const TlsTransport&) = delete;
@@ -70,12 +79,18 @@ private:
   std::string handshakeError(int err);
   /// Maps an SSL_read/SSL_write result that is not progress onto errno; returns -1 or 0 (EOF).
   ssize_t failure(int ret, bool reading);
+  /// Puts the session's records on `loop` (a BIO whose reads and writes are loop->recv/send).
+  bool useLoop(EventLoop* loop, int fd);
+  friend struct LoopBio;
 
   TlsServerConfigConstSharedPtr config_;  ///< the SSL's SNI table points into it
   TlsClientContextConstSharedPtr client_;  ///< client side: the context the SSL was made from
   TlsSessionCache* sessions_ = nullptr;    ///< client side: where new sessions go
   std::string sni_;                        ///< client side: the SNI sent (empty: none)
   SSL* ssl_;
+  EventLoop* loop_ = nullptr;  ///< with the loop BIO: where records go
+  int fd_ = -1;
+  bool loopEof_ = false;       ///< the loop BIO read the end of the stream
   bool handshakeWantsRead_ = false;
   bool established_ = false;
   bool readWantsWrite_ = false;

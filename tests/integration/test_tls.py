@@ -6,6 +6,7 @@ module, the origin is the test backend.
 """
 
 import base64
+import http.client
 import json
 import socket
 import ssl
@@ -15,9 +16,10 @@ import time
 import unittest
 from pathlib import Path
 
-from harness import (LOCALHOST, NAMESPACE, Backend, Portico, curl, free_port, gateway_yaml,
-                     route, to_yaml, upstream_yaml, virtual_service_yaml, wait_until,
-                     write_yaml)
+import harness
+from harness import (LOCALHOST, MiB, NAMESPACE, Backend, PatternChecker, Portico, RssSampler, curl,
+                     free_port, gateway_yaml, pattern_chunks, route, to_yaml, upstream_yaml,
+                     virtual_service_yaml, wait_until, write_yaml)
 
 
 def openssl(*args):
@@ -148,7 +150,68 @@ class TlsTest(unittest.TestCase):
         raw = socket.create_connection((LOCALHOST, self.tls_port), timeout=10)
         return ctx.wrap_socket(raw, server_hostname=server_hostname)
 
+    def https_connection(self, host="a.test"):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection(LOCALHOST, self.tls_port, timeout=60, context=ctx)
+        conn.sock = ctx.wrap_socket(socket.create_connection((LOCALHOST, self.tls_port), timeout=60),
+                                    server_hostname=host)
+        return conn
+
     # -- tests --
+
+    def test_large_bodies_stream_both_ways(self):
+        # TLS records go through the event loop (io_uring streams by default): a big upload and
+        # a big download with a client that stops reading for a while arrive intact, and the
+        # gateway buffers a bounded amount meanwhile.
+        total = 32 * MiB
+        reference = harness.sink_reference(self.backend.port, total)
+        conn = self.https_connection()
+        try:
+            conn.request("POST", "/sink", body=pattern_chunks(total),
+                         headers={"Host": "a.test", "Content-Length": str(total)})
+            resp = conn.getresponse()
+            self.assertEqual(resp.status, 200)
+            self.assertEqual(json.loads(resp.read()), reference)
+
+            checker = PatternChecker()
+            with RssSampler(self.gw.pid) as rss:
+                conn.request("GET", f"/bytes/{total}", headers={"Host": "a.test"})
+                resp = conn.getresponse()
+                self.assertEqual(resp.status, 200)
+                checker.feed(resp.read(MiB))
+                time.sleep(1.5)  # stall: without backpressure the gateway would take it all
+                stalled_peak = rss.max_kb
+                while True:
+                    piece = resp.read(256 * 1024)
+                    if not piece:
+                        break
+                    checker.feed(piece)
+        finally:
+            conn.close()
+        self.assertEqual(checker.offset, total)
+        self.assertTrue(checker.ok, f"body differs from offset {checker.first_bad_offset}")
+        self.assertLess(stalled_peak, 64 * 1024, f"gateway RSS reached {stalled_peak} KiB")
+
+    def test_connection_close_ends_with_close_notify(self):
+        # The close_notify is queued behind the response and must still go out before the
+        # socket closes; suppress_ragged_eofs=False turns a bare FIN into SSLEOFError.
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection((LOCALHOST, self.tls_port), timeout=10)
+        with ctx.wrap_socket(raw, server_hostname="a.test", suppress_ragged_eofs=False) as s:
+            s.sendall(b"GET /bytes/300000 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)  # raises SSLEOFError on a FIN without close_notify
+                if not chunk:
+                    break
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertEqual(body, harness.bytes_pattern(300000))
 
     def test_each_virtual_service_gets_its_certificate(self):
         for host, cert in (("a.test", self.a), ("b.test", self.b)):

@@ -36,7 +36,22 @@ constexpr uint64_t kOpIgnore = 0;  // cancellations and poll removals: nothing t
 constexpr uint64_t kOpPoll = 1;
 constexpr uint64_t kOpRecv = 2;
 constexpr uint64_t kOpSend = 3;
+constexpr uint64_t kOpHangup = 4;  // a stream's watch for the peer going away while not receiving
+constexpr uint64_t kOpProbe = 5;   // create()'s feature probe
 constexpr uint64_t kOpMask = 7;
+
+// A multishot poll ending with one of these failed for want of memory, not because of its
+// descriptor: it is armed again, at most this many times in a row.
+constexpr int kPollRetries = 8;
+bool transientFailure(int res) {
+  return res == -ENOMEM || res == -EAGAIN || res == -ENOBUFS || res == -EINTR || res == -EBUSY;
+}
+
+// Linux 6.17 ("io_uring/net: Support multishot receive len cap"): a multishot recv whose
+// sqe->optlen is set ends by itself (no IORING_CQE_F_MORE) once that many bytes were received.
+// liburing 2.3's header calls the field by its older name, file_index, which recv rejected with
+// EINVAL before 6.17: create() probes which of the two the kernel does.
+void setRecvLimit(io_uring_sqe* s, uint32_t bytes) { s->file_index = bytes; }
 
 }  // namespace
 
@@ -48,6 +63,7 @@ struct alignas(8) UringIo::Reg {
   int ops = 0;             // submitted operations whose last completion has not arrived
   int recvOps = 0;
   int recvErr = 0;
+  int pollFailures = 0;    // transient poll failures in a row
   int sendErr = 0;
   bool stream = false;
   bool queued = false;     // in dispatch_
@@ -56,11 +72,14 @@ struct alignas(8) UringIo::Reg {
   bool wantWritable = false;
   bool eof = false;
   bool recvCancelled = false;
+  bool hangupArmed = false;  // a kOpHangup poll is in flight
+  uint32_t hangup = 0;       // what it reported (EPOLLRDHUP/EPOLLHUP/EPOLLERR)
   bool sendCancelled = false;
   bool shutdownPending = false;
   bool writeShut = false;  // shutdownWrite() called: send() fails with EPIPE, as the kernel's
   bool closing = false;
   bool retired = false;
+  int failPollWith = 0;    // failPollForTest(): the result its poll's cancellation stands for
   MonoMs closeDeadline = 0;
   Buffer in;               // received, not read by the handler yet
   Buffer out;              // written by the handler, not submitted yet
@@ -113,7 +132,48 @@ Result<std::unique_ptr<UringIo>> UringIo::create() {
                           static_cast<unsigned short>(i), io_uring_buf_ring_mask(kBufCount),
                           static_cast<int>(i));
   io_uring_buf_ring_advance(u->bufRing_, kBufCount);
+  u->recvLimit_ = u->probeRecvLimit();
   return u;
+}
+
+bool UringIo::probeRecvLimit() {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) return false;
+  bool limited = false;
+  if (::send(sv[1], "ab", 2, MSG_NOSIGNAL) == 2) {
+    // Two bytes waiting, a limit of one: a kernel with the limit receives them and ends the
+    // recv; an older one fails it (EINVAL); one that ignored the field would go on (cancelled).
+    io_uring* ring = ring_.get();
+    io_uring_sqe* s = nextSqe();
+    io_uring_prep_recv_multishot(s, sv[0], nullptr, 0, 0);
+    s->flags |= IOSQE_BUFFER_SELECT;
+    s->buf_group = kBufGroup;
+    setRecvLimit(s, 1);
+    io_uring_sqe_set_data64(s, kOpProbe);
+    bool first = true;
+    for (int i = 0; i < 16; ++i) {
+      __kernel_timespec ts{1, 0};
+      io_uring_cqe* cqe = nullptr;
+      int rc = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nullptr);
+      if (rc < 0 || cqe == nullptr) break;
+      io_uring_cqe c = *cqe;
+      io_uring_cqe_seen(ring, cqe);
+      if (c.user_data != kOpProbe) continue;  // the cancellation's own completion
+      if (c.flags & IORING_CQE_F_BUFFER) recycle(c.flags >> IORING_CQE_BUFFER_SHIFT);
+      if (first) limited = c.res > 0 && !(c.flags & IORING_CQE_F_MORE);
+      if (first && (c.flags & IORING_CQE_F_MORE)) {
+        io_uring_sqe* cancel = nextSqe();
+        io_uring_prep_cancel64(cancel, kOpProbe, 0);
+        io_uring_sqe_set_data64(cancel, kOpIgnore);
+      }
+      first = false;
+      if (!(c.flags & IORING_CQE_F_MORE)) break;
+    }
+  }
+  ::close(sv[0]);
+  ::close(sv[1]);
+  LOG_DEBUG("io_uring: multishot receive byte limit (Linux 6.17+): %s", limited ? "yes" : "no");
+  return limited;
 }
 
 UringIo::~UringIo() {
@@ -163,10 +223,24 @@ void UringIo::armRecv(Reg* r) {
   io_uring_prep_recv_multishot(s, r->fd, nullptr, 0, 0);
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = kBufGroup;
+  // The kernel stops at the room left (its last receive may fill one more buffer): without the
+  // limit, it receives until our cancellation lands, up to the whole ring for one stream.
+  if (recvLimit_) {
+    size_t room = r->in.size() < kMaxQueued ? kMaxQueued - r->in.size() : 1;
+    setRecvLimit(s, static_cast<uint32_t>(room));
+  }
   tag(s, r, kOpRecv);
   ++r->ops;
   ++r->recvOps;
   r->recvCancelled = false;
+}
+
+void UringIo::armHangup(Reg* r, uint32_t events) {
+  io_uring_sqe* s = nextSqe();
+  io_uring_prep_poll_add(s, r->fd, events);  // one-shot
+  tag(s, r, kOpHangup);
+  ++r->ops;
+  r->hangupArmed = true;
 }
 
 void UringIo::submitSend(Reg* r) {
@@ -202,7 +276,8 @@ Status UringIo::add(int fd, uint32_t events, EventHandler* handler, bool stream)
       return Status::error("io_uring: descriptor " + std::to_string(fd) + " already registered");
     // A stream handed to a new owner (HTTP/1 to HTTP/2) with what it has read so far.
     r->handler = handler;
-    notify(r, EPOLLOUT | (r->in.empty() && !r->eof && r->recvErr == 0 ? 0u : EPOLLIN));
+    notify(r, EPOLLOUT | r->hangup |
+                  (r->in.empty() && !r->eof && r->recvErr == 0 && !r->hangup ? 0u : EPOLLIN));
     return {};
   }
   Reg* r = new Reg;
@@ -262,6 +337,11 @@ void UringIo::close(int fd) {
     io_uring_prep_cancel64(s, reinterpret_cast<uint64_t>(r) | kOpRecv, 0);
     tag(s, nullptr, kOpIgnore);
     r->recvCancelled = true;
+  }
+  if (r->hangupArmed) {
+    io_uring_sqe* s = nextSqe();
+    io_uring_prep_poll_remove(s, reinterpret_cast<uint64_t>(r) | kOpHangup);
+    tag(s, nullptr, kOpIgnore);
   }
   if (r->sendErr == 0 && !r->sending && !r->out.empty()) {
     // Usually the socket buffer takes the rest at once: then the stream closes now.
@@ -403,9 +483,15 @@ void UringIo::onRecv(Reg* r, const io_uring_cqe* cqe) {
   if (!(cqe->flags & IORING_CQE_F_MORE)) {
     --r->ops;
     --r->recvOps;
-    // Ended by us (input full), by running out of buffers (they are back now), or by the
-    // kernel for its own reasons: read on unless the stream is done.
-    if (r->recvOps == 0 && r->mayRead() && !r->retired) armRecv(r);
+    // Ended by us or by its limit (input full), by running out of buffers (they are back now),
+    // or by the kernel for its own reasons: read on unless the stream is done.
+    if (r->recvOps == 0 && r->mayRead() && !r->retired) {
+      armRecv(r);
+    } else if (r->recvOps == 0 && !r->retired && !r->closing && !r->eof && r->recvErr == 0 &&
+               !r->hangupArmed) {
+      // Input full: the owner must still hear of a FIN or a reset, as epoll would tell it.
+      armHangup(r, EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+    }
   } else if (r->in.size() >= kMaxQueued && !r->recvCancelled) {
     // The owner does not read (backpressure): stop, and let TCP push back on the peer.
     io_uring_sqe* s = nextSqe();
@@ -456,22 +542,59 @@ void UringIo::onSend(Reg* r, int res) {
   }
 }
 
+void UringIo::onHangup(Reg* r, int res) {
+  --r->ops;
+  r->hangupArmed = false;
+  if (r->retired || r->closing || res == -ECANCELED) return;
+  bool stopped = r->recvOps == 0 && !r->eof && r->recvErr == 0;
+  if (res < 0) {
+    // Not the socket's doing (that is a mask); the recv reports the socket once read again.
+    if (stopped && transientFailure(res)) armHangup(r, EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+    return;
+  }
+  uint32_t seen = static_cast<uint32_t>(res) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+  r->hangup |= seen;
+  // EPOLLIN too, as epoll says: what is queued (and in the socket) is still read before EOF.
+  notify(r, EPOLLIN | seen);
+  // After a half-close a reset may still come while the owner does not read.
+  if (stopped && !(r->hangup & (EPOLLHUP | EPOLLERR))) armHangup(r, EPOLLHUP | EPOLLERR);
+}
+
+void UringIo::onPoll(Reg* r, const io_uring_cqe* cqe) {
+  int res = cqe->res;
+  if (res == -ECANCELED && r->failPollWith != 0) {
+    res = r->failPollWith;
+    r->failPollWith = 0;
+  }
+  if (res >= 0) {
+    r->pollFailures = 0;
+    notify(r, static_cast<uint32_t>(res));
+  }
+  if (cqe->flags & IORING_CQE_F_MORE) return;
+  --r->ops;
+  if (r->retired || res == -ECANCELED) return;
+  if (res >= 0) {
+    armPoll(r);  // ended by the kernel (CQ overflow)
+    return;
+  }
+  // The poll itself failed (a socket's own error comes as EPOLLERR in a mask). Out of memory
+  // for now: arm it again; arming checks readiness, so nothing that happened meanwhile is lost.
+  if (transientFailure(res) && ++r->pollFailures <= kPollRetries) {
+    armPoll(r);
+    return;
+  }
+  // The descriptor cannot be polled (closed, unsupported): nothing more will come, which the
+  // owner must learn, as it would from epoll_ctl failing.
+  LOG_WARN("io_uring: poll on descriptor %d failed: %s", r->fd, strerror(-res));
+  notify(r, EPOLLERR | EPOLLHUP);
+}
+
 void UringIo::onCompletion(const io_uring_cqe* cqe) {
   uint64_t data = cqe->user_data;
   auto* r = reinterpret_cast<Reg*>(data & ~kOpMask);
   switch (data & kOpMask) {
-  case kOpPoll:
-    if (cqe->res >= 0) {
-      notify(r, static_cast<uint32_t>(cqe->res));
-    } else if (cqe->res != -ECANCELED) {
-      LOG_DEBUG("io_uring: poll on descriptor %d: %s", r->fd, strerror(-cqe->res));
-      notify(r, EPOLLERR);
-    }
-    if (!(cqe->flags & IORING_CQE_F_MORE)) {
-      --r->ops;
-      if (!r->retired && cqe->res >= 0) armPoll(r);  // ended by the kernel (CQ overflow)
-    }
-    break;
+  case kOpPoll: onPoll(r, cqe); break;
+  case kOpHangup: onHangup(r, cqe->res); break;
   case kOpRecv: onRecv(r, cqe); break;
   case kOpSend: onSend(r, cqe->res); break;
   default: break;
@@ -544,6 +667,26 @@ void UringIo::dispatch() {
   }
   dispatching_.clear();
   sweep();
+}
+
+// ---- test hooks ---------------------------------------------------------------------------------
+
+size_t UringIo::heldInputForTest(int fd) const {
+  Reg* r = find(fd);
+  return r ? r->in.size() : 0;
+}
+
+size_t UringIo::inputBoundForTest() const {
+  return kMaxQueued + (recvLimit_ ? kBufSize : kBufCount * kBufSize);
+}
+
+void UringIo::failPollForTest(int fd, int res) {
+  Reg* r = find(fd);
+  if (r == nullptr || r->stream) return;
+  r->failPollWith = res;
+  io_uring_sqe* s = nextSqe();
+  io_uring_prep_poll_remove(s, reinterpret_cast<uint64_t>(r) | kOpPoll);
+  tag(s, nullptr, kOpIgnore);
 }
 
 // ---- buffers ----------------------------------------------------------------------------------------

@@ -2,15 +2,33 @@
 //
 // Why: on this kind of machine a syscall costs ~1 µs (page-table isolation), and a proxied
 // request costs at least four of them with epoll (recv and send on each side). Here a connected
-// plain socket registered as a *stream* gets one multishot recv into a ring of provided buffers
+// socket registered as a *stream* (client and upstream connections, TLS ones too: OpenSSL reads
+// and writes through the loop) gets one multishot recv into a ring of provided buffers
 // and has its sends queued and submitted together, so a request's reads and writes ride on the
 // loop's one io_uring_enter per wake-up. The connection code keeps recv()/send() semantics: it
 // reads what the completions brought (EAGAIN when nothing), and a send is accepted into a
 // bounded per-socket queue (EAGAIN when full; EPOLLOUT once it drained).
 //
-// Every other descriptor (listeners, TLS sockets, upstream connects, DNS, the wake-up eventfd)
+// Every other descriptor (listeners, upstream connects in progress, health checks, DNS, the
+// wake-up eventfd)
 // gets a multishot poll, which reports readiness like edge-triggered epoll; its owner does its
-// own syscalls.
+// own syscalls. A poll the kernel fails for want of memory is armed again; one that cannot work
+// (a bad descriptor) reports EPOLLERR|EPOLLHUP.
+//
+// Backpressure: a stream stops receiving once 64 KiB (kMaxQueued) wait unread, and TCP pushes
+// back on the peer. While stopped, a one-shot poll still reports the peer's FIN (EPOLLRDHUP) or
+// reset (EPOLLHUP/EPOLLERR), as epoll would; what is queued stays readable before EOF shows.
+//
+// Bytes held in user memory, worst case:
+//  * per stream: unread input ≤ 64 KiB + 16 KiB (one receive buffer of overshoot) on Linux 6.17+,
+//    where the kernel ends the multishot recv at the room left (probed at create()); on older
+//    kernels the recv runs until our cancellation lands, so one stream may briefly hold up to
+//    64 KiB + the whole ring (2 MiB). Output not sent ≤ 64 KiB. Closed streams' output lingers
+//    ≤ 10 s without progress.
+//  * per worker: 128 × 16 KiB receive ring (2 MiB) + up to 64 spare 64 KiB buffers (4 MiB) +
+//    streams × (80 KiB in + 64 KiB out). No per-worker budget caps the sum: 10,000 connections
+//    whose owners all stop reading and writing with full queues hold ~1.4 GB here, next to what
+//    their kernel socket buffers hold (up to tcp_rmem's maximum, 6 MiB by default, each).
 #pragma once
 
 #include <cstdint>
@@ -59,6 +77,15 @@ public:
   /// When the loop ends: lets closed streams' queued output go out (bounded).
   void flushClosed();
 
+  // Test hooks (tests/unit/net/io_engine_test.cc).
+  /// Bytes of unread input the engine holds for stream `fd`.
+  size_t heldInputForTest(int fd) const;
+  /// The most input one stream may hold here (kMaxQueued plus the overshoot this kernel allows).
+  size_t inputBoundForTest() const;
+  /// Ends `fd`'s poll in the kernel (really) and handles its end as failed with `res` (< 0): the
+  /// kernel's own poll failures (ENOMEM, ...) cannot be provoked from a test.
+  void failPollForTest(int fd, int res);
+
 private:
   struct Reg;
   UringIo() = default;
@@ -68,10 +95,14 @@ private:
   io_uring_sqe* nextSqe();
   void armPoll(Reg* r);
   void armRecv(Reg* r);
+  void armHangup(Reg* r, uint32_t events);
+  bool probeRecvLimit();
   void submitSend(Reg* r);
   void queueSend(Reg* r);
   void notify(Reg* r, uint32_t events);
   void onCompletion(const io_uring_cqe* cqe);
+  void onPoll(Reg* r, const io_uring_cqe* cqe);
+  void onHangup(Reg* r, int res);
   void onRecv(Reg* r, const io_uring_cqe* cqe);
   void onSend(Reg* r, int res);
   void finishClose(Reg* r);
@@ -84,6 +115,7 @@ private:
   std::unique_ptr<io_uring> ring_;
   io_uring_buf_ring* bufRing_ = nullptr;
   char* bufMemory_ = nullptr;
+  bool recvLimit_ = false;  // the kernel ends a multishot recv at a byte count (Linux 6.17+)
   std::vector<Reg*> byFd_;
   std::vector<Reg*> dispatch_;     // events to deliver
   std::vector<Reg*> dispatching_;

@@ -5,6 +5,11 @@
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 BODY_SIZE=1024
+# The header transformation (run.sh --scenarios xform): the User-Agent its requests carry, the
+# path they go to, and the path under the same prefix where the origin echoes what it received.
+XFORM_UA="wrk/4.1.0 (portico-bench)"
+XFORM_PATH=/xform
+XFORM_CHECK_PATH=/xform/check
 WORK="$(mktemp -d /tmp/portico-bench.XXXXXX)"
 PIDS=()
 
@@ -64,6 +69,25 @@ check_body() {  # check_body PORT [PATH]: the 1 KiB origin body comes back throu
   [ "$out" = "200 $BODY_SIZE" ]
 }
 
+# check_routes PORT: the proxy on PORT routes /r09999/x (its last prefix route) to the origin (the
+# 1 KiB body) and a path under no route to the catch-all (the origin's 404 on CATCHALL_PORT).
+check_routes() {
+  check_body "$1" /r09999/x &&
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/r10000/x")" = 404 ]
+}
+
+# check_xform PORT NAME: through the proxy on PORT, the origin received x-client (the User-Agent up
+# to its first '/') and x-route "<path> via NAME" on XFORM_CHECK_PATH; XFORM_PATH gives the body.
+check_xform() {
+  local seen
+  check_body "$1" "$XFORM_PATH" || return 1
+  seen="$(curl -s -o /dev/null -D - -A "$XFORM_UA" "http://127.0.0.1:$1$XFORM_CHECK_PATH?q=1" | tr -d '\r' |
+    sed -nE 's/^([Xx]-[Ss]een-[A-Za-z]*):/\L\1:/p' | sort | tr '\n' '|')"
+  [ "$seen" = "x-seen-client: ${XFORM_UA%%/*}|x-seen-route: $XFORM_CHECK_PATH?q=1 via $2|" ] && return 0
+  log "$2: the origin saw '${seen:-no x-client/x-route}' for $XFORM_CHECK_PATH?q=1"
+  return 1
+}
+
 nginx_conf() {  # nginx_conf NAME WORKERS HTTP_BLOCK_BODY > file
   cat <<EOF
 $( [ "$(id -u)" = 0 ] && echo "user root;" )
@@ -87,24 +111,49 @@ $3
 EOF
 }
 
-# start_origin PORT: nginx, 1 worker, answering every path with a 1 KiB body (PID_backend).
+# start_origin PORT [CATCHALL_PORT]: nginx, 1 worker, answering every path with a 1 KiB body
+# (PID_backend), except XFORM_CHECK_PATH, which also echoes the request headers x-client and
+# x-route back as x-seen-client and x-seen-route (check_xform; an exact location, so the measured
+# paths stay on `location /`). On CATCHALL_PORT, if given, a 404 for every path: the catch-all
+# route's upstream in run.sh's routes scenario, so that check_routes can tell it from a route.
 start_origin() {
-  local body
+  local body catchall=
   body="$(head -c "$BODY_SIZE" /dev/zero | tr '\0' 'x')"
+  [ -n "${2:-}" ] && catchall="
+  server {
+    listen 127.0.0.1:$2 backlog=4096;
+    location / { default_type text/plain; return 404 \"catch-all\"; }
+  }"
   nginx_conf backend 1 "  server {
     listen 127.0.0.1:$1 backlog=4096;
     location / { default_type text/plain; return 200 \"$body\"; }
-  }" >"$WORK/backend.conf"
+    location = $XFORM_CHECK_PATH {
+      add_header x-seen-client \$http_x_client;
+      add_header x-seen-route \$http_x_route;
+      default_type text/plain;
+      return 200 \"$body\";
+    }
+  }$catchall" >"$WORK/backend.conf"
   start backend nginx -p "$WORK" -c "$WORK/backend.conf" -e "$WORK/backend.error.log"
   wait_http "$1" / || { log "origin nginx did not start: $(cat "$WORK/backend.out" "$WORK/backend.error.log" 2>/dev/null)"; return 1; }
 }
 
-# portico_config DIR PORT BACKEND_PORT [ROUTES]: Gateway + Upstream + VirtualService in DIR.
-# Without ROUTES: prefix /xform (a header transformation: extractor + two templated headers,
-# body streamed) and prefix / (plain proxy). With ROUTES=N: N prefix routes /r00000/ ... in
-# order, so /r<N-1>/ matches last, then the catch-all /.
+portico_upstream() {  # portico_upstream NAME PORT: a static Upstream on 127.0.0.1:PORT
+  cat <<EOF
+apiVersion: gloo.solo.io/v1
+kind: Upstream
+metadata: {name: $1, namespace: gloo-system}
+spec: {static: {hosts: [{addr: 127.0.0.1, port: $2}]}}
+EOF
+}
+
+# portico_config DIR PORT BACKEND_PORT [ROUTES [CATCHALL_PORT]]: Gateway + Upstream +
+# VirtualService in DIR. Without ROUTES: prefix /xform (a header transformation: extractor + two
+# templated headers, body streamed) and prefix / (plain proxy). With ROUTES=N: N prefix routes
+# /r00000/ ... in order, so /r<N-1>/ matches last, then the catch-all /: to BACKEND_PORT, or to a
+# second Upstream, `catchall`, on CATCHALL_PORT if given.
 portico_config() {
-  local dir="$1" port="$2" backend="$3" routes="${4:-}"
+  local dir="$1" port="$2" backend="$3" routes="${4:-}" catchall="${5:-}" last=origin
   mkdir -p "$dir"
   cat >"$dir/gateway.yaml" <<EOF
 apiVersion: gateway.solo.io/v1
@@ -112,12 +161,11 @@ kind: Gateway
 metadata: {name: gateway-proxy, namespace: gloo-system}
 spec: {bindAddress: 127.0.0.1, bindPort: $port}
 EOF
-  cat >"$dir/upstream.yaml" <<EOF
-apiVersion: gloo.solo.io/v1
-kind: Upstream
-metadata: {name: origin, namespace: gloo-system}
-spec: {static: {hosts: [{addr: 127.0.0.1, port: $backend}]}}
-EOF
+  portico_upstream origin "$backend" >"$dir/upstream.yaml"
+  if [ -n "$catchall" ]; then
+    last=catchall
+    portico_upstream catchall "$catchall" >"$dir/upstream-catchall.yaml"
+  fi
   {
     cat <<EOF
 apiVersion: gateway.solo.io/v1
@@ -134,7 +182,7 @@ EOF
       done
     else
       cat <<EOF
-    - matchers: [{prefix: /xform}]
+    - matchers: [{prefix: $XFORM_PATH}]
       routeAction: {single: {upstream: {name: origin, namespace: gloo-system}}}
       options:
         transformations:
@@ -147,7 +195,7 @@ EOF
               passthrough: {}
 EOF
     fi
-    echo "    - {matchers: [{prefix: /}], routeAction: {single: {upstream: {name: origin, namespace: gloo-system}}}}"
+    echo "    - {matchers: [{prefix: /}], routeAction: {single: {upstream: {name: $last, namespace: gloo-system}}}}"
   } >"$dir/virtualservice.yaml"
 }
 

@@ -4,7 +4,8 @@
   report.py RESULTS                      -> the tables, per worker count
   report.py --rate RESULTS WORKERS CONNS -> half the slowest proxy's median req/s (open-loop rate)
 
-Lines: wrk W target conns round rps p50 p99 errors cpu100k   (https: the same, over TLS)
+Lines: wrk W target conns round rps p50 p99 errors cpu100k   (https: the same over TLS; routes,
+                                                              xform: the same for those scenarios)
        ol W target round rate p50 p90 p99 p999 max late failed achieved cpu100k
        idle W target n rss0 rss1 pss0 pss1 established still_open
        hs W target round clients ok errors seconds cpu1k negotiated   (full TLS handshakes)
@@ -68,7 +69,16 @@ def obs_overhead(by_round, fields):
               " bench/callgrind.sh --scenarios \"plain observability\", is the firm figure).")
 
 
-def wrk_tables(rows, title="Closed loop, {conns} connections (wrk)"):
+ROUTES_TITLE = "10,000 prefix routes, request for the last one (/r09999/x), {conns} connections (wrk)"
+XFORM_TITLE = ("Header transformation (x-client from the User-Agent by regex, x-route from the path),"
+               " {conns} connections (wrk)")
+# Under each xform table: how the peers do it differs in kind, not only in speed (bench/README.md).
+XFORM_NOTE = ("\nh2o 2.2 cannot add request headers in front of `proxy.reverse.url` (an mruby 399"
+              " answer's x-fallthru-set-* sets only remote-user): its figure is an mruby handler"
+              " that proxies with `http_request`.")
+
+
+def wrk_tables(rows, title="Closed loop, {conns} connections (wrk)", note=""):
     for conns in dict.fromkeys(r[3] for r in rows):
         per, by_round = {}, {}
         for _, _, t, c, rnd, rps, p50, p99, err, cpu in rows:
@@ -96,6 +106,8 @@ def wrk_tables(rows, title="Closed loop, {conns} connections (wrk)"):
             print(f"| {label} | {s['rps']:,.0f} | {s['p50']:.3f} | {s['p99']:.3f} | {s['err']} | {s['cpu']:.2f} | "
                   f"{'—' if direct else ratio(s['rps'], best_rps)} | {'—' if direct else ratio(s['cpu'], best_cpu)} |")
         obs_overhead(by_round, (("rps", "req/s"), ("cpu", "CPU-s/100k"), ("p99", "p99")))
+        if note and "h2o" in stats:
+            print(note)
 
 
 def openloop_table(rows):
@@ -207,8 +219,11 @@ def main():
         print(f"\n### {w} worker{'s' if w != '1' else ''} per proxy")
         mine = [r for r in rows if r[1] == w]
         https = lambda sel: wrk_tables(sel, "HTTPS keep-alive, {conns} connections (wrk over TLS)")  # noqa: E731
+        routes = lambda sel: wrk_tables(sel, ROUTES_TITLE)  # noqa: E731
+        xform = lambda sel: wrk_tables(sel, XFORM_TITLE, XFORM_NOTE)  # noqa: E731
         for kind, table in (("wrk", wrk_tables), ("ol", openloop_table), ("idle", idle_table),
-                            ("https", https), ("hs", handshake_table), ("h2", h2_tables)):
+                            ("https", https), ("hs", handshake_table), ("h2", h2_tables),
+                            ("routes", routes), ("xform", xform)):
             sel = [r for r in mine if r[0] == kind]
             if sel:
                 table(sel)

@@ -3,9 +3,10 @@
 # same worker count in front of the same nginx origin (1 KiB body). Per proxy: closed-loop req/s
 # (wrk, interleaved rounds), open-loop latency at a fixed rate, CPU-seconds per 100k requests,
 # and memory per idle keep-alive connection; each with its ratio to the best peer. With --scenarios,
-# also HTTPS keep-alive, full TLS handshakes per second and HTTP/2 (over TLS and h2c).
+# also HTTPS keep-alive, full TLS handshakes per second, HTTP/2 (over TLS and h2c), 10,000 routes
+# and a header transformation.
 # Usage: bench/run.sh [--quick] [--workers 1,2] [--rate REQ_PER_S] [--idle-conns N] [--observability]
-#          [--scenarios plain,https,handshake,h2] [BUILD_DIR]
+#          [--scenarios plain,https,handshake,h2,routes,xform] [BUILD_DIR]
 #   --quick      a few seconds per cell (ROUNDS=1 DURATION=2 OPENLOOP_DURATION=2): a smoke run
 #   --workers    worker counts to run the whole table at (default 1); every proxy gets the same
 #   --rate       open-loop rate; default half the req/s of the slowest proxy at the first
@@ -13,13 +14,20 @@
 #   --idle-conns idle keep-alive connections for the memory figure (default 10000, 0 = skip)
 #   --observability  the cost of observability (issue 7): PROXIES defaults to "portico portico-obs"
 #                and --idle-conns to 0; the report adds portico-obs / portico per round
-#   --scenarios  comma-separated phases (default plain; `all` = plain,https,handshake,h2):
+#   --scenarios  comma-separated phases (default plain; `all` = every one below):
 #                plain      the phases above (closed loop, open loop, idle memory)
 #                https      wrk over TLS keep-alive, each proxy terminating TLS with one ECDSA
 #                           P-256 certificate and proxying HTTP/1.1 to the origin
 #                handshake  h2load, one request per new TLS connection: full handshakes per second
 #                h2         h2load -c H2_CONNS -m H2_STREAMS, HTTP/2 over TLS (ALPN) and h2c
 #                           (prior knowledge on a plain listener)
+#                routes     wrk as in plain on /r09999/x, each proxy configured with 10,000 prefix
+#                           routes /r00000/ ... /r09999/ and a catch-all (the origin's 404 port)
+#                xform      wrk as in plain on /xform, where each proxy adds the request headers
+#                           x-client (the User-Agent up to its first '/', by regex) and x-route
+#                           ("<path> via <proxy>"); the origin's echo of them is checked first
+#                routes and xform run on instances of their own (direct portico nginx haproxy
+#                h2o from PROXIES), started after the other phases' proxies stop, and stopped.
 # Env:   ROUNDS=3  DURATION=10 (s)  CONNECTIONS="32 256"  WARMUP=1 (s, 0 = none)
 #        OPENLOOP_DURATION=10 (s)  OPENLOOP_CONNS=32
 #        HANDSHAKES=2000 (--quick 500: connections per handshake run)  H2_CONNS=32  H2_STREAMS=10
@@ -58,13 +66,16 @@ WARMUP="${WARMUP:-1}"
 HANDSHAKES="${HANDSHAKES:-$([ -n "$QUICK" ] && echo 500 || echo 2000)}"
 H2_CONNS="${H2_CONNS:-32}"
 H2_STREAMS="${H2_STREAMS:-10}"
-[ "$SCENARIOS" = all ] && SCENARIOS=plain,https,handshake,h2
+[ "$SCENARIOS" = all ] && SCENARIOS=plain,https,handshake,h2,routes,xform
 for s in ${SCENARIOS//,/ }; do
-  case "$s" in plain|https|handshake|h2) ;; *) log "unknown scenario '$s' (plain, https, handshake, h2, all)"; exit 2 ;; esac
+  case "$s" in plain|https|handshake|h2|routes|xform) ;;
+    *) log "unknown scenario '$s' (plain, https, handshake, h2, routes, xform, all)"; exit 2 ;; esac
 done
 has() { case ",$SCENARIOS," in *",$1,"*) return 0 ;; esac; return 1; }
 WANT_TLS=
+WANT_MAIN=  # a phase on the proxies start_proxies starts (routes and xform start their own)
 { has https || has handshake || has h2; } && WANT_TLS=1
+{ has plain || [ -n "$WANT_TLS" ]; } && WANT_MAIN=1
 if [ -n "$OBSERVABILITY" ]; then
   PROXIES="${PROXIES:-portico portico-obs}" IDLE_CONNS="${IDLE_CONNS:-0}"
 else
@@ -86,8 +97,8 @@ build_tools "$BUILD_DIR" || exit 1
 
 read -r PORT_BACKEND PORT_PORTICO PORT_NGINX PORT_HAPROXY PORT_H2O PORT_ADMIN PORT_OBS PORT_OBS_ADMIN \
   PORT_PORTICO_TLS PORT_NGINX_TLS PORT_HAPROXY_TLS PORT_H2O_TLS PORT_NGINX_H2C PORT_EPOLL \
-  PORT_EPOLL_ADMIN < <(free_ports 15)
-start_origin "$PORT_BACKEND" || exit 1
+  PORT_EPOLL_ADMIN PORT_CATCHALL < <(free_ports 16)
+start_origin "$PORT_BACKEND" "$PORT_CATCHALL" || exit 1
 if [ -n "$WANT_TLS" ]; then tls_setup || exit 1; fi
 case " $PROXIES " in *" portico-obs "*) observability_setup || exit 1 ;; esac
 
@@ -113,16 +124,35 @@ start_portico() {
   rm -rf "$WORK/$name-config"
   portico_config "$WORK/$name-config" "$port" "$PORT_BACKEND"
   [ -n "$WANT_TLS" ] && [ "$name" = portico ] && portico_tls_config "$WORK/$name-config" "$PORT_PORTICO_TLS"
+  launch_portico "$w" "$name" "$port" "$admin" plain "$@"
+}
+
+# launch_portico WORKERS NAME PORT ADMIN_PORT KIND [FLAGS...]: runs a gateway on the config in
+# $WORK/NAME-config and waits until it is ready and passes KIND's check (sc_check).
+launch_portico() {
+  local w="$1" name="$2" port="$3" admin="$4" kind="$5"
+  shift 5
   # shellcheck disable=SC2086
   start "$name" "$PORTICO" run --config-dir "$WORK/$name-config" --admin-address "127.0.0.1:$admin" \
     --workers "$w" ${PORTICO_ARGS:-} "$@"
   local pid_var="PID_${name//-/_}"
-  if ! wait_http "$admin" /ready 10 || ! check_body "$port"; then
+  # 30 s: 10,000 routes take a few seconds to load on a busy machine.
+  if ! wait_http "$admin" /ready 30 || ! sc_check "$kind" "$port" portico; then
     log "$name failed to start or to proxy; benchmarking the others only. Its output:"
     tail -n 20 "$WORK/$name.out" >&2
     stop_pid "${!pid_var}"
     return 1
   fi
+}
+
+# sc_check KIND PORT NAME: the check a proxy must pass before it is measured in KIND (plain: the
+# 1 KiB body on /; routes: check_routes; xform: check_xform, NAME being what x-route says).
+sc_check() {
+  case "$1" in
+    routes) check_routes "$2" ;;
+    xform) check_xform "$2" "$3" ;;
+    *) check_body "$2" ;;
+  esac
 }
 
 start_nginx_proxy() {
@@ -157,13 +187,10 @@ ${loc/\$up/origin}
   wait_http "$PORT_NGINX" / && check_body "$PORT_NGINX"
 }
 
-start_haproxy() {
-  # HAProxy refuses to start unless it has 2 descriptors per maxconn: it gets what the limit allows.
-  # h2c needs no bind of its own: HAProxy recognises the HTTP/2 preface on the plain one.
-  local tls_bind=
-  [ -n "$WANT_TLS" ] && tls_bind="
-  bind 127.0.0.1:$PORT_HAPROXY_TLS ssl crt $TLS_PEM alpn h2,http/1.1"
-  cat >"$WORK/haproxy.cfg" <<EOF
+# haproxy_head WORKERS: the global and defaults sections every HAProxy configuration here shares.
+# HAProxy refuses to start unless it has 2 descriptors per maxconn: it gets what the limit allows.
+haproxy_head() {
+  cat <<EOF
 global
   nbthread $1
   maxconn $HAPROXY_MAXCONN
@@ -174,6 +201,15 @@ defaults
   timeout client 120s
   timeout server 120s
   http-reuse always
+EOF
+}
+
+start_haproxy() {
+  # h2c needs no bind of its own: HAProxy recognises the HTTP/2 preface on the plain one.
+  local tls_bind=
+  [ -n "$WANT_TLS" ] && tls_bind="
+  bind 127.0.0.1:$PORT_HAPROXY_TLS ssl crt $TLS_PEM alpn h2,http/1.1"
+  { haproxy_head "$1"; cat <<EOF; } >"$WORK/haproxy.cfg"
 frontend fe
   bind 127.0.0.1:$PORT_HAPROXY${tls_bind}
   default_backend origin
@@ -239,7 +275,7 @@ start_proxies() {  # start_proxies WORKERS: fills AVAILABLE, TARGET_PORT, TARGET
       portico-xform)  # the same gateway (started by `portico`, or here), route /xform
         if { [ -n "${TARGET_PID[portico]:-}" ] && kill -0 "${TARGET_PID[portico]}" 2>/dev/null; } || start_portico "$w"; then
           TARGET_PORT[portico-xform]=$PORT_PORTICO; TARGET_PID[portico-xform]=$PID_portico
-          TARGET_PATH[portico-xform]=/xform; AVAILABLE+=(portico-xform)
+          TARGET_PATH[portico-xform]=$XFORM_PATH; AVAILABLE+=(portico-xform)
         fi ;;
       portico-obs)  # a second gateway, observability on (access log in $WORK/portico-obs.access.log)
         local obs
@@ -276,20 +312,41 @@ stop_proxies() {
   TARGET_PID=()
 }
 
-# alive TARGET: false (and reported once) when the target's server process has exited.
+# alive TARGET [KIND]: false (and reported once) when the target's server process has exited;
+# with KIND routes or xform, the target's own instance for that scenario (SC_PID).
 alive() {
-  local t="$1" pid="${TARGET_PID[$1]}"
-  [ -n "${DEAD[$t]:-}" ] && return 1
+  local t="$1" key="$1" pid="${TARGET_PID[$1]:-}" logname="${TARGET_LOG[$1]:-$1}"
+  case "${2:-}" in routes|xform) key="$2/$t" pid="${SC_PID[$t]}" logname="${SC_LOG[$t]}" ;; esac
+  [ -n "${DEAD[$key]:-}" ] && return 1
   if ! kill -0 "$pid" 2>/dev/null; then
     wait "$pid" 2>/dev/null; local rc=$?
-    DEAD[$t]=1
-    log "$t (pid $pid) is gone (exit status $rc$( [ $rc -gt 128 ] && echo ", signal $((rc - 128))")); skipping its remaining runs. Last output:"
-    tail -n 20 "$WORK/${TARGET_LOG[$t]}.out" >&2 2>/dev/null
+    DEAD[$key]=1
+    log "$key (pid $pid) is gone (exit status $rc$( [ $rc -gt 128 ] && echo ", signal $((rc - 128))")); skipping its remaining runs. Last output:"
+    tail -n 20 "$WORK/$logname.out" >&2 2>/dev/null
     return 1
   fi
 }
 
 url() { echo "http://127.0.0.1:${TARGET_PORT[$1]}${TARGET_PATH[$1]:-/}"; }
+
+# target_url KIND TARGET, target_pid KIND TARGET: what run_wrk measures for KIND (wrk, https,
+# routes, xform) and the process whose CPU it counts.
+target_url() {
+  case "$1" in
+    https) echo "https://127.0.0.1:${TLS_PORT[$2]}/" ;;
+    routes|xform) echo "http://127.0.0.1:${SC_PORT[$2]}${SC_PATH[$1]}" ;;
+    *) url "$2" ;;
+  esac
+}
+target_pid() { case "$1" in routes|xform) echo "${SC_PID[$2]}" ;; *) echo "${TARGET_PID[$2]}" ;; esac; }
+
+# wrk_for KIND WRK_ARGS...: wrk; in xform with the User-Agent the transformation extracts from
+# (wrk sends none of its own).
+wrk_for() {
+  local kind="$1"
+  shift
+  if [ "$kind" = xform ]; then wrk -H "User-Agent: $XFORM_UA" "$@"; else wrk "$@"; fi
+}
 
 # cpu_per_100k CPU0 CPU1 REQUESTS: the target's CPU-seconds per 100,000 requests.
 cpu_per_100k() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {if (n > 0) printf "%.3f\n", (b - a) / n * 1e5; else print "nan"}'; }
@@ -299,20 +356,19 @@ RESULTS="$WORK/results.tsv"
 : >"$RESULTS"
 
 # run_wrk WORKERS TARGET CONNS ROUND [KIND]: one measured run, one TSV line. KIND wrk (plain
-# HTTP, the default) or https (the target's TLS listener).
+# HTTP, the default), https (the target's TLS listener), routes or xform (the target's instance
+# for that scenario, on its path).
 run_wrk() {
-  local w="$1" target="$2" conns="$3" round="$4" kind="${5:-wrk}" out cpu0 cpu1
+  local w="$1" target="$2" conns="$3" round="$4" kind="${5:-wrk}" out cpu0 cpu1 pid
   out="$WORK/$kind-$2-$3-$4.txt"
-  if ! alive "$target"; then
+  if ! alive "$target" "$kind"; then
     printf '%s\t%s\t%s\t%s\t%s\tnan\tnan\tnan\t-1\tnan\n' "$kind" "$w" "$target" "$conns" "$round" >>"$RESULTS"
     return
   fi
-  local u
-  u="$(url "$target")"
-  [ "$kind" = https ] && u="https://127.0.0.1:${TLS_PORT[$target]}/"
-  cpu0="$(proc_cpu "${TARGET_PID[$target]}")"
-  wrk -t1 -c"$conns" -d"${DURATION}s" --latency "$u" >"$out" 2>&1
-  cpu1="$(proc_cpu "${TARGET_PID[$target]}")"
+  pid="$(target_pid "$kind" "$target")"
+  cpu0="$(proc_cpu "$pid")"
+  wrk_for "$kind" -t1 -c"$conns" -d"${DURATION}s" --latency "$(target_url "$kind" "$target")" >"$out" 2>&1
+  cpu1="$(proc_cpu "$pid")"
   python3 - "$out" "$w" "$target" "$conns" "$round" "$cpu0" "$cpu1" "$kind" >>"$RESULTS" <<'EOF'
 import re, sys
 path, w, target, conns, rnd, cpu0, cpu1, kind = sys.argv[1:9]
@@ -334,7 +390,7 @@ else:
           f"{cpu:.3f}", sep="\t")
 EOF
   log "w=$w round $round $kind c=$conns $target: $(tail -n 1 "$RESULTS" | cut -f6) req/s"
-  alive "$target" || true  # report a crash during the run right away
+  alive "$target" "$kind" || true  # report a crash during the run right away
 }
 
 # ---- open loop: our generator at a fixed rate, interleaved rounds --------------------------------
@@ -460,11 +516,192 @@ run_idle() {  # run_idle WORKERS TARGET
   sleep 1  # the 10k closes are still being processed
 }
 
+# ---- routes and xform: one instance of each proxy per scenario, on ports of its own ------------
+# Each phase starts its own instances (after the other phases' proxies are stopped) and stops them
+# at its end. routes: 10,000 prefix routes /r00000/ ... /r09999/ to the origin and a catch-all /
+# to the origin's 404 port; wrk asks for the last route. xform: a prefix route /xform that adds
+# x-client (User-Agent up to its first '/', by regex) and x-route ("<path> via <proxy>").
+declare -A SC_PORT SC_PID SC_LOG
+declare -A SC_PATH=([routes]=/r09999/x [xform]="$XFORM_PATH")
+SC_ROUTES=10000  # /r09999/ is the last of them: SC_PATH and check_routes assume this count
+
+# sc_nginx_conf KIND WORKERS PORT: prefix locations (nginx keeps them in a tree, its own way of
+# matching many prefixes); xform: a map extracting the User-Agent's first part and two
+# proxy_set_header (which replace the server's list, so Connection "" is set again).
+sc_nginx_conf() {
+  local body map=
+  if [ "$1" = routes ]; then
+    body="$(printf '    location /r%05d/ { proxy_pass http://origin; }\n' $(seq 0 $((SC_ROUTES - 1))))
+    location / { proxy_pass http://catchall; }"
+  else
+    map="
+  map \$http_user_agent \$client { \"~^(?<a>[^/]*)\" \$a; }"
+    body="    location $XFORM_PATH {
+      proxy_pass http://origin;
+      proxy_set_header Connection \"\";
+      proxy_set_header x-client \$client;
+      proxy_set_header x-route \"\$request_uri via nginx\";
+    }
+    location / { proxy_pass http://origin; }"
+  fi
+  nginx_conf "nginx-$1" "$2" "  upstream origin { server 127.0.0.1:$PORT_BACKEND; keepalive 64; }
+  upstream catchall { server 127.0.0.1:$PORT_CATCHALL; keepalive 8; }$map
+  server {
+    listen 127.0.0.1:$3 backlog=4096;
+    proxy_http_version 1.1;
+    proxy_set_header Connection \"\";
+$body
+  }"
+}
+
+# sc_haproxy_cfg KIND WORKERS PORT: routes as a map file looked up with map_beg (HAProxy indexes
+# its keys in a prefix tree: a longest-match lookup, where 10,000 `use_backend ... if { path_beg
+# ... }` lines would be tried one by one); xform: two `http-request set-header`, one with regsub.
+sc_haproxy_cfg() {
+  local rules
+  if [ "$1" = routes ]; then
+    printf '/r%05d/ origin\n' $(seq 0 $((SC_ROUTES - 1))) >"$WORK/haproxy-routes.map"
+    rules="  use_backend %[path,map_beg($WORK/haproxy-routes.map,catchall)]
+  default_backend catchall"
+  else
+    # In double quotes HAProxy unescapes \\ to \: regsub gets \1, the first group.
+    rules="  acl xform path_beg $XFORM_PATH
+  http-request set-header x-client \"%[req.fhdr(user-agent),regsub('^([^/]*).*','\\\\1')]\" if xform
+  http-request set-header x-route \"%[pathq] via haproxy\" if xform
+  default_backend origin"
+  fi
+  haproxy_head "$2"
+  cat <<EOF
+frontend fe
+  bind 127.0.0.1:$3
+$rules
+backend origin
+  server s1 127.0.0.1:$PORT_BACKEND
+backend catchall
+  server s1 127.0.0.1:$PORT_CATCHALL
+EOF
+}
+
+# sc_h2o_conf KIND WORKERS PORT: routes as 10,000 `paths:` entries (h2o tries a host's paths one
+# by one). xform: h2o 2.2's mruby cannot add request headers for a following proxy.reverse.url
+# (a 399 answer's x-fallthru-set-* headers set only remote-user), so the handler proxies itself
+# with http_request, the documented way: the request headers, plus x-client and x-route.
+sc_h2o_conf() {
+  cat <<EOF
+$( [ "$(id -u)" = 0 ] && echo "user: root" )
+num-threads: $2
+max-connections: 16384
+http1-request-timeout: 120
+pid-file: $WORK/h2o-$1.pid
+error-log: $WORK/h2o-$1.error.log
+hosts:
+  default:
+    listen:
+      host: 127.0.0.1
+      port: $3
+    paths:
+EOF
+  if [ "$1" = routes ]; then
+    local i
+    for i in $(seq 0 $((SC_ROUTES - 1))); do
+      printf '      /r%05d/:\n        proxy.reverse.url: http://127.0.0.1:%s/r%05d/\n' "$i" "$PORT_BACKEND" "$i"
+    done
+    printf '      /:\n        proxy.reverse.url: http://127.0.0.1:%s/\n' "$PORT_CATCHALL"
+    return
+  fi
+  cat <<EOF
+      $XFORM_PATH:
+        mruby.handler: |
+          Proc.new do |env|
+            path = env["SCRIPT_NAME"] + env["PATH_INFO"]
+            path += "?" + env["QUERY_STRING"] unless env["QUERY_STRING"].empty?
+            headers = {}
+            env.each { |k, v| headers[k[5..-1].gsub("_", "-")] = v if k.start_with?("HTTP_") && k != "HTTP_HOST" }
+            headers["x-client"] = /\A[^\/]*/.match(env["HTTP_USER_AGENT"].to_s)[0]
+            headers["x-route"] = path + " via h2o"
+            http_request("http://127.0.0.1:$PORT_BACKEND" + path, {headers: headers}).join
+          end
+      /:
+        proxy.reverse.url: http://127.0.0.1:$PORT_BACKEND/
+EOF
+}
+
+# sc_start KIND WORKERS TARGET PORT [ADMIN_PORT]: TARGET's instance for KIND on PORT (Portico's
+# admin on ADMIN_PORT); true, with SC_PORT, SC_PID and SC_LOG set, once it passes KIND's check.
+# One that fails is stopped and left out, with the reason and its log's tail.
+sc_start() {
+  local kind="$1" w="$2" t="$3" port="$4" name="$3-$1" pid_var
+  pid_var="PID_${name//-/_}"
+  case "$t" in
+    portico)
+      [ -x "$PORTICO" ] || { log "portico not built at $PORTICO: left out of $kind"; return 1; }
+      rm -rf "$WORK/$name-config"
+      if [ "$kind" = routes ]; then
+        portico_config "$WORK/$name-config" "$port" "$PORT_BACKEND" "$SC_ROUTES" "$PORT_CATCHALL"
+      else
+        portico_config "$WORK/$name-config" "$port" "$PORT_BACKEND"
+      fi
+      launch_portico "$w" "$name" "$port" "$5" "$kind" || return 1 ;;
+    nginx|haproxy|h2o)
+      case "$t" in
+        nginx) sc_nginx_conf "$kind" "$w" "$port" >"$WORK/$name.conf"
+               start "$name" nginx -p "$WORK" -c "$WORK/$name.conf" -e "$WORK/$name.error.log" ;;
+        haproxy) sc_haproxy_cfg "$kind" "$w" "$port" >"$WORK/$name.cfg"
+                 start "$name" haproxy -db -f "$WORK/$name.cfg" ;;
+        h2o) sc_h2o_conf "$kind" "$w" "$port" >"$WORK/$name.conf"
+             start "$name" h2o -c "$WORK/$name.conf" ;;
+      esac
+      if ! wait_http "$port" "${SC_PATH[$kind]}" 30 || ! sc_check "$kind" "$port" "$t"; then
+        log "$t failed to start or to pass the $kind check: left out of $kind. Its output:"
+        tail -n 5 "$WORK/$name.out" "$WORK/$name.error.log" >&2 2>/dev/null
+        stop_pid "${!pid_var}"
+        return 1
+      fi ;;
+    *) log "$t: no $kind configuration (direct portico nginx haproxy h2o have one): left out of $kind"
+       return 1 ;;
+  esac
+  SC_PORT[$t]=$port SC_PID[$t]=${!pid_var} SC_LOG[$t]=$name
+  log "$t ($kind, $w workers): RSS $(proc_mem "${!pid_var}" | cut -d' ' -f1) KiB once started"
+}
+
+# sc_phase KIND WORKERS: KIND's instances, measured as the closed loop above (warm-up, interleaved
+# rounds for each of CONNECTIONS), then stopped.
+sc_phase() {
+  local kind="$1" w="$2" p t conns round ports targets=()
+  SC_PORT=() SC_PID=() SC_LOG=()
+  read -ra ports < <(free_ports 5)
+  for p in $PROXIES; do
+    case "$p" in
+      direct) SC_PORT[direct]=$PORT_BACKEND SC_PID[direct]=$PID_backend SC_LOG[direct]=backend
+              targets+=(direct) ;;
+      portico) sc_start "$kind" "$w" portico "${ports[0]}" "${ports[1]}" && targets+=(portico) ;;
+      nginx) sc_start "$kind" "$w" nginx "${ports[2]}" && targets+=(nginx) ;;
+      haproxy) sc_start "$kind" "$w" haproxy "${ports[3]}" && targets+=(haproxy) ;;
+      h2o) sc_start "$kind" "$w" h2o "${ports[4]}" && targets+=(h2o) ;;
+      *) sc_start "$kind" "$w" "$p" 0 ;;  # says why it is left out
+    esac
+  done
+  log "workers=$w $kind targets: ${targets[*]}"
+  for conns in $CONNECTIONS; do
+    if [ "$WARMUP" != 0 ]; then
+      for t in "${targets[@]}"; do
+        alive "$t" "$kind" && wrk_for "$kind" -t1 -c"$conns" -d"${WARMUP}s" "$(target_url "$kind" "$t")" >/dev/null 2>&1
+      done
+    fi
+    for round in $(seq "$ROUNDS"); do
+      for t in "${targets[@]}"; do run_wrk "$w" "$t" "$conns" "$round" "$kind"; done
+    done
+  done
+  for t in "${targets[@]}"; do [ "$t" = direct ] || stop_pid "${SC_PID[$t]}"; done
+}
+
 # ---- the run: every phase at each worker count ---------------------------------------------------
 log "rounds=$ROUNDS duration=${DURATION}s connections=$CONNECTIONS; open loop ${OPENLOOP_DURATION}s over $OPENLOOP_CONNS connections; idle $IDLE_CONNS"
 for w in ${WORKERS_LIST//,/ }; do
-  start_proxies "$w"
-  log "workers=$w targets: ${AVAILABLE[*]}"
+  if [ -n "$WANT_MAIN" ]; then
+    start_proxies "$w"
+    log "workers=$w targets: ${AVAILABLE[*]}"
+  fi
   if has plain; then  # closed loop, open loop, idle memory
     for conns in $CONNECTIONS; do
       if [ "$WARMUP" != 0 ]; then
@@ -541,6 +778,7 @@ for w in ${WORKERS_LIST//,/ }; do
     done
   fi
   stop_proxies
+  for kind in routes xform; do has "$kind" && sc_phase "$kind" "$w"; done
 done
 
 # ---- report -------------------------------------------------------------------------------------
@@ -551,5 +789,6 @@ echo "$(nproc) CPUs, $(uname -r); ${BODY_SIZE}-byte origin body (nginx, 1 worker
 echo "wrk -t1 --latency, ${DURATION}s x $ROUNDS interleaved rounds; open loop: bench/openloop/openloop.cc, ${OPENLOOP_DURATION}s x $ROUNDS rounds over $OPENLOOP_CONNS connections; idle: $IDLE_CONNS keep-alive connections, one GET each."
 echo "Versions: $(nginx -v 2>&1 | sed 's/.*version: //'), $(haproxy -v 2>&1 | head -1 | awk '{print "haproxy/"$3}'), $(h2o --version 2>&1 | head -1 | awk '{print "h2o/"$3}'), portico: $([ -x "$PORTICO" ] && "$PORTICO" --version 2>/dev/null | head -1 || echo n/a)."
 [ -n "$WANT_TLS" ] && echo "TLS: one self-signed ECDSA P-256 certificate for every proxy, plain HTTP/1.1 to the origin; https: wrk over TLS keep-alive; handshake: h2load --h1 -c $HANDSHAKES -n $HANDSHAKES (one request per new connection, full handshakes) x $ROUNDS rounds; h2: h2load -c $H2_CONNS -m $H2_STREAMS -D ${DURATION}s x $ROUNDS rounds. $(h2load --version 2>&1 | head -1), $(openssl version)."
+{ has routes || has xform; } && echo "routes: $SC_ROUTES prefix routes and a catch-all in every proxy (Portico routes, nginx prefix locations, HAProxy map_beg, h2o paths), wrk on /r09999/x; xform: request headers x-client (User-Agent by regex) and x-route (Portico transformation, nginx map + proxy_set_header, HAProxy set-header + regsub, h2o mruby http_request), wrk on $XFORM_PATH with User-Agent \"$XFORM_UA\"; each proxy a separate instance per scenario."
 echo "Wall-clock figures (req/s, latency, CPU-s) move with whatever else runs on the machine: compare ratios within one run."
 python3 "$BENCH_DIR/report.py" "$RESULTS"

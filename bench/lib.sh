@@ -12,6 +12,7 @@ XFORM_PATH=/xform
 XFORM_CHECK_PATH=/xform/check
 WORK="$(mktemp -d /tmp/portico-bench.XXXXXX)"
 PIDS=()
+CGROUPS=()  # made by cpu_cap, removed on exit
 
 log() { echo "bench: $*" >&2; }
 
@@ -24,9 +25,10 @@ stop_pid() {
 }
 
 bench_cleanup() {
-  local pid
+  local pid d
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  for d in "${CGROUPS[@]}"; do rmdir "$d" 2>/dev/null; done
   [ -n "${KEEP_WORK:-}" ] && log "kept $WORK" || rm -rf "$WORK"
 }
 trap bench_cleanup EXIT
@@ -351,4 +353,34 @@ check_h2() {
   local how=--http2
   case "$1" in http:*) how=--http2-prior-knowledge ;; esac
   [ "$(curl -sk "$how" -o /dev/null -w '%{http_version} %{http_code} %{size_download}' "$1")" = "2 200 $BODY_SIZE" ]
+}
+
+# ---- CPU caps (run.sh --cpu-quota) -----------------------------------------------------------------
+# cgroup v2 with the cpu controller at the root (cpu.max), else v1's cpu hierarchy (CFS quota).
+cpu_cap_root() {
+  if grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then echo "v2 /sys/fs/cgroup"
+  elif [ -w /sys/fs/cgroup/cpu/cpu.cfs_quota_us ] || [ -w /sys/fs/cgroup/cpu/tasks ]; then echo "v1 /sys/fs/cgroup/cpu"
+  else return 1; fi
+}
+cpu_cap_available() { [ "$(id -u)" = 0 ] && cpu_cap_root >/dev/null; }
+
+# cpu_cap NAME PID PCT: PID and its descendants, every thread, into a new cgroup limited to PCT% of
+# one CPU. Threads and processes they start later stay in it. The period is 20 ms (the kernel's
+# default 100 ms lets a capped proxy run its whole share, then stall for tens of milliseconds).
+cpu_cap() {
+  local name="$1" pid="$2" pct="$3" kind root d p t
+  read -r kind root < <(cpu_cap_root) || return 1
+  d="$root/portico-bench-$$-$name"
+  mkdir -p "$d" || return 1
+  CGROUPS+=("$d")
+  if [ "$kind" = v2 ]; then
+    grep -qw cpu "$root/cgroup.subtree_control" || echo +cpu >"$root/cgroup.subtree_control" || return 1
+    echo "$((pct * 200)) 20000" >"$d/cpu.max" || return 1
+    for p in $(proc_tree "$pid"); do echo "$p" >"$d/cgroup.procs" || return 1; done
+  else
+    echo 20000 >"$d/cpu.cfs_period_us" && echo "$((pct * 200))" >"$d/cpu.cfs_quota_us" || return 1
+    for p in $(proc_tree "$pid"); do
+      for t in /proc/"$p"/task/*; do echo "${t##*/}" >"$d/tasks" || return 1; done
+    done
+  fi
 }

@@ -6,12 +6,15 @@
 # also HTTPS keep-alive, full TLS handshakes per second, HTTP/2 (over TLS and h2c), 10,000 routes
 # and a header transformation.
 # Usage: bench/run.sh [--quick] [--workers 1,2] [--rate REQ_PER_S] [--idle-conns N] [--observability]
-#          [--scenarios plain,https,handshake,h2,routes,xform] [BUILD_DIR]
+#          [--cpu-quota PCT] [--scenarios plain,https,handshake,h2,routes,xform] [BUILD_DIR]
 #   --quick      a few seconds per cell (ROUNDS=1 DURATION=2 OPENLOOP_DURATION=2): a smoke run
 #   --workers    worker counts to run the whole table at (default 1); every proxy gets the same
 #   --rate       open-loop rate; default half the req/s of the slowest proxy at the first
 #                CONNECTIONS value in the same run
 #   --idle-conns idle keep-alive connections for the memory figure (default 10000, 0 = skip)
+#   --cpu-quota  caps every proxy at PCT% of one CPU per worker (a cgroup CPU quota; root), so
+#                that the proxy, not wrk and the origin sharing the machine, is the bottleneck:
+#                req/s then measures what a proxy does with the same CPU (see bench/README.md)
 #   --observability  the cost of observability (issue 7): PROXIES defaults to "portico portico-obs"
 #                and --idle-conns to 0; the report adds portico-obs / portico per round
 #   --scenarios  comma-separated phases (default plain; `all` = every one below):
@@ -41,7 +44,7 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-BUILD_DIR=build WORKERS_LIST=1 RATE= IDLE_CONNS= QUICK= OBSERVABILITY= SCENARIOS=plain
+BUILD_DIR=build WORKERS_LIST=1 RATE= IDLE_CONNS= QUICK= OBSERVABILITY= SCENARIOS=plain CPU_QUOTA=
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -50,6 +53,7 @@ while [ $# -gt 0 ]; do
     --idle-conns) IDLE_CONNS="$2"; shift ;;
     --observability) OBSERVABILITY=1 ;;
     --scenarios) SCENARIOS="$2"; shift ;;
+    --cpu-quota) CPU_QUOTA="$2"; shift ;;
     -*) log "unknown flag $1 (see the header of $0)"; exit 2 ;;
     *) BUILD_DIR="$1" ;;
   esac
@@ -67,6 +71,11 @@ HANDSHAKES="${HANDSHAKES:-$([ -n "$QUICK" ] && echo 500 || echo 2000)}"
 H2_CONNS="${H2_CONNS:-32}"
 H2_STREAMS="${H2_STREAMS:-10}"
 [ "$SCENARIOS" = all ] && SCENARIOS=plain,https,handshake,h2,routes,xform
+if [ -n "$CPU_QUOTA" ]; then
+  case "$CPU_QUOTA" in ''|*[!0-9]*) log "--cpu-quota: '$CPU_QUOTA' is not a whole percentage (e.g. 40)"; exit 2 ;; esac
+  [ "$CPU_QUOTA" -ge 5 ] && [ "$CPU_QUOTA" -le 100 ] || { log "--cpu-quota: $CPU_QUOTA is not within 5..100"; exit 2; }
+  cpu_cap_available || { log "--cpu-quota needs root and a cgroup CPU controller (v2 cpu.max or v1 cpu.cfs_quota_us)"; exit 2; }
+fi
 for s in ${SCENARIOS//,/ }; do
   case "$s" in plain|https|handshake|h2|routes|xform) ;;
     *) log "unknown scenario '$s' (plain, https, handshake, h2, routes, xform, all)"; exit 2 ;; esac
@@ -310,6 +319,13 @@ stop_proxies() {
   local t
   for t in "${AVAILABLE[@]}"; do [ "$t" = direct ] || stop_pid "${TARGET_PID[$t]}"; done
   TARGET_PID=()
+}
+
+# cap_target NAME PID WORKERS: with --cpu-quota, the proxy's processes get CPU_QUOTA% of a CPU per
+# worker; a proxy that cannot be capped is left running uncapped, and the log says so.
+cap_target() {
+  [ -n "$CPU_QUOTA" ] || return 0
+  cpu_cap "$1" "$2" $(( CPU_QUOTA * $3 )) || log "$1: could not be capped at $(( CPU_QUOTA * $3 ))% of a CPU"
 }
 
 # alive TARGET [KIND]: false (and reported once) when the target's server process has exited;
@@ -682,6 +698,7 @@ sc_phase() {
     esac
   done
   log "workers=$w $kind targets: ${targets[*]}"
+  for t in "${targets[@]}"; do [ "$t" = direct ] || cap_target "$t-$kind" "${SC_PID[$t]}" "$w"; done
   for conns in $CONNECTIONS; do
     if [ "$WARMUP" != 0 ]; then
       for t in "${targets[@]}"; do
@@ -701,6 +718,9 @@ for w in ${WORKERS_LIST//,/ }; do
   if [ -n "$WANT_MAIN" ]; then
     start_proxies "$w"
     log "workers=$w targets: ${AVAILABLE[*]}"
+    for t in "${AVAILABLE[@]}"; do
+      [ "$t" = direct ] || [ "$t" = portico-xform ] || cap_target "$t" "${TARGET_PID[$t]}" "$w"
+    done
   fi
   if has plain; then  # closed loop, open loop, idle memory
     for conns in $CONNECTIONS; do
@@ -790,5 +810,6 @@ echo "wrk -t1 --latency, ${DURATION}s x $ROUNDS interleaved rounds; open loop: b
 echo "Versions: $(nginx -v 2>&1 | sed 's/.*version: //'), $(haproxy -v 2>&1 | head -1 | awk '{print "haproxy/"$3}'), $(h2o --version 2>&1 | head -1 | awk '{print "h2o/"$3}'), portico: $([ -x "$PORTICO" ] && "$PORTICO" --version 2>/dev/null | head -1 || echo n/a)."
 [ -n "$WANT_TLS" ] && echo "TLS: one self-signed ECDSA P-256 certificate for every proxy, plain HTTP/1.1 to the origin; https: wrk over TLS keep-alive; handshake: h2load --h1 -c $HANDSHAKES -n $HANDSHAKES (one request per new connection, full handshakes) x $ROUNDS rounds; h2: h2load -c $H2_CONNS -m $H2_STREAMS -D ${DURATION}s x $ROUNDS rounds. $(h2load --version 2>&1 | head -1), $(openssl version)."
 { has routes || has xform; } && echo "routes: $SC_ROUTES prefix routes and a catch-all in every proxy (Portico routes, nginx prefix locations, HAProxy map_beg, h2o paths), wrk on /r09999/x; xform: request headers x-client (User-Agent by regex) and x-route (Portico transformation, nginx map + proxy_set_header, HAProxy set-header + regsub, h2o mruby http_request), wrk on $XFORM_PATH with User-Agent \"$XFORM_UA\"; each proxy a separate instance per scenario."
+[ -n "$CPU_QUOTA" ] && echo "Every proxy capped at ${CPU_QUOTA}% of one CPU per worker (cgroup CPU quota): req/s is what each does with the same CPU; direct is not capped."
 echo "Wall-clock figures (req/s, latency, CPU-s) move with whatever else runs on the machine: compare ratios within one run."
 python3 "$BENCH_DIR/report.py" "$RESULTS"

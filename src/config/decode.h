@@ -41,8 +41,9 @@ Result<Value> parseJson(std::string_view text);
 /// (e.g. "metadata.name: required"). metadata.namespace defaults to kDefaultNamespace.
 /// A Gloo 0.x document (isGloo0xDocument) is first converted with convertGloo0x. It fails only
 /// when the object's kind or identity cannot be told; other conversion problems are kept in
-/// RawObject::conversionErrors, which the typed decoders report.
-Result<RawObject> toRawObject(const Document& doc);
+/// RawObject::conversionErrors, which the typed decoders report. Takes `doc` by value: a
+/// caller done with it moves it in, and its tree becomes RawObject::doc without a copy.
+Result<RawObject> toRawObject(Document doc);
 
 /// metadata.name rule (Kubernetes DNS-1123 subdomain): lowercase letters, digits, '-' and
 /// '.', starting and ending with a letter or digit, at most 253 characters.

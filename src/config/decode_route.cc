@@ -356,6 +356,7 @@ void decodeRoute(const Value& v, const std::string& path, const std::string& def
 void decodeRoutes(const Value& v, const std::string& path, const std::string& defaultNs,
                   std::vector<Route>& out, Errors& errors) {
   if (!expectList(v, path, errors)) return;
+  out.reserve(out.size() + v.list.size());  // a Route is large: no doubling slack kept
   for (size_t i = 0; i < v.list.size(); ++i) {
     Route route;
     decodeRoute(v.list[i], indexPath(path, i), defaultNs, route, errors);

@@ -59,7 +59,7 @@ bool isValidObjectName(std::string_view name) {
 
 bool isValidNamespace(std::string_view ns) { return isDnsLabel(ns, 63); }
 
-Result<RawObject> toRawObject(const Document& doc) {
+Result<RawObject> toRawObject(Document doc) {
   if (isGloo0xDocument(doc.root)) {
     // Converted here, below every reader, so that the store, the decoders, the statuses and the
     // controller see only modern objects. What could not be converted travels with the object,
@@ -67,7 +67,7 @@ Result<RawObject> toRawObject(const Document& doc) {
     Errors errors;
     Value modern = convertGloo0x(doc.root, errors);
     if (!modern.find("kind")) return Status::error(errors.toString());  // no identity
-    Result<RawObject> obj = toRawObject(Document{std::move(modern), doc.source});
+    Result<RawObject> obj = toRawObject(Document{std::move(modern), std::move(doc.source)});
     if (!obj.ok()) {
       if (errors.empty()) return obj;
       return Status::error(obj.error() + "; " + errors.toString());
@@ -124,8 +124,8 @@ Result<RawObject> toRawObject(const Document& doc) {
       meta.ignore(key);
   }
   if (!errors.empty()) return Status::error(errors.toString());
-  obj.doc = root;
-  obj.source = doc.source;
+  obj.doc = std::move(doc.root);  // `root` (a reference to it) is not read after this
+  obj.source = std::move(doc.source);
   return obj;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <malloc.h>
 #include <re2/re2.h>
 #include <set>
 
@@ -30,10 +31,34 @@ namespace {
 
 constexpr const char* kKeepsServing = " (the last accepted version keeps serving)";
 
+using RawObjectPtr = std::shared_ptr<const RawObject>;
+
+/// An accepted object: its document and its decoded value. Shared, never copied, between a
+/// build, the last accepted versions and the config dump: with 10,000 routes one
+/// VirtualService's document and decoded routes are megabytes each.
 template <typename T> struct Accepted {
-  RawObject raw;
+  RawObjectPtr raw;
   T value;
 };
+template <typename T> using AcceptedPtr = std::shared_ptr<const Accepted<T>>;
+
+// The last accepted version of an object is kept whole (AcceptedPtr), or as its document only
+// (RawObjectPtr) and decoded again when a build needs it: for kinds whose decoded value is
+// large (VirtualService, RouteTable: routes) and whose decoding is a pure function of the
+// document. A rejected edit then costs one more decode instead of every build keeping a copy.
+template <typename T, typename Decode> AcceptedPtr<T> recall(const AcceptedPtr<T>& kept, Decode&) {
+  return kept;
+}
+template <typename T, typename Decode> AcceptedPtr<T> recall(const RawObjectPtr& raw, Decode& decode) {
+  Errors ignored;  // it was accepted: it decodes as it did then
+  return std::make_shared<const Accepted<T>>(Accepted<T>{raw, decode(*raw, ignored)});
+}
+template <typename T> void remember(AcceptedPtr<T>& slot, AcceptedPtr<T> accepted) {
+  slot = std::move(accepted);
+}
+template <typename T> void remember(RawObjectPtr& slot, const AcceptedPtr<T>& accepted) {
+  slot = accepted->raw;
+}
 
 ObjectKey refKey(const char* kind, const config::ResourceRef& ref) {
   return {kind, ref.ns, ref.name};
@@ -55,44 +80,49 @@ std::string fileOf(std::string source) {
 /// Rejected and, when its last accepted version still passes `check`, that version is used.
 /// Objects of unreadable files (`carried`) keep their last accepted version. `check` runs on
 /// the value in `out` (a stable address: it may keep pointers into it).
-template <typename T, typename Decode, typename Check, typename Accept, typename Reject>
-void decodeKind(const std::vector<const RawObject*>& raws, const std::set<ObjectKey>& carried,
-                std::map<ObjectKey, Accepted<T>>& last, std::map<ObjectKey, Accepted<T>>& out,
+template <typename T, typename Last, typename Decode, typename Check, typename Accept, typename Reject>
+void decodeKind(const std::vector<RawObjectPtr>& raws, const std::set<ObjectKey>& carried,
+                std::map<ObjectKey, Last>& last, std::map<ObjectKey, AcceptedPtr<T>>& out,
                 Decode decode, Check check, Accept accept, Reject reject) {
-  for (const RawObject* raw : raws) {
+  for (const RawObjectPtr& raw : raws) {
     ObjectKey key = raw->key();
     Errors errors;
     T value = decode(*raw, errors);
     if (errors.empty()) {
-      Accepted<T>& slot = out[key] = Accepted<T>{*raw, std::move(value)};
-      check(slot.value, errors);
+      auto slot = std::make_shared<const Accepted<T>>(Accepted<T>{raw, std::move(value)});
+      check(slot->value, errors);
       if (errors.empty()) {
         accept(key);
-        last[key] = slot;
+        remember<T>(last[key], slot);
+        out[key] = std::move(slot);
         continue;
       }
-      out.erase(key);
     }
     bool fallback = false;
     auto previous = last.find(key);
     if (previous != last.end()) {
-      Accepted<T>& slot = out[key] = previous->second;
+      AcceptedPtr<T> kept = recall<T>(previous->second, decode);
       Errors stillValid;
-      check(slot.value, stillValid);
+      check(kept->value, stillValid);
       fallback = stillValid.empty();
-      if (!fallback) out.erase(key);
+      if (fallback) out[key] = std::move(kept);
     }
     reject(key, errors.toString(), fallback);
   }
   for (const ObjectKey& key : carried) {
     auto previous = last.find(key);
     if (previous == last.end()) continue;
-    Accepted<T>& slot = out[key] = previous->second;
+    AcceptedPtr<T> kept = recall<T>(previous->second, decode);
     Errors stillValid;
-    check(slot.value, stillValid);
-    if (!stillValid.empty()) out.erase(key);
+    check(kept->value, stillValid);
+    if (stillValid.empty()) out[key] = std::move(kept);
   }
 }
+
+/// Hands the heap's free pages back to the system. A build allocates and frees several times
+/// what it keeps (documents, decoded objects, flattened routes), and glibc keeps freed pages in
+/// the arena of the thread that built: without this, RSS stays at the largest build's peak.
+void releaseFreedMemory() { malloc_trim(0); }
 
 /// The SNI names of a virtual service: sslConfig.sniDomains, else its domains without ports
 /// (IP literals dropped: SNI never carries one), lowercased and without duplicates.
@@ -142,12 +172,12 @@ RawObject defaultGatewayObject(bool ssl = false) {
 }  // namespace
 
 struct Controller::State {
-  std::map<ObjectKey, Accepted<upstream::ClusterConstSharedPtr>> lastUpstreams;
-  std::map<ObjectKey, Accepted<config::VirtualService>> lastVirtualServices;
-  std::map<ObjectKey, Accepted<config::Gateway>> lastGateways;
-  std::map<ObjectKey, Accepted<config::UpstreamGroup>> lastUpstreamGroups;
-  std::map<ObjectKey, Accepted<config::RouteTable>> lastRouteTables;
-  std::map<ObjectKey, Accepted<config::Secret>> lastSecrets;
+  std::map<ObjectKey, AcceptedPtr<upstream::ClusterConstSharedPtr>> lastUpstreams;
+  std::map<ObjectKey, RawObjectPtr> lastVirtualServices;  // decoded again when needed
+  std::map<ObjectKey, AcceptedPtr<config::Gateway>> lastGateways;
+  std::map<ObjectKey, AcceptedPtr<config::UpstreamGroup>> lastUpstreamGroups;
+  std::map<ObjectKey, RawObjectPtr> lastRouteTables;  // decoded again when needed
+  std::map<ObjectKey, AcceptedPtr<config::Secret>> lastSecrets;
   TlsContexts tls;  // SSL_CTXs by virtual service; its filesChanged() is read by the thread
   std::map<std::string, std::shared_ptr<gateway::ListenSocketSet>> sockets;  // by address
   std::map<ObjectKey, std::string> fileOfObject;  // where each object was last read from
@@ -156,7 +186,7 @@ struct Controller::State {
   std::map<std::string, std::shared_ptr<const upstream::ClusterLbData>> lbData;
   std::map<std::string, std::shared_ptr<upstream::ClusterBreakers>> breakers;
   std::vector<StatusEntry> statuses;
-  std::vector<RawObject> inEffectStorage;
+  std::vector<RawObjectPtr> inEffectStorage;  // shared with the last accepted versions
   // Function discovery: inline documents converted, per accepted upstream what it would be
   // discovered as, the functions it got beyond its own (for /config_dump) and inline states.
   discovery::InlineDocuments inlineDocs;
@@ -245,16 +275,28 @@ void Controller::start() {
   }
   thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(requestMutex_);
+    bool trimPending = false;
     for (;;) {
       // sslFiles may live outside the store: their stamps are checked every second.
       bool requested = requestCv_.wait_for(lock, std::chrono::seconds(1),
                                            [this] { return rebuildRequested_ || stopping_; });
       if (stopping_) return;
-      if (!requested && !state_->tls.filesChanged()) continue;
+      if (!requested && !state_->tls.filesChanged()) {
+        // The workers free the previous snapshot when they take the new one, after the
+        // build's own trim: a second one, a quiet second later, returns that memory too.
+        if (trimPending) {
+          trimPending = false;
+          lock.unlock();
+          releaseFreedMemory();
+          lock.lock();
+        }
+        continue;
+      }
       rebuildRequested_ = false;
       lock.unlock();
       rebuild();
       lock.lock();
+      trimPending = true;
     }
   });
   if (discovery_) requestRebuild();  // the first build ran before discovery: hand it the upstreams
@@ -328,7 +370,14 @@ std::string Controller::upstreamsJson() const {
 }
 
 void Controller::rebuild() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    build();
+  }
+  releaseFreedMemory();  // build()'s transient objects are gone by now
+}
+
+void Controller::build() {
   const uint64_t buildStartUs = observability::monotonicUs();
   State& st = *state_;
   store::Contents contents = store_.list();
@@ -345,14 +394,21 @@ void Controller::rebuild() {
     statuses[k] = {ObjectStatus::State::Rejected, text};
   };
 
-  std::vector<const RawObject*> upstreamsRaw, vsRaw, gatewaysRaw, groupsRaw, tablesRaw, secretsRaw;
-  std::vector<const RawObject*> discoveredRaw, settingsRaw;
+  // Each document moves once into a shared object: what is accepted keeps it without a copy.
+  std::vector<RawObjectPtr> rawObjects;
+  rawObjects.reserve(contents.objects.size());
+  for (RawObject& obj : contents.objects) rawObjects.push_back(std::make_shared<const RawObject>(std::move(obj)));
+  contents.objects.clear();
+  std::vector<RawObjectPtr> upstreamsRaw, vsRaw, gatewaysRaw, groupsRaw, tablesRaw, secretsRaw;
+  std::vector<RawObjectPtr> discoveredRaw;
+  std::vector<const RawObject*> settingsRaw;
   std::set<ObjectKey> present;
-  for (const RawObject& obj : contents.objects) {
+  for (const RawObjectPtr& ptr : rawObjects) {
+    const RawObject& obj = *ptr;
     ObjectKey key = obj.key();
     present.insert(key);
     if (discovery::isDiscoveredFunctionsObject(obj)) {  // written by function discovery
-      discoveredRaw.push_back(&obj);
+      discoveredRaw.push_back(ptr);
       continue;
     }
     if (!config::isKnownKind(obj.apiVersion, obj.kind)) {
@@ -362,12 +418,12 @@ void Controller::rebuild() {
              false);
       continue;
     }
-    if (obj.kind == "Upstream") upstreamsRaw.push_back(&obj);
-    else if (obj.kind == "VirtualService") vsRaw.push_back(&obj);
-    else if (obj.kind == "Gateway") gatewaysRaw.push_back(&obj);
-    else if (obj.kind == "UpstreamGroup") groupsRaw.push_back(&obj);
-    else if (obj.kind == "RouteTable") tablesRaw.push_back(&obj);
-    else if (obj.kind == "Secret") secretsRaw.push_back(&obj);
+    if (obj.kind == "Upstream") upstreamsRaw.push_back(ptr);
+    else if (obj.kind == "VirtualService") vsRaw.push_back(ptr);
+    else if (obj.kind == "Gateway") gatewaysRaw.push_back(ptr);
+    else if (obj.kind == "UpstreamGroup") groupsRaw.push_back(ptr);
+    else if (obj.kind == "RouteTable") tablesRaw.push_back(ptr);
+    else if (obj.kind == "Secret") secretsRaw.push_back(ptr);
     else if (obj.kind == "Settings") settingsRaw.push_back(&obj);
   }
   // Objects of a file that cannot be read right now (a YAML error mid-edit) were not deleted:
@@ -383,7 +439,7 @@ void Controller::rebuild() {
                      key.display() + ": " + file + " cannot be read (see its File status)" + kKeepsServing};
   }
   std::map<ObjectKey, std::string> files;
-  for (const RawObject& obj : contents.objects) files[obj.key()] = fileOf(obj.source);
+  for (const RawObjectPtr& obj : rawObjects) files[obj->key()] = fileOf(obj->source);
   for (const ObjectKey& key : carried) files[key] = st.fileOfObject[key];
   st.fileOfObject = std::move(files);
 
@@ -400,7 +456,7 @@ void Controller::rebuild() {
   const SettingsObjects::InEffect* settings = st.settings.build(settingsRaw, carried, statuses, reject);
 
   // ---- secrets (TLS material checked with OpenSSL; a bad edit keeps the last good version) ----
-  std::map<ObjectKey, Accepted<config::Secret>> secrets;
+  std::map<ObjectKey, AcceptedPtr<config::Secret>> secrets;
   decodeKind<config::Secret>(
       secretsRaw, carried, st.lastSecrets, secrets,
       [](const RawObject& raw, Errors& errors) { return config::decodeSecret(raw, errors); },
@@ -410,13 +466,13 @@ void Controller::rebuild() {
       },
       accept, reject);
   std::map<ObjectKey, config::Secret> secretValues;
-  for (const auto& [key, secret] : secrets) secretValues[key] = secret.value;
+  for (const auto& [key, secret] : secrets) secretValues[key] = secret->value;
 
   // ---- discovered functions (merged into their upstreams below; the user's own win) ----
   std::map<ObjectKey, discovery::DiscoveredFunctionsObject> discovered;  // by upstream key
   std::map<ObjectKey, std::pair<std::string, size_t>> storedFunctions;  // for FunctionDiscovery
-  std::vector<const RawObject*> discoveredInEffect;
-  for (const RawObject* raw : discoveredRaw) {
+  std::vector<RawObjectPtr> discoveredInEffect;
+  for (const RawObjectPtr& raw : discoveredRaw) {
     Errors errors;
     auto d = discovery::decodeDiscoveredFunctions(*raw, errors);
     if (!errors.empty()) {
@@ -431,7 +487,7 @@ void Controller::rebuild() {
   std::map<ObjectKey, std::string> inlineWarnings;
 
   // ---- upstreams → clusters ----
-  std::map<ObjectKey, Accepted<upstream::ClusterConstSharedPtr>> upstreams;
+  std::map<ObjectKey, AcceptedPtr<upstream::ClusterConstSharedPtr>> upstreams;
   decodeKind<upstream::ClusterConstSharedPtr>(
       upstreamsRaw, carried, st.lastUpstreams, upstreams,
       [&](const RawObject& raw, Errors& errors) {
@@ -490,18 +546,18 @@ void Controller::rebuild() {
 
   RouteContext ctx;
   ctx.secrets = &secretValues;
-  for (const RawObject* raw : vsRaw)
+  for (const RawObjectPtr& raw : vsRaw)
     if (convertedFromGloo0x(*raw)) ctx.gloo0xVirtualServices.insert(raw->key());
   auto snap = std::make_shared<gateway::Snapshot>();
   for (const auto& [key, up] : upstreams) {
     ctx.clusterIndex[key] = static_cast<uint32_t>(snap->clusters.size());
-    ctx.restFunctions[key] = &up.value->restFunctions;
-    if (up.value->aws) ctx.awsUpstreams[key] = up.value->aws.get();
-    snap->clusters.push_back(up.value);
+    ctx.restFunctions[key] = &up->value->restFunctions;
+    if (up->value->aws) ctx.awsUpstreams[key] = up->value->aws.get();
+    snap->clusters.push_back(up->value);
   }
 
   // ---- upstream groups ----
-  std::map<ObjectKey, Accepted<config::UpstreamGroup>> groups;
+  std::map<ObjectKey, AcceptedPtr<config::UpstreamGroup>> groups;
   decodeKind<config::UpstreamGroup>(
       groupsRaw, carried, st.lastUpstreamGroups, groups,
       [](const RawObject& raw, Errors& errors) { return config::decodeUpstreamGroup(raw, errors); },
@@ -514,19 +570,19 @@ void Controller::rebuild() {
         }
       },
       accept, reject);
-  for (const auto& [key, g] : groups) ctx.upstreamGroups[key] = g.value;
+  for (const auto& [key, g] : groups) ctx.upstreamGroups[key] = &g->value;
 
   // ---- route tables ----
-  std::map<ObjectKey, Accepted<config::RouteTable>> tables;
+  std::map<ObjectKey, AcceptedPtr<config::RouteTable>> tables;
   decodeKind<config::RouteTable>(
       tablesRaw, carried, st.lastRouteTables, tables,
       [](const RawObject& raw, Errors& errors) { return config::decodeRouteTable(raw, errors); },
       [&](const config::RouteTable& t, Errors& errors) { checkRouteRefs(t.routes, ctx, errors); },
       accept, reject);
-  for (const auto& [key, t] : tables) ctx.routeTables[key] = t.value;
+  for (const auto& [key, t] : tables) ctx.routeTables[key] = &t->value;
 
   // ---- virtual services: decode, check references, resolve delegation ----
-  std::map<ObjectKey, Accepted<config::VirtualService>> virtualServices;
+  std::map<ObjectKey, AcceptedPtr<config::VirtualService>> virtualServices;
   std::map<ObjectKey, std::vector<FlatRoute>> flatRoutes;
   auto checkVs = [&](const config::VirtualService& vs, const ObjectKey& key, Errors& errors) {
     checkRouteRefs(vs.routes, ctx, errors);
@@ -558,7 +614,7 @@ void Controller::rebuild() {
       accept, reject);
 
   // ---- gateways ----
-  std::map<ObjectKey, Accepted<config::Gateway>> gateways;
+  std::map<ObjectKey, AcceptedPtr<config::Gateway>> gateways;
   decodeKind<config::Gateway>(
       gatewaysRaw, carried, st.lastGateways, gateways,
       [](const RawObject& raw, Errors& errors) { return config::decodeGateway(raw, errors); },
@@ -568,12 +624,13 @@ void Controller::rebuild() {
       accept, reject);
   if (gateways.empty() && gatewaysRaw.empty()) {
     bool anySsl = false;
-    for (const auto& [key, vs] : virtualServices) anySsl |= vs.value.sslConfig.has_value();
+    for (const auto& [key, vs] : virtualServices) anySsl |= vs->value.sslConfig.has_value();
     for (bool ssl : {false, true}) {
       if (ssl && !anySsl) continue;
-      RawObject raw = defaultGatewayObject(ssl);
+      auto raw = std::make_shared<const RawObject>(defaultGatewayObject(ssl));
       Errors ignored;  // Portico's own default objects: decode cleanly
-      gateways[raw.key()] = {raw, config::decodeGateway(raw, ignored)};
+      gateways[raw->key()] = std::make_shared<const Accepted<config::Gateway>>(
+          Accepted<config::Gateway>{raw, config::decodeGateway(*raw, ignored)});
     }
   }
 
@@ -581,8 +638,8 @@ void Controller::rebuild() {
   std::map<ObjectKey, TlsContexts::Outcome> vsTls;
   std::set<ObjectKey> tlsUnusable;  // no certificate at all: not served by ssl gateways
   for (const auto& [vsKey, vs] : virtualServices) {
-    if (!vs.value.sslConfig) continue;
-    TlsContexts::Outcome tls = st.tls.contextFor(vsKey, *vs.value.sslConfig, secretValues);
+    if (!vs->value.sslConfig) continue;
+    TlsContexts::Outcome tls = st.tls.contextFor(vsKey, *vs->value.sslConfig, secretValues);
     if (!tls.error.empty()) reject(vsKey, tls.fieldPath + ": " + tls.error, tls.ctx != nullptr);
     if (!tls.ctx) tlsUnusable.insert(vsKey);
     vsTls[vsKey] = std::move(tls);
@@ -594,7 +651,7 @@ void Controller::rebuild() {
   std::map<std::string, ObjectKey> addressOwner;
   std::map<std::string, std::shared_ptr<gateway::ListenSocketSet>> socketsInUse;
   for (const auto& [gwKey, gw] : gateways) {
-    auto address = net::Address::fromIp(gw.value.bindAddress, gw.value.bindPort);
+    auto address = net::Address::fromIp(gw->value.bindAddress, gw->value.bindPort);
     if (!address.ok()) {
       reject(gwKey, "spec.bindAddress: " + address.error(), false);
       continue;
@@ -610,27 +667,27 @@ void Controller::rebuild() {
     listener.address = *address;
     std::shared_ptr<net::TlsServerConfig> tls;
     std::vector<std::string> tlsOwners;  // virtual service of each context, for clash reasons
-    if (gw.value.ssl) tls = std::make_shared<net::TlsServerConfig>();
-    bool selectAll = gw.value.virtualServices.empty() && gw.value.virtualServiceSelector.empty();
+    if (gw->value.ssl) tls = std::make_shared<net::TlsServerConfig>();
+    bool selectAll = gw->value.virtualServices.empty() && gw->value.virtualServiceSelector.empty();
     for (const auto& [vsKey, vs] : virtualServices) {
       bool selected = false;
-      if (!gw.value.virtualServices.empty()) {
-        for (const auto& ref : gw.value.virtualServices)
+      if (!gw->value.virtualServices.empty()) {
+        for (const auto& ref : gw->value.virtualServices)
           selected |= refKey("VirtualService", ref) == vsKey;
-      } else if (!gw.value.virtualServiceSelector.empty()) {
-        selected = labelsMatch(gw.value.virtualServiceSelector, vs.value.meta.labels);
+      } else if (!gw->value.virtualServiceSelector.empty()) {
+        selected = labelsMatch(gw->value.virtualServiceSelector, vs->value.meta.labels);
       } else {
         selected = selectAll;
       }
-      const auto& nsList = gw.value.virtualServiceNamespaces;
+      const auto& nsList = gw->value.virtualServiceNamespaces;
       if (selected && !nsList.empty()) selected = namespaceListed(nsList, vsKey.ns);
       if (!selected || conflicted.count(vsKey)) continue;
       // As in Gloo: an ssl gateway serves the virtual services with sslConfig, a plain one the
       // others.
-      if (vs.value.sslConfig.has_value() != gw.value.ssl) continue;
-      if (gw.value.ssl && tlsUnusable.count(vsKey)) continue;
+      if (vs->value.sslConfig.has_value() != gw->value.ssl) continue;
+      if (gw->value.ssl && tlsUnusable.count(vsKey)) continue;
 
-      std::vector<std::string> domains = vs.value.domains;
+      std::vector<std::string> domains = vs->value.domains;
       if (domains.empty()) domains.push_back("*");
       std::string clash;
       for (size_t i = 0; i < domains.size() && clash.empty(); ++i) {
@@ -642,11 +699,11 @@ void Controller::rebuild() {
       }
       std::vector<std::string> sniNames;
       if (tls && clash.empty()) {
-        sniNames = sniNamesOf(*vs.value.sslConfig, domains);
+        sniNames = sniNamesOf(*vs->value.sslConfig, domains);
         for (size_t i = 0; i < sniNames.size() && clash.empty(); ++i) {
           int o = tls->ownerOf(sniNames[i]);
           if (o >= 0)
-            clash = std::string(vs.value.sslConfig->sniDomains.empty()
+            clash = std::string(vs->value.sslConfig->sniDomains.empty()
                                     ? "spec.sslConfig.sniDomains (from the domains)"
                                     : "spec.sslConfig.sniDomains") +
                     ": SNI name \"" + sniNames[i] + "\" is already served by virtualservice " +
@@ -664,17 +721,19 @@ void Controller::rebuild() {
       }
       router::VirtualHost vhost;
       vhost.name = vsKey.name + "." + vsKey.ns;
-      for (const FlatRoute& f : flatRoutes[vsKey]) {
+      const std::vector<FlatRoute>& flat = flatRoutes[vsKey];
+      vhost.routes.reserve(flat.size());  // a RouteEntry is large: no doubling slack kept
+      for (const FlatRoute& f : flat) {
         // Metrics label: the Gloo route name, else "<virtual service>/<index>".
         routeLabels[vhost.name + '\n' + f.origin] =
             f.route->name.empty() ? vhost.name + "/" + std::to_string(vhost.routes.size()) : f.route->name;
         vhost.routes.push_back(translateRoute(f, ctx));
       }
-      if (vs.value.sortRoutes) router::sortRoutesMostSpecificFirst(vhost.routes);
+      if (vs->value.sortRoutes) router::sortRoutesMostSpecificFirst(vhost.routes);
       listener.routes.addVirtualHost(std::move(vhost), domains);
     }
     if (options_.bindListeners) {
-      auto logs = observability::buildAccessLogs(gw.value.accessLogs,
+      auto logs = observability::buildAccessLogs(gw->value.accessLogs,
                                                  observability::instance().defaultAccessLogPath(),
                                                  observability::instance().accessLogs());
       if (!logs.ok()) {
@@ -725,21 +784,26 @@ void Controller::rebuild() {
   }
   st.inEffectStorage.clear();
   for (const auto& [k, v] : upstreams) {
-    st.inEffectStorage.push_back(v.raw);
-    // Discovered and inline functions appear among the upstream's transformations.
+    // Discovered and inline functions appear among the upstream's transformations (on a copy:
+    // the accepted document stays as the store has it).
     auto added = st.addedFunctions.find(k);
-    if (added != st.addedFunctions.end())
-      discovery::addFunctionsToDocument(st.inEffectStorage.back().doc, added->second.first,
+    if (added != st.addedFunctions.end() && !added->second.second.map.empty()) {
+      auto withFunctions = std::make_shared<RawObject>(*v->raw);
+      discovery::addFunctionsToDocument(withFunctions->doc, added->second.first,
                                         added->second.second);
+      st.inEffectStorage.push_back(std::move(withFunctions));
+    } else {
+      st.inEffectStorage.push_back(v->raw);
+    }
   }
-  for (const RawObject* raw : discoveredInEffect) st.inEffectStorage.push_back(*raw);
+  for (const RawObjectPtr& raw : discoveredInEffect) st.inEffectStorage.push_back(raw);
   for (const auto& [k, v] : virtualServices)
-    if (!conflicted.count(k)) st.inEffectStorage.push_back(v.raw);
-  for (const auto& [k, v] : gateways) st.inEffectStorage.push_back(v.raw);
-  if (settings) st.inEffectStorage.push_back(settings->raw);
+    if (!conflicted.count(k)) st.inEffectStorage.push_back(v->raw);
+  for (const auto& [k, v] : gateways) st.inEffectStorage.push_back(v->raw);
+  if (settings) st.inEffectStorage.push_back(std::make_shared<const RawObject>(settings->raw));
   for (const auto& [k, v] : secrets) {
-    RawObject redacted = v.raw;  // key material never leaves the controller
-    redacted.doc = config::redactSecretDocument(v.raw.doc);
+    auto redacted = std::make_shared<RawObject>(*v->raw);  // key material never leaves the controller
+    redacted->doc = config::redactSecretDocument(v->raw->doc);
     st.inEffectStorage.push_back(std::move(redacted));
   }
   st.tls.endBuild();
@@ -789,11 +853,16 @@ std::string Controller::configDumpJson() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string out = "{\"objects\":[";
   bool first = true;
-  for (const RawObject& raw : state_->inEffectStorage) {
+  for (const RawObjectPtr& raw : state_->inEffectStorage) {
     if (!first) out += ",";
     first = false;
-    // Status is the controller's, not part of the desired state.
-    config::Value doc = raw.doc;
+    // Status is the controller's, not part of the desired state (copied only to drop it: a
+    // VirtualService with 10,000 routes is a large tree).
+    if (!raw->doc.find("status")) {
+      out += config::toJson(raw->doc);
+      continue;
+    }
+    config::Value doc = raw->doc;
     std::erase_if(doc.map, [](const auto& kv) { return kv.first == "status"; });
     out += config::toJson(doc);
   }

@@ -97,6 +97,8 @@ public:
 
 private:
   struct State;
+  /// rebuild()'s work, with mutex_ held.
+  void build();
   /// Builds the cluster's balancing data (shared host health) and attaches its breakers.
   void attachRuntime(State& st, upstream::Cluster& cluster);
   /// Hands the active health checker and the outlier detector their new targets.

@@ -57,8 +57,8 @@ std::vector<ObjectKey> selectTables(const config::DelegateAction& d, const std::
   for (const auto& [key, table] : ctx.routeTables) {
     bool nsOk = d.selectorNamespaces.empty() ? key.ns == ownerNs
                                              : namespaceListed(d.selectorNamespaces, key.ns);
-    if (nsOk && labelsMatch(d.selectorLabels, table.meta.labels))
-      picked.emplace_back(table.weight, key);
+    if (nsOk && labelsMatch(d.selectorLabels, table->meta.labels))
+      picked.emplace_back(table->weight, key);
   }
   std::stable_sort(picked.begin(), picked.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -113,7 +113,7 @@ void flattenInto(const std::vector<config::Route>& routes, const std::string& ow
         continue;
       }
       chain.push_back(name);
-      flattenInto(ctx.routeTables.at(t).routes, t.ns, name, options, prefix, ctx, chain, out, path,
+      flattenInto(ctx.routeTables.at(t)->routes, t.ns, name, options, prefix, ctx, chain, out, path,
                   errors);
       chain.pop_back();
     }
@@ -195,7 +195,7 @@ void checkRouteRef(const config::Route& r, const config::RouteOptions& options,
       errors.add(a.fieldPath, "upstream group \"" + a.upstreamGroup.name +
                                   "\" not found in namespace \"" + a.upstreamGroup.ns + "\"");
     } else {
-      for (const auto& wd : group->second.destinations) {
+      for (const auto& wd : group->second->destinations) {
         if (!ctx.clusterIndex.count(upstreamKey(wd.destination.upstream)))
           errors.add(a.fieldPath, "upstream group \"" + a.upstreamGroup.name + "\": upstream \"" +
                                       wd.destination.upstream.name + "\" not found");
@@ -396,7 +396,7 @@ void compileTransformations(FlatRoute& flat, const RouteContext& ctx, Errors& er
     weighted = &a.multi;
   } else if (a.type == config::RouteAction::Type::UpstreamGroup) {
     auto group = ctx.upstreamGroups.find({"UpstreamGroup", a.upstreamGroup.ns, a.upstreamGroup.name});
-    if (group != ctx.upstreamGroups.end()) weighted = &group->second.destinations;
+    if (group != ctx.upstreamGroups.end()) weighted = &group->second->destinations;
   }
   if (weighted) {
     for (const config::WeightedDestination& wd : *weighted)
@@ -464,7 +464,7 @@ router::RouteEntry translateRoute(const FlatRoute& flat, const RouteContext& ctx
     addWeighted(a.multi);
     break;
   case config::RouteAction::Type::UpstreamGroup:
-    addWeighted(ctx.upstreamGroups.at({"UpstreamGroup", a.upstreamGroup.ns, a.upstreamGroup.name}).destinations);
+    addWeighted(ctx.upstreamGroups.at({"UpstreamGroup", a.upstreamGroup.ns, a.upstreamGroup.name})->destinations);
     break;
   case config::RouteAction::Type::Redirect: {
     e.action = router::RouteEntry::Action::Redirect;

@@ -21,11 +21,12 @@ inline constexpr const char* kGloo0xAnnotation = "portico.io/converted-from";
 /// True for an object loaded from a Gloo 0.x document.
 bool convertedFromGloo0x(const config::RawObject& raw);
 
-/// The accepted objects routes may refer to.
+/// The accepted objects routes may refer to. Pointers: the objects are the build's, which
+/// outlive the context (a copy of 10,000 routes per build is what this avoids).
 struct RouteContext {
   std::map<config::ObjectKey, uint32_t> clusterIndex;  ///< Upstream key → Snapshot cluster
-  std::map<config::ObjectKey, config::UpstreamGroup> upstreamGroups;
-  std::map<config::ObjectKey, config::RouteTable> routeTables;
+  std::map<config::ObjectKey, const config::UpstreamGroup*> upstreamGroups;  ///< never null
+  std::map<config::ObjectKey, const config::RouteTable*> routeTables;        ///< never null
   /// Upstream key → its REST functions (serviceSpec.rest.transformations).
   std::map<config::ObjectKey,
            const std::vector<std::pair<std::string, config::TransformationTemplate>>*>

@@ -125,10 +125,11 @@ void loadFile(const std::string& path, Contents& contents, std::map<ObjectKey, s
       contents.errors.push_back({path, e});
     return;
   }
-  for (const config::Document& doc : *docs) {
-    auto obj = config::toRawObject(doc);
+  for (config::Document& doc : *docs) {
+    std::string source = doc.source;
+    auto obj = config::toRawObject(std::move(doc));  // the tree moves: no copy per object
     if (!obj.ok()) {
-      contents.errors.push_back({doc.source, obj.error()});
+      contents.errors.push_back({std::move(source), obj.error()});
       continue;
     }
     ObjectKey key = obj->key();

@@ -127,6 +127,54 @@ TEST_F(ControllerTest, RejectedEditKeepsLastAcceptedVersion) {
   EXPECT_EQ(snap->version, 2u);
 }
 
+// The last accepted RouteTable and VirtualService are kept as documents and decoded again
+// when an edit is rejected: the old routes keep serving and /config_dump shows that version.
+TEST_F(ControllerTest, RejectedRouteTableEditKeepsLastVersionInSnapshotAndDump) {
+  auto table = [](const std::string& upstream) {
+    return R"(
+apiVersion: gateway.solo.io/v1
+kind: RouteTable
+metadata: {name: rt, namespace: gloo-system}
+spec:
+  routes:
+  - matchers: [{prefix: /a/one}]
+    routeAction: {single: {upstream: {name: )" + upstream + R"(}}}
+  - matchers: [{prefix: /a/two}]
+    routeAction: {single: {upstream: {name: )" + upstream + R"(}}}
+)";
+  };
+  const std::string delegating = R"(
+apiVersion: gateway.solo.io/v1
+kind: VirtualService
+metadata: {name: default, namespace: gloo-system}
+spec:
+  virtualHost:
+    routes:
+    - matchers: [{prefix: /a}]
+      delegateAction: {ref: {name: rt, namespace: gloo-system}}
+)";
+  store::MemoryStore store(load(std::string(kUpstream) + "---" + delegating + "---" + table("petstore")));
+  Controller c(store, plugins, &holder, {1, false}, resolver);
+  c.rebuild();
+  ASSERT_TRUE(store.put(load(table("missing")).objects[0]).ok());
+  for (int build = 0; build < 2; ++build) {  // the fallback holds in every later build too
+    c.rebuild();
+    auto statuses = c.statuses();
+    const auto* rt = find(statuses, "RouteTable", "rt");
+    ASSERT_NE(rt, nullptr);
+    EXPECT_EQ(rt->status.state, config::ObjectStatus::State::Rejected);
+    EXPECT_NE(rt->status.reason.find("keeps serving"), std::string::npos) << rt->status.reason;
+    const auto* vh = holder.load()->listeners[0].routes.findVirtualHost("x");
+    ASSERT_NE(vh, nullptr);
+    ASSERT_EQ(vh->routes.size(), 2u);
+    EXPECT_EQ(router::RouteTable::matchRoute(*vh, router::RequestView{"/a/two", "", "GET", nullptr}).route,
+              &vh->routes[1]);
+    std::string dump = c.configDumpJson();
+    EXPECT_NE(dump.find("\"petstore\""), std::string::npos) << dump;
+    EXPECT_EQ(dump.find("\"missing\""), std::string::npos) << dump;
+  }
+}
+
 TEST_F(ControllerTest, UnknownKindAndUnsupportedFieldsNameTheField) {
   store::MemoryStore store(load(std::string(kUpstream) + R"(---
 apiVersion: enterprise.gloo.solo.io/v1

@@ -7,7 +7,7 @@
 Lines: wrk W target conns round rps p50 p99 errors cpu100k   (https: the same over TLS; routes,
                                                               xform: the same for those scenarios)
        ol W target round rate p50 p90 p99 p999 max late failed achieved cpu100k
-       idle W target n rss0 rss1 pss0 pss1 established still_open
+       idle W target n rss0 rss1 pss0 pss1 established still_open   (idle-tls: the same over TLS)
        hs W target round clients ok errors seconds cpu1k negotiated   (full TLS handshakes)
        h2 W target mode round rps errors cpu100k negotiated           (mode tls or h2c)
 Medians over rounds; "vs best peer" divides by the best of nginx, HAProxy and h2o (for req/s
@@ -135,7 +135,7 @@ def openloop_table(rows):
     obs_overhead(by_round, (("cpu", "CPU-s/100k"), ("p99", "p99")))
 
 
-def idle_table(rows):
+def idle_table(rows, what="idle keep-alive connections"):
     stats = {}
     for _, _, t, n, rss0, rss1, pss0, pss1, est, still in rows:
         est_n = int(est)
@@ -144,7 +144,7 @@ def idle_table(rows):
                     "pss_per": (num(pss1) - num(pss0)) / est_n if est_n else float("nan")}
     best = best_of(stats, "per", False)
     n = max(int(s["n"]) for s in stats.values())
-    print(f"\n#### Memory with {n:,} idle keep-alive connections (one GET answered on each; fewer where"
+    print(f"\n#### Memory with {n:,} {what} (one GET answered on each; fewer where"
           " a proxy's limit is lower, see 'established')\n")
     print("| proxy | RSS before MiB | RSS with idle MiB | KiB/conn (RSS) | KiB/conn (PSS) | established | still open at end | vs best peer |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -221,8 +221,10 @@ def main():
         https = lambda sel: wrk_tables(sel, "HTTPS keep-alive, {conns} connections (wrk over TLS)")  # noqa: E731
         routes = lambda sel: wrk_tables(sel, ROUTES_TITLE)  # noqa: E731
         xform = lambda sel: wrk_tables(sel, XFORM_TITLE, XFORM_NOTE)  # noqa: E731
+        idle_tls = lambda sel: idle_table(sel, "idle TLS keep-alive connections")  # noqa: E731
         for kind, table in (("wrk", wrk_tables), ("ol", openloop_table), ("idle", idle_table),
-                            ("https", https), ("hs", handshake_table), ("h2", h2_tables),
+                            ("https", https), ("idle-tls", idle_tls), ("hs", handshake_table),
+                            ("h2", h2_tables),
                             ("routes", routes), ("xform", xform)):
             sel = [r for r in mine if r[0] == kind]
             if sel:

@@ -20,7 +20,8 @@
 #   --scenarios  comma-separated phases (default plain; `all` = every one below):
 #                plain      the phases above (closed loop, open loop, idle memory)
 #                https      wrk over TLS keep-alive, each proxy terminating TLS with one ECDSA
-#                           P-256 certificate and proxying HTTP/1.1 to the origin
+#                           P-256 certificate and proxying HTTP/1.1 to the origin; then memory
+#                           per idle TLS keep-alive connection (IDLE_TLS_CONNS, Python client)
 #                handshake  h2load, one request per new TLS connection: full handshakes per second
 #                h2         h2load -c H2_CONNS -m H2_STREAMS, HTTP/2 over TLS (ALPN) and h2c
 #                           (prior knowledge on a plain listener)
@@ -34,6 +35,7 @@
 # Env:   ROUNDS=3  DURATION=10 (s)  CONNECTIONS="32 256"  WARMUP=1 (s, 0 = none)
 #        OPENLOOP_DURATION=10 (s)  OPENLOOP_CONNS=32
 #        HANDSHAKES=2000 (--quick 500: connections per handshake run)  H2_CONNS=32  H2_STREAMS=10
+#        IDLE_TLS_CONNS=2000 (--quick 500; 0 = skip: idle TLS connections in the https phase)
 #        PROXIES="direct portico nginx haproxy h2o"   (subset/order of targets; also
 #                 portico-xform: the same gateway on a route with a header transformation;
 #                 portico-obs: a second gateway with access log + Zipkin export + 1% sampling +
@@ -70,6 +72,7 @@ WARMUP="${WARMUP:-1}"
 HANDSHAKES="${HANDSHAKES:-$([ -n "$QUICK" ] && echo 500 || echo 2000)}"
 H2_CONNS="${H2_CONNS:-32}"
 H2_STREAMS="${H2_STREAMS:-10}"
+IDLE_TLS_CONNS="${IDLE_TLS_CONNS:-$([ -n "$QUICK" ] && echo 500 || echo 2000)}"
 [ "$SCENARIOS" = all ] && SCENARIOS=plain,https,handshake,h2,routes,xform
 if [ -n "$CPU_QUOTA" ]; then
   case "$CPU_QUOTA" in ''|*[!0-9]*) log "--cpu-quota: '$CPU_QUOTA' is not a whole percentage (e.g. 40)"; exit 2 ;; esac
@@ -508,16 +511,21 @@ run_h2() {
 }
 
 # ---- memory per idle keep-alive connection -------------------------------------------------------
-run_idle() {  # run_idle WORKERS TARGET
-  local w="$1" target="$2" out="$WORK/idle-$2.txt" pid="${TARGET_PID[$2]}" rss0 pss0 rss1 pss1
+run_idle() {  # run_idle WORKERS TARGET [tls]: with tls, TLS connections to its TLS listener
+  local w="$1" target="$2" tls="${3:-}" out="$WORK/idle-$2${3:+-tls}.txt" pid="${TARGET_PID[$2]}"
+  local rss0 pss0 rss1 pss1 kind=idle n="$IDLE_CONNS"
   alive "$target" || return
   read -r rss0 pss0 < <(proc_mem "$pid")
-  local n="$IDLE_CONNS"
+  [ -n "$tls" ] && kind=idle-tls n="$IDLE_TLS_CONNS"
   if [ "$target" = haproxy ] && [ "$n" -gt $((HAPROXY_MAXCONN - 50)) ]; then
     n=$((HAPROXY_MAXCONN - 50))
     log "haproxy: $n idle connections only (maxconn $HAPROXY_MAXCONN under the open-file limit $(ulimit -n))"
   fi
-  "$IDLE_CONNS_BIN" --target "127.0.0.1:${TARGET_PORT[$target]}" --connections "$n" >"$out" 2>&1 &
+  if [ -n "$tls" ]; then
+    python3 "$BENCH_DIR/openloop/idle_tls.py" --target "127.0.0.1:${TLS_PORT[$target]}" --connections "$n" >"$out" 2>&1 &
+  else
+    "$IDLE_CONNS_BIN" --target "127.0.0.1:${TARGET_PORT[$target]}" --connections "$n" >"$out" 2>&1 &
+  fi
   local tool=$!
   for _ in $(seq 1200); do grep -q '^ready' "$out" && break; kill -0 "$tool" 2>/dev/null || break; sleep 0.1; done
   sleep 1  # let the proxy finish its bookkeeping for the last connections
@@ -526,9 +534,9 @@ run_idle() {  # run_idle WORKERS TARGET
   local established still_open
   established="$(sed -n 's/^ready established=\([0-9]*\).*/\1/p' "$out")"
   still_open="$(sed -n 's/.*still_open=\([0-9]*\).*/\1/p' "$out")"
-  printf 'idle\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$target" "$n" "$rss0" "$rss1" "$pss0" "$pss1" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$w" "$target" "$n" "$rss0" "$rss1" "$pss0" "$pss1" \
     "${established:-0}" "${still_open:-0}" >>"$RESULTS"
-  log "w=$w idle $target: RSS $rss0 -> $rss1 KiB with ${established:-0} connections (${still_open:-0} still open at the end)"
+  log "w=$w $kind $target: RSS $rss0 -> $rss1 KiB with ${established:-0} connections (${still_open:-0} still open at the end)"
   sleep 1  # the 10k closes are still being processed
 }
 
@@ -773,6 +781,9 @@ for w in ${WORKERS_LIST//,/ }; do
         for t in "${tls_targets[@]}"; do run_wrk "$w" "$t" "$conns" "$round" https; done
       done
     done
+    if [ "$IDLE_TLS_CONNS" -gt 0 ]; then
+      for t in "${tls_targets[@]}"; do run_idle "$w" "$t" tls; done
+    fi
   fi
   if has handshake; then
     for t in "${tls_targets[@]}"; do  # warm-up: a small burst each

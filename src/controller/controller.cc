@@ -191,6 +191,13 @@ struct Controller::State {
   // discovered as, the functions it got beyond its own (for /config_dump) and inline states.
   discovery::InlineDocuments inlineDocs;
   std::map<ObjectKey, discovery::DiscoveryTarget> discoveryTargets;
+  // What a build made before function discovery started, for start() to hand over (instead of
+  // a second build of the whole config, which with many routes doubles the start-up work).
+  struct DiscoveryHandoff {
+    discovery::DiscoveryMode mode;
+    std::map<ObjectKey, std::pair<std::string, size_t>> stored;
+  };
+  std::optional<DiscoveryHandoff> discoveryHandoff;
   std::map<ObjectKey, std::pair<std::string, config::Value>> addedFunctions;  // type, functions
   std::map<ObjectKey, discovery::DiscoveryState> inlineStates;
   SettingsObjects settings;  // the Settings object in effect (discovery's fdsMode)
@@ -299,7 +306,22 @@ void Controller::start() {
       trimPending = true;
     }
   });
-  if (discovery_) requestRebuild();  // the first build ran before discovery: hand it the upstreams
+  // The first build ran before discovery existed: hand it what that build found.
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (discovery_ && state_->discoveryHandoff) {
+    handToDiscovery(state_->discoveryHandoff->mode, state_->discoveryHandoff->stored);
+    state_->discoveryHandoff.reset();
+  } else if (discovery_) {
+    requestRebuild();
+  }
+}
+
+void Controller::handToDiscovery(discovery::DiscoveryMode mode,
+                                 const std::map<config::ObjectKey, std::pair<std::string, size_t>>& stored) {
+  discovery_->setMode(mode);
+  std::vector<discovery::DiscoveryTarget> targets;
+  for (const auto& [key, target] : state_->discoveryTargets) targets.push_back(target);
+  discovery_->update(targets, stored);
 }
 
 void Controller::requestRebuild() {
@@ -809,12 +831,14 @@ void Controller::build() {
   st.tls.endBuild();
 
   if (caching_) caching_->endBuild();
-  if (discovery_) {
-    discovery_->setMode(
-        discovery::effectiveMode(options_.discovery->mode, settings ? &settings->value : nullptr));
-    std::vector<discovery::DiscoveryTarget> targets;
-    for (const auto& [key, target] : st.discoveryTargets) targets.push_back(target);
-    discovery_->update(targets, storedFunctions);
+  if (options_.discovery) {
+    auto mode = discovery::effectiveMode(options_.discovery->mode, settings ? &settings->value : nullptr);
+    if (discovery_) {
+      st.discoveryHandoff.reset();
+      handToDiscovery(mode, storedFunctions);
+    } else {
+      st.discoveryHandoff = State::DiscoveryHandoff{mode, std::move(storedFunctions)};
+    }
   }
   ++st.builds;
   snap->version = st.builds;

@@ -99,6 +99,9 @@ private:
   struct State;
   /// rebuild()'s work, with mutex_ held.
   void build();
+  /// Gives function discovery the mode and the upstreams of the last build (mutex_ held).
+  void handToDiscovery(discovery::DiscoveryMode mode,
+                       const std::map<config::ObjectKey, std::pair<std::string, size_t>>& stored);
   /// Builds the cluster's balancing data (shared host health) and attaches its breakers.
   void attachRuntime(State& st, upstream::Cluster& cluster);
   /// Hands the active health checker and the outlier detector their new targets.

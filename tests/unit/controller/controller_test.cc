@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "config/decode.h"
 #include "controller/controller.h"
@@ -283,6 +285,24 @@ TEST_F(ControllerTest, SettingsFdsModeDrivesDiscovery) {
   ASSERT_TRUE(store.remove({"Settings", "gloo-system", "default"}).ok());
   c.rebuild();
   EXPECT_FALSE(discovers(c, "petstore"));  // the flag again
+  c.stop();
+}
+
+// The build before start() is handed to discovery as it starts: no second build of the whole
+// config (with 10,000 routes that doubled the start-up work).
+TEST_F(ControllerTest, StartHandsTheFirstBuildToDiscoveryWithoutRebuilding) {
+  store::MemoryStore store(load(std::string(kUpstream) + "---\n" +
+                                settings("default", "{discovery: {fdsMode: BLACKLIST}}")));
+  ControllerOptions options{1, false};
+  options.discovery = discovery::FunctionDiscoveryOptions{};
+  options.discovery->retryInitialMs = 60000;
+  Controller c(store, plugins, &holder, options, resolver);
+  c.rebuild();
+  auto before = holder.load();
+  c.start();
+  EXPECT_TRUE(discovers(c, "petstore"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(holder.load(), before);  // no build was requested
   c.stop();
 }
 

@@ -79,23 +79,7 @@ public:
   bool lastPauseWasComplete() const { return pauseAtComplete_; }
 
   http::ParserAction onHeadersComplete() override {
-    Message m;
-    if (!policy_.response) {
-      m.method = std::string(parser_.method());
-      m.target = parser_.target();
-    } else {
-      m.status = parser_.statusCode();
-    }
-    m.versionMajor = parser_.versionMajor();
-    m.versionMinor = parser_.versionMinor();
-    m.keepAlive = parser_.keepAlive();
-    m.hasContentLength = parser_.hasContentLength();
-    m.contentLength = parser_.contentLength();
-    m.chunked = parser_.chunked();
-    m.upgrade = parser_.upgrade();
-    m.bodyUntilEof = parser_.bodyUntilEof();
-    for (const http::HeaderEntry& e : parser_.headers()) m.headers.emplace_back(e.name, e.value);
-    outcome_.messages.push_back(std::move(m));
+    outcome_.messages.push_back(headOf(parser_, policy_.response));
     if (policy_.response && policy_.skipBody) return http::ParserAction::SkipBody;
     return pause(policy_.pauseOnHeaders, false);
   }

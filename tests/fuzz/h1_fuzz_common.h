@@ -85,6 +85,28 @@ struct Message {
   }
 };
 
+/// The head a parser just completed (in its onHeadersComplete), as a Message. Any parser with
+/// H1Parser's accessors: ours, or h1_differential's reference parser.
+template <typename Parser> Message headOf(const Parser& parser, bool response) {
+  Message m;
+  if (!response) {
+    m.method = std::string(parser.method());
+    m.target = parser.target();
+  } else {
+    m.status = parser.statusCode();
+  }
+  m.versionMajor = parser.versionMajor();
+  m.versionMinor = parser.versionMinor();
+  m.keepAlive = parser.keepAlive();
+  m.hasContentLength = parser.hasContentLength();
+  m.contentLength = parser.contentLength();
+  m.chunked = parser.chunked();
+  m.upgrade = parser.upgrade();
+  m.bodyUntilEof = parser.bodyUntilEof();
+  for (const http::HeaderEntry& e : parser.headers()) m.headers.emplace_back(e.name, e.value);
+  return m;
+}
+
 /// Everything a run observed; two runs over the same bytes must produce equal Outcomes.
 struct Outcome {
   std::vector<Message> messages;
@@ -132,22 +154,7 @@ public:
   }
 
   http::ParserAction onHeadersComplete() override {
-    Message m;
-    if (type_ == http::H1Parser::Type::Request) {
-      m.method = std::string(parser_.method());
-      m.target = parser_.target();
-    } else {
-      m.status = parser_.statusCode();
-    }
-    m.versionMajor = parser_.versionMajor();
-    m.versionMinor = parser_.versionMinor();
-    m.keepAlive = parser_.keepAlive();
-    m.hasContentLength = parser_.hasContentLength();
-    m.contentLength = parser_.contentLength();
-    m.chunked = parser_.chunked();
-    m.upgrade = parser_.upgrade();
-    m.bodyUntilEof = parser_.bodyUntilEof();
-    for (const http::HeaderEntry& e : parser_.headers()) m.headers.emplace_back(e.name, e.value);
+    Message m = headOf(parser_, type_ == http::H1Parser::Type::Response);
     checkHead(m);
     outcome_.messages.push_back(std::move(m));
     if (type_ == http::H1Parser::Type::Response && policy_.skipBody)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "loop_test_util.h"
 #include "net/event_loop.h"
 
 namespace portico::net {
@@ -50,25 +51,9 @@ public:
     loop.reset();
   }
 
-  /// Runs the loop until `done` holds (checked after each wake-up) or `ms` pass.
+  /// Runs the loop until `done` holds or `ms` pass (looptest::runUntil), then asks once more.
   bool runUntil(const std::function<bool()>& done, int ms = 2000) {
-    bool met = false;
-    Timer deadline(*loop, [&] { loop->stop(); });
-    deadline.arm(ms);
-    Timer tick(*loop, [] {});
-    std::function<void()> check = [&] {
-      if (done()) {
-        met = true;
-        loop->stop();
-      } else {
-        tick.arm(1);  // wake up again soon: not every condition comes with an event
-      }
-    };
-    loop->setIterationHook(check);
-    tick.arm(0);
-    loop->run();
-    loop->setIterationHook(nullptr);
-    return met || done();
+    return looptest::runUntil(*loop, done, ms) || done();
   }
 
   /// Runs the loop for `ms`.

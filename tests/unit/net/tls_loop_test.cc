@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "loop_test_util.h"
 #include "net/event_loop.h"
 #include "net/tls_context.h"
 #include "net/tls_transport.h"
@@ -95,24 +96,8 @@ public:
     ERR_clear_error();
   }
 
-  /// Runs the loop until `done` holds (checked every millisecond at most) or `ms` pass.
   bool runUntil(const std::function<bool()>& done, int ms = 5000) {
-    bool met = false;
-    Timer deadline(*loop, [&] { loop->stop(); });
-    deadline.arm(ms);
-    Timer tick(*loop, [] {});
-    loop->setIterationHook([&] {
-      if (done()) {
-        met = true;
-        loop->stop();
-      } else {
-        tick.arm(1);
-      }
-    });
-    tick.arm(0);
-    loop->run();
-    loop->setIterationHook(nullptr);
-    return met;
+    return looptest::runUntil(*loop, done, ms);
   }
 
   /// The client's side of one step: writes what it still has to send, reads what came.

@@ -144,6 +144,14 @@ class PatternChecker:
             self.first_bad_offset = self.offset
         self.offset += len(data)
 
+    def drain(self, stream, piece=256 * 1024):
+        """Feeds everything `stream` (a file-like: an http.client response) still has."""
+        while True:
+            data = stream.read(piece)
+            if not data:
+                return
+            self.feed(data)
+
 
 def rss_kb(pid):
     """Resident set size of a process in KiB (VmRSS from /proc/PID/status), 0 if it is gone."""

@@ -188,11 +188,7 @@ class Connections(unittest.TestCase):
                 conn.request("GET", f"/bytes/{BIG}", headers={"Host": "x"})
                 resp = conn.getresponse()
                 self.assertEqual(resp.status, 200)
-                while True:
-                    piece = resp.read(256 * 1024)
-                    if not piece:
-                        break
-                    checker.feed(piece)
+                checker.drain(resp)
         finally:
             conn.close()
         self.assertEqual(checker.offset, BIG)

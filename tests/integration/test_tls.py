@@ -141,22 +141,21 @@ class TlsTest(unittest.TestCase):
                 return line.split("subject:", 1)[1].strip(), proc
         return None, proc
 
-    def python_tls(self, server_hostname, **kw):
+    def python_tls(self, server_hostname, timeout=10, suppress_ragged_eofs=True, **kw):
+        """A TLS socket to the TLS port (no verification); `kw` are SSLContext attributes."""
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         for k, v in kw.items():
             setattr(ctx, k, v)
-        raw = socket.create_connection((LOCALHOST, self.tls_port), timeout=10)
-        return ctx.wrap_socket(raw, server_hostname=server_hostname)
+        raw = socket.create_connection((LOCALHOST, self.tls_port), timeout=timeout)
+        return ctx.wrap_socket(raw, server_hostname=server_hostname,
+                               suppress_ragged_eofs=suppress_ragged_eofs)
 
     def https_connection(self, host="a.test"):
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        conn = http.client.HTTPSConnection(LOCALHOST, self.tls_port, timeout=60, context=ctx)
-        conn.sock = ctx.wrap_socket(socket.create_connection((LOCALHOST, self.tls_port), timeout=60),
-                                    server_hostname=host)
+        """http.client over python_tls's socket (so SNI is `host`, nothing verified)."""
+        conn = http.client.HTTPConnection(LOCALHOST, self.tls_port, timeout=60)
+        conn.sock = self.python_tls(host, timeout=60)
         return conn
 
     # -- tests --
@@ -183,11 +182,7 @@ class TlsTest(unittest.TestCase):
                 checker.feed(resp.read(MiB))
                 time.sleep(1.5)  # stall: without backpressure the gateway would take it all
                 stalled_peak = rss.max_kb
-                while True:
-                    piece = resp.read(256 * 1024)
-                    if not piece:
-                        break
-                    checker.feed(piece)
+                checker.drain(resp)
         finally:
             conn.close()
         self.assertEqual(checker.offset, total)
@@ -197,11 +192,7 @@ class TlsTest(unittest.TestCase):
     def test_connection_close_ends_with_close_notify(self):
         # The close_notify is queued behind the response and must still go out before the
         # socket closes; suppress_ragged_eofs=False turns a bare FIN into SSLEOFError.
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        raw = socket.create_connection((LOCALHOST, self.tls_port), timeout=10)
-        with ctx.wrap_socket(raw, server_hostname="a.test", suppress_ragged_eofs=False) as s:
+        with self.python_tls("a.test", suppress_ragged_eofs=False) as s:
             s.sendall(b"GET /bytes/300000 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
             data = b""
             while True:

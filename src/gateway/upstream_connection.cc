@@ -244,7 +244,10 @@ bool UpstreamConnection::parse(const char* data, size_t len) {
       ++exchanges_;
       UpstreamCallbacks* cb = callbacks_;
       callbacks_ = nullptr;
-      bool reusable = off == len && pendingIn_.empty() && parser_.keepAlive() &&
+      // Not after a FIN or reset seen with the response (a server going away without
+      // "Connection: close"): the next request sent on it would never be answered, and if the
+      // server drained it without a reset, nothing would tell before the route timeout.
+      bool reusable = off == len && pendingIn_.empty() && parser_.keepAlive() && !peerFinSeen_ &&
                       (maxExchanges_ == 0 || exchanges_ < maxExchanges_);
       if (!reusable) {
         cb->onUpstreamComplete(*this, false);

@@ -235,9 +235,22 @@ void UringIo::armRecv(Reg* r) {
   r->recvCancelled = false;
 }
 
-void UringIo::armHangup(Reg* r, uint32_t events) {
+bool UringIo::needsHangupWatch(const Reg* r) {
+  // Not receiving (input full, or past EOF), no error known yet, still owned.
+  return r->recvOps == 0 && r->recvErr == 0 && !r->closing && !r->retired &&
+         !(r->hangup & (EPOLLHUP | EPOLLERR));
+}
+
+void UringIo::armHangup(Reg* r) {
   io_uring_sqe* s = nextSqe();
-  io_uring_prep_poll_add(s, r->fd, events);  // one-shot
+  if (r->eof || (r->hangup & EPOLLRDHUP)) {
+    // After a FIN the kernel answers any poll at once with EPOLLRDHUP: a one-shot poll for a
+    // reset would complete again and again. A multishot one completes at once, then on each
+    // change of the socket's state; onHangup() ignores what brings no EPOLLHUP/EPOLLERR.
+    io_uring_prep_poll_multishot(s, r->fd, EPOLLHUP | EPOLLERR);
+  } else {
+    io_uring_prep_poll_add(s, r->fd, EPOLLRDHUP | EPOLLHUP | EPOLLERR);  // one-shot
+  }
   tag(s, r, kOpHangup);
   ++r->ops;
   r->hangupArmed = true;
@@ -487,10 +500,10 @@ void UringIo::onRecv(Reg* r, const io_uring_cqe* cqe) {
     // or by the kernel for its own reasons: read on unless the stream is done.
     if (r->recvOps == 0 && r->mayRead() && !r->retired) {
       armRecv(r);
-    } else if (r->recvOps == 0 && !r->retired && !r->closing && !r->eof && r->recvErr == 0 &&
-               !r->hangupArmed) {
-      // Input full: the owner must still hear of a FIN or a reset, as epoll would tell it.
-      armHangup(r, EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+    } else if (!r->hangupArmed && needsHangupWatch(r)) {
+      // Input full, or past EOF: the owner must still hear of a FIN or a reset (a half-closed
+      // peer resets when it gets what we send after its FIN), as epoll would tell it.
+      armHangup(r);
     }
   } else if (r->in.size() >= kMaxQueued && !r->recvCancelled) {
     // The owner does not read (backpressure): stop, and let TCP push back on the peer.
@@ -542,22 +555,33 @@ void UringIo::onSend(Reg* r, int res) {
   }
 }
 
-void UringIo::onHangup(Reg* r, int res) {
-  --r->ops;
-  r->hangupArmed = false;
+void UringIo::onHangup(Reg* r, const io_uring_cqe* cqe) {
+  int res = cqe->res;
+  bool more = cqe->flags & IORING_CQE_F_MORE;
+  if (!more) {
+    --r->ops;
+    r->hangupArmed = false;
+  }
   if (r->retired || r->closing || res == -ECANCELED) return;
-  bool stopped = r->recvOps == 0 && !r->eof && r->recvErr == 0;
   if (res < 0) {
     // Not the socket's doing (that is a mask); the recv reports the socket once read again.
-    if (stopped && transientFailure(res)) armHangup(r, EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+    if (!more && transientFailure(res) && needsHangupWatch(r)) armHangup(r);
     return;
   }
   uint32_t seen = static_cast<uint32_t>(res) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+  uint32_t fresh = seen & ~r->hangup;
   r->hangup |= seen;
   // EPOLLIN too, as epoll says: what is queued (and in the socket) is still read before EOF.
-  notify(r, EPOLLIN | seen);
-  // After a half-close a reset may still come while the owner does not read.
-  if (stopped && !(r->hangup & (EPOLLHUP | EPOLLERR))) armHangup(r, EPOLLHUP | EPOLLERR);
+  if (fresh) notify(r, EPOLLIN | seen);
+  bool watch = needsHangupWatch(r);
+  if (more && !watch) {
+    // A multishot watch whose reset came (or whose stream reads again): end it.
+    io_uring_sqe* s = nextSqe();
+    io_uring_prep_poll_remove(s, reinterpret_cast<uint64_t>(r) | kOpHangup);
+    tag(s, nullptr, kOpIgnore);
+  } else if (!more && watch) {
+    armHangup(r);  // after a half-close a reset may still come while the owner does not read
+  }
 }
 
 void UringIo::onPoll(Reg* r, const io_uring_cqe* cqe) {
@@ -594,7 +618,7 @@ void UringIo::onCompletion(const io_uring_cqe* cqe) {
   auto* r = reinterpret_cast<Reg*>(data & ~kOpMask);
   switch (data & kOpMask) {
   case kOpPoll: onPoll(r, cqe); break;
-  case kOpHangup: onHangup(r, cqe->res); break;
+  case kOpHangup: onHangup(r, cqe); break;
   case kOpRecv: onRecv(r, cqe); break;
   case kOpSend: onSend(r, cqe->res); break;
   default: break;

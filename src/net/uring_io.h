@@ -18,6 +18,8 @@
 // Backpressure: a stream stops receiving once 64 KiB (kMaxQueued) wait unread, and TCP pushes
 // back on the peer. While stopped, a one-shot poll still reports the peer's FIN (EPOLLRDHUP) or
 // reset (EPOLLHUP/EPOLLERR), as epoll would; what is queued stays readable before EOF shows.
+// After a FIN (EOF read, or EPOLLRDHUP seen while stopped) a multishot poll watches for a later
+// reset or full close (EPOLLHUP/EPOLLERR): a half-closed peer resets when it gets what we send.
 //
 // Bytes held in user memory, worst case:
 //  * per stream: unread input ≤ 64 KiB + 16 KiB (one receive buffer of overshoot) on Linux 6.17+,
@@ -95,14 +97,15 @@ private:
   io_uring_sqe* nextSqe();
   void armPoll(Reg* r);
   void armRecv(Reg* r);
-  void armHangup(Reg* r, uint32_t events);
+  static bool needsHangupWatch(const Reg* r);
+  void armHangup(Reg* r);
   bool probeRecvLimit();
   void submitSend(Reg* r);
   void queueSend(Reg* r);
   void notify(Reg* r, uint32_t events);
   void onCompletion(const io_uring_cqe* cqe);
   void onPoll(Reg* r, const io_uring_cqe* cqe);
-  void onHangup(Reg* r, int res);
+  void onHangup(Reg* r, const io_uring_cqe* cqe);
   void onRecv(Reg* r, const io_uring_cqe* cqe);
   void onSend(Reg* r, int res);
   void finishClose(Reg* r);

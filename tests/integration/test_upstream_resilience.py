@@ -108,6 +108,28 @@ class HealthChecks(unittest.TestCase):
             self.assertGreater(host_state(gw, "three", c_addr)["healthCheckFailures"], 0)
 
 
+class PooledConnections(unittest.TestCase):
+    def test_connection_closed_with_its_response_is_not_reused(self):
+        """A server that closes right after a response framed for keep-alive (no "Connection:
+        close"; the FIN comes with the response): the next request goes on a new connection.
+        Sent into the closed one, it would be drained without a reset and wait for the route
+        timeout."""
+        with contextlib.ExitStack() as stack:
+            b = stack.enter_context(Backend("solo"))
+            cfg = stack.enter_context(tempfile.TemporaryDirectory(prefix="portico-reuse-"))
+            write_yaml(cfg, "up.yaml", upstream("solo", [{"addr": LOCALHOST, "port": b.port}]))
+            write_yaml(cfg, "vs.yaml", vs([to("solo", "/", {"timeout": "3s"})]))
+            gw = stack.enter_context(Portico(cfg))
+            with Connection(gw.port, timeout=10) as conn:
+                for i in range(10):
+                    status, _, body = conn.request("GET", "/close-quietly")
+                    self.assertEqual((status, body), (200, b"closing quietly\n"), f"round {i}")
+                    started = time.monotonic()
+                    status, headers, _ = conn.request("GET", "/echo")
+                    self.assertEqual(status, 200, f"round {i}: the closed connection was reused")
+                    self.assertLess(time.monotonic() - started, 2.0, f"round {i}")
+
+
 class OutlierDetection(unittest.TestCase):
     def test_503_backend_is_ejected_then_readmitted(self):
         with contextlib.ExitStack() as stack:
@@ -157,7 +179,7 @@ class Balancing(unittest.TestCase):
             to("weighted", "/weighted", {"prefixRewrite": "/echo"}),
             to("ring", "/ring", {"prefixRewrite": "/echo", **hash_opts}),
             to("maglev", "/maglev", {"prefixRewrite": "/echo", **hash_opts}),
-            to("breaker", "/breaker", {"prefixRewrite": "/delay/400"}),
+            to("breaker", "/breaker", {"prefixRewrite": "/delay/2000"}),
             to("named", "/named", {"prefixRewrite": "/echo"}),
         ]))
         cls.gw = stack.enter_context(Portico(cls.cfg))
@@ -243,7 +265,8 @@ class Balancing(unittest.TestCase):
         self.assertLessEqual(len(ok), 2 * 2, results)  # maxRequests 2 (per-worker share, 1 worker)
         for status, header, elapsed in over:
             self.assertEqual(header, "true")
-            self.assertLess(elapsed, 0.3, "an overloaded request waited instead of failing fast")
+            # Far below the 2 s the admitted ones take (a loaded machine may stall for a while).
+            self.assertLess(elapsed, 1.0, "an overloaded request waited instead of failing fast")
         trips = [c for c in self.gw.admin_json("/upstreams") if c["name"] == f"breaker.{NAMESPACE}"][0]
         self.assertGreaterEqual(trips["circuitBreakers"]["requests"]["trips"], len(over))
 

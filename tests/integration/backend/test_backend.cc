@@ -585,6 +585,13 @@ int onMessageComplete(llhttp_t* p) {
   } else if (path == "/close") {
     sendSimple(c, 200, "text/plain", "closing\n", false);
     keep_alive = false;
+  } else if (path == "/close-quietly") {
+    // A server going away right after a response it framed for keep-alive (no "Connection:
+    // close"): the response and the FIN leave in one segment (corked; shutdown pushes both).
+    int on = 1;
+    ::setsockopt(c.fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+    sendSimple(c, 200, "text/plain", "closing quietly\n", keep_alive);
+    keep_alive = false;
   } else if (path == "/hang") {
     drainUntilClosed(c);
     keep_alive = false;

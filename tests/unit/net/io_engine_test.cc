@@ -779,6 +779,10 @@ TEST_P(IoEngineTest, HalfCloseIsReportedWhileTheInputIsFull) {
   ASSERT_TRUE(runUntil([&] { return (r.seen & EPOLLRDHUP) != 0; }))
       << "no EPOLLRDHUP while the owner did not read";
   EXPECT_EQ(r.seen & (EPOLLHUP | EPOLLERR), 0u) << "a half-close is not a reset";
+  // Told once: the watch for a later reset must not keep completing (and waking the owner).
+  int calls = r.calls;
+  pump(100);
+  EXPECT_LE(r.calls, calls + 1) << "the owner was woken again and again after one half-close";
   // What was sent before the FIN still comes first, then the end of stream.
   std::string got;
   runUntil([&] {
@@ -816,6 +820,34 @@ TEST_P(IoEngineTest, CloseAndResetAreReportedWhileTheInputIsFull) {
   peer = -1;
   EXPECT_TRUE(runUntil([&] { return (t.seen & (EPOLLERR | EPOLLHUP)) != 0; }))
       << "a reset was not reported while the owner did not read";
+}
+
+TEST_P(IoEngineTest, ResetAfterTheEofIsReported) {
+  // A peer that half-closed and then resets (here: closes with unread input as it would on
+  // getting a request after its FIN): the owner that keeps the stream after reading EOF hears
+  // of it, as epoll tells it, instead of waiting for a response that never comes.
+  ::close(ours);
+  ::close(peer);
+  ASSERT_TRUE(tcpPair(ours, peer));
+  Recorder r;
+  ASSERT_TRUE(loop->add(ours, EPOLLIN | EPOLLOUT | EPOLLRDHUP, &r, true).ok());
+  ::shutdown(peer, SHUT_WR);
+  ASSERT_TRUE(runUntil([&] { return (r.seen & EPOLLRDHUP) != 0; }));
+  runUntil([&] {
+    drainOurs();
+    return lastRecv == 0;
+  });
+  ASSERT_EQ(lastRecv, 0);
+  r.seen = 0;
+  ASSERT_EQ(loop->send(ours, "GET / HTTP/1.1\r\n\r\n", 18), 18);
+  ASSERT_TRUE(runUntil([&] {
+    char buf[64];
+    return ::recv(peer, buf, sizeof(buf), MSG_PEEK) > 0;
+  }));
+  ::close(peer);  // unread input: a reset
+  peer = -1;
+  EXPECT_TRUE(runUntil([&] { return (r.seen & (EPOLLERR | EPOLLHUP)) != 0; }))
+      << "a reset after the EOF was not reported";
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, IoEngineTest,

@@ -7,9 +7,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <fcntl.h>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <poll.h>
 #include <spawn.h>
@@ -384,16 +386,26 @@ TEST(DnsResolver, ResolveOnceTimesOutAndStopEndsEverything) {
 
 constexpr const char* kDnsmasq = "/usr/sbin/dnsmasq";
 
-uint16_t freeUdpPort() {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(sa);
-  bind(fd, reinterpret_cast<sockaddr*>(&sa), len);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  close(fd);
-  return ntohs(sa.sin_port);
+/// A loopback port free for both UDP and TCP (dnsmasq binds both): under parallel tests a port
+/// free for UDP may be a TCP connection's local port.
+uint16_t freeDnsPort() {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    int udp = socket(AF_INET, SOCK_DGRAM, 0);
+    int tcp = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    int one = 1;
+    setsockopt(tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // as dnsmasq does
+    bool ok = bind(udp, reinterpret_cast<sockaddr*>(&sa), len) == 0 &&
+              getsockname(udp, reinterpret_cast<sockaddr*>(&sa), &len) == 0 &&
+              bind(tcp, reinterpret_cast<sockaddr*>(&sa), len) == 0;
+    close(udp);
+    close(tcp);
+    if (ok) return ntohs(sa.sin_port);
+  }
+  return 0;
 }
 
 // dnsmasq serving a hosts file with a 1 s TTL; SIGHUP makes it re-read the file.
@@ -407,7 +419,7 @@ public:
   }
   ~Dnsmasq() {
     stop();
-    unlink(hosts_.c_str());
+    for (const char* f : {"/hosts", "/stderr", "/log"}) unlink((dir_ + f).c_str());
     rmdir(dir_.c_str());
   }
 
@@ -421,7 +433,7 @@ public:
 
   /// Starts dnsmasq on a free port; false when it exits (e.g. the port got taken).
   bool start() {
-    port_ = freeUdpPort();
+    port_ = freeDnsPort();
     std::vector<std::string> args = {kDnsmasq,
                                      "--keep-in-foreground",
                                      "--conf-file=/dev/null",
@@ -437,7 +449,13 @@ public:
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (posix_spawn(&pid_, kDnsmasq, nullptr, nullptr, argv.data(), environ) != 0) return false;
+    posix_spawn_file_actions_t io;
+    posix_spawn_file_actions_init(&io);
+    posix_spawn_file_actions_addopen(&io, 2, (dir_ + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    int rc = posix_spawn(&pid_, kDnsmasq, &io, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&io);
+    if (rc != 0) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -453,6 +471,11 @@ public:
     pid_ = -1;
   }
   std::string serversCsv() const { return "127.0.0.1:" + std::to_string(port_); }
+  /// What dnsmasq said on stderr (why it exited).
+  std::string stderrText() const {
+    std::ifstream in(dir_ + "/stderr");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
 
 private:
   std::string dir_, hosts_;
@@ -466,8 +489,8 @@ TEST(DnsResolver, DnsmasqHostsChangeIsPickedUpAfterTheTtl) {
   Dnsmasq dnsmasq;
   dnsmasq.writeHosts("10.20.0.1 api.dnsmasq.test");
   bool started = false;
-  for (int attempt = 0; attempt < 3 && !started; ++attempt) started = dnsmasq.start();
-  ASSERT_TRUE(started) << "dnsmasq did not start";
+  for (int attempt = 0; attempt < 5 && !started; ++attempt) started = dnsmasq.start();
+  ASSERT_TRUE(started) << "dnsmasq did not start: " << dnsmasq.stderrText();
 
   DnsResolverOptions options;
   options.servers = dnsmasq.serversCsv();

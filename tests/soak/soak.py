@@ -14,9 +14,10 @@ rewritten with a route to a missing upstream (Rejected: the last good version ke
 `stable` fixed; the oldest extra-N removed; a virtual service `broken` applied invalid; fixed.
 Every 3 s B or C is killed (SIGKILL) and restarted 1.5 s later on the same port.
 
-Asserts: 0 failed requests (non-2xx, socket errors, timeouts) on stable.example; no growth of
-the gateway's RSS or open descriptors across the run (/proc sampled every second: the last
-tenth of the run against the second tenth, after warm-up); at the end every object is Accepted,
+Asserts: 0 failed requests (non-2xx, socket errors, timeouts) on stable.example; no request
+left hanging on churn.example (wrk's 5 s timeout: a killed host fails requests at once); no
+growth of the gateway's RSS or open descriptors across the run (/proc sampled every second: the
+last tenth of the run against the second tenth, after warm-up); at the end every object is Accepted,
 /config_dump holds exactly the objects in the directory, and both routes answer. Exit 0 = pass.
 
 --heaptrack OUT runs the gateway under heaptrack's preload library (same pid, so the RSS samples
@@ -93,8 +94,10 @@ def wrk_result(path):
     total = re.search(r"(\d+) requests in", text)
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    timeouts = re.search(r"timeout (\d+)", text)
     return {"requests": int(total.group(1)) if total else 0,
             "socket_errors": errors,
+            "timeouts": int(timeouts.group(1)) if timeouts else 0,
             "non2xx": int(non2xx.group(1)) if non2xx else 0,
             "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)) if total else 0.0,
             "text": text}
@@ -285,12 +288,16 @@ def main():
         print(f"soak: stable.example {rs['requests']} requests ({rs['rps']:.0f}/s), "
               f"{rs['non2xx']} non-2xx, {rs['socket_errors']} socket errors")
         print(f"soak: churn.example {rc['requests']} requests, {rc['non2xx']} non-2xx, "
-              f"{rc['socket_errors']} socket errors (not asserted: its hosts were killed)")
+              f"{rc['socket_errors']} socket errors (not asserted: its hosts were killed), "
+              f"{rc['timeouts']} timeouts")
         print(f"soak: {mutator.changes} config changes, {killer.kills} backend kills")
         if rs["requests"] == 0:
             failures.append("wrk on stable.example made no requests:\n" + rs["text"])
         if rs["non2xx"] or rs["socket_errors"]:
             failures.append(f"failed requests on stable.example:\n{rs['text']}")
+        # A killed host fails requests at once (reset, refused); one left waiting 5 s is a hang.
+        if rc["timeouts"]:
+            failures.append(f"requests hung on churn.example (wrk timeouts):\n{rc['text']}")
 
         # Growth: the last tenth against the second tenth (the first is warm-up).
         n = len(samples)

@@ -184,7 +184,9 @@ void Http2Connection::create(Worker& worker, ConnectionInfo conn, int fd,
   }
   if (worker.draining()) c->beginDrain();
   if (!first.empty()) c->receive(first.data(), first.size());
-  if (!c->closed_) c->flush();
+  // Read on now (readLoop flushes too): TLS records after the first may already be in OpenSSL's
+  // read-ahead buffer, which no socket event will announce.
+  if (!c->closed_) c->readLoop();
 }
 
 Http2Connection::Http2Connection(Worker& worker, ConnectionInfo conn, int fd,

@@ -217,26 +217,25 @@ void UpstreamConnection::resumeReading() {
   readLoop();
 }
 
-bool UpstreamConnection::parse(const char* data, size_t len) {
-  // Returns false when the connection was closed or handed back (stop touching it).
+void UpstreamConnection::parse(const char* data, size_t len) {
   if (tunnel_) {
     callbacks_->onUpstreamBody(data, len);
-    return !closed_;
+    return;
   }
   size_t off = 0;
   while (off < len) {
     if (callbacks_ == nullptr) {
       // Bytes while no exchange is in flight: the server is not speaking HTTP/1.1 correctly.
       abort();
-      return false;
+      return;
     }
     auto r = parser_.execute(data + off, len - off);
     off += r.consumed;
-    if (closed_) return false;  // the stream gave up on the exchange inside a callback
+    if (closed_) return;  // the stream gave up on the exchange inside a callback
     if (r.error) {
       LOG_DEBUG("upstream %s: bad response: %s", pool_.key().c_str(), parser_.errorReason());
       fail(UpstreamFailure::Protocol);
-      return false;
+      return;
     }
     if (messageDone_) {
       parser_.resume();
@@ -255,30 +254,31 @@ bool UpstreamConnection::parse(const char* data, size_t len) {
       } else {
         cb->onUpstreamComplete(*this, true);
       }
-      return false;
+      return;
     }
     if (tunnel_) {
       // The 101 head ended the HTTP part (the parser stops there): the rest is the tunnel's.
       if (off < len) callbacks_->onUpstreamBody(data + off, len - off);
-      return !closed_;
+      return;
     }
     if (r.paused) {
       parser_.resume();
     }
     if (readPaused_) {
       if (off < len) pendingIn_.append(data + off, len - off);
-      return false;
+      return;
     }
   }
-  return true;
 }
 
 void UpstreamConnection::readLoop() {
   if (!pendingIn_.empty() && callbacks_) {
     // Parse what was held back while paused. Copy out: parse() may append to pendingIn_.
     Buffer held = std::move(pendingIn_);
-    if (!parse(held.data(), held.size())) return;
+    parse(held.data(), held.size());
   }
+  // Reads to EAGAIN, EOF, a close or a pause, also after a response handed the connection back
+  // to its pool: a close_notify that came with it sits in OpenSSL's buffer, and no event follows.
   while (!closed_ && !readPaused_ && !socketDrained_) {
     ssize_t n;
     if (tls_) [[unlikely]] {
@@ -293,7 +293,7 @@ void UpstreamConnection::readLoop() {
         socketDrained_ = true;
     }
     if (n > 0) {
-      if (!parse(worker_.scratch(), static_cast<size_t>(n))) return;
+      parse(worker_.scratch(), static_cast<size_t>(n));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

@@ -85,7 +85,7 @@ private:
 
   void onConnected();
   void readLoop();
-  bool parse(const char* data, size_t len);
+  void parse(const char* data, size_t len);
   void fail(UpstreamFailure failure);
   void closeSocket();
 

@@ -254,7 +254,13 @@ void H2UpstreamConnection::onEvents(uint32_t events) {
     case ConnectStep::Connected: break;
     }
     onConnected();
-    if (closed_ || tls_) return;
+    if (closed_) return;
+    if (tls_) {
+      // The server's SETTINGS may have come with its last handshake flight and sit in OpenSSL's
+      // buffer, which no socket event will announce: read them now, not with the response.
+      readLoop();
+      return;
+    }
   } else if ((events & EPOLLOUT) || (tls_ && (events & EPOLLIN) && tls_->writeWantsRead())) {
     flush();
     if (closed_) return;
